@@ -1,0 +1,162 @@
+#pragma once
+
+// What clients ask of Tally. The described members are the JSON body of the
+// command (API.md, "Commands"), read strictly by the gateway; ids from the
+// path are plain members the gateway fills in.
+
+#include "base/time.h"
+#include "domain/events.h"
+#include "domain/ids.h"
+
+#include <boost/describe.hpp>
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tally {
+
+struct register_customer {
+  std::string name;
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+  std::optional<bool> subscribed;
+};
+BOOST_DESCRIBE_STRUCT(register_customer, (), (name, email, phone, subscribed))
+
+struct update_customer {
+  ids::customer customer_id;  // path
+  std::optional<std::string> name;
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+};
+BOOST_DESCRIBE_STRUCT(update_customer, (), (name, email, phone))
+
+struct deactivate_customer {
+  ids::customer customer_id;  // path
+};
+BOOST_DESCRIBE_STRUCT(deactivate_customer, (), ())
+
+struct change_subscription {
+  ids::customer customer_id;  // path
+  bool subscribed = false;
+};
+BOOST_DESCRIBE_STRUCT(change_subscription, (), (subscribed))
+
+struct register_resource {
+  std::string name;
+  cents hourly_rate_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(register_resource, (), (name, hourly_rate_cents))
+
+struct change_resource_rate {
+  ids::resource resource_id;  // path
+  cents hourly_rate_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(change_resource_rate, (), (hourly_rate_cents))
+
+struct put_item {
+  ids::item item_id;  // path, chosen by the client
+  std::string name;
+  std::optional<std::string> unit;
+  cents unit_price_cents = 0;
+  std::optional<std::string> location;
+};
+BOOST_DESCRIBE_STRUCT(put_item, (), (name, unit, unit_price_cents, location))
+
+struct receive_stock {
+  ids::item item_id;  // path
+  std::int64_t quantity = 0;
+};
+BOOST_DESCRIBE_STRUCT(receive_stock, (), (quantity))
+
+struct adjust_stock {
+  ids::item item_id;  // path
+  std::int64_t delta = 0;
+  std::string reason;
+};
+BOOST_DESCRIBE_STRUCT(adjust_stock, (), (delta, reason))
+
+struct start_session {
+  session_kind kind = session_kind::metered;
+  ids::customer customer_id;
+  std::optional<ids::resource> resource_id;
+  std::optional<std::string> notes;
+};
+BOOST_DESCRIBE_STRUCT(start_session, (), (kind, customer_id, resource_id, notes))
+
+struct add_item {
+  ids::session session_id;  // path
+  ids::item item_id;
+  std::int64_t quantity = 0;
+  std::optional<cents> unit_price_cents;
+};
+BOOST_DESCRIBE_STRUCT(add_item, (), (item_id, quantity, unit_price_cents))
+
+struct remove_item {
+  ids::session session_id;  // path
+  ids::line line_id;        // path
+};
+BOOST_DESCRIBE_STRUCT(remove_item, (), ())
+
+struct add_note {
+  ids::session session_id;  // path
+  std::string text;
+  std::optional<bool> private_;
+};
+BOOST_DESCRIBE_STRUCT(add_note, (), (text, private_))
+
+struct end_session {
+  ids::session session_id;  // path
+};
+BOOST_DESCRIBE_STRUCT(end_session, (), ())
+
+struct record_payment {
+  std::optional<ids::session> session_id;  // path: a session's payment
+  std::optional<ids::invoice> invoice_id;  // path: a standalone invoice's payment
+  cents amount_cents = 0;
+  std::string method;
+};
+BOOST_DESCRIBE_STRUCT(record_payment, (), (amount_cents, method))
+
+struct refund_payment {
+  ids::session session_id;  // path
+  cents amount_cents = 0;
+  std::string reason;
+};
+BOOST_DESCRIBE_STRUCT(refund_payment, (), (amount_cents, reason))
+
+struct new_invoice_line {
+  std::string description;
+  std::int64_t quantity = 0;
+  cents unit_price_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(new_invoice_line, (), (description, quantity, unit_price_cents))
+
+struct issue_invoice {
+  ids::customer customer_id;
+  std::vector<new_invoice_line> lines;
+};
+BOOST_DESCRIBE_STRUCT(issue_invoice, (), (customer_id, lines))
+
+struct change_settings {
+  std::optional<std::string> currency;
+  std::optional<std::int64_t> join_window_minutes;
+  std::optional<std::int64_t> no_show_wait_percent;
+  std::optional<std::int64_t> no_show_fee_percent;
+  std::optional<std::int64_t> min_payable_percent;
+  std::optional<std::int64_t> platform_fee_percent;
+  std::optional<std::int64_t> shopping_timeout_minutes;
+};
+BOOST_DESCRIBE_STRUCT(change_settings, (),
+                      (currency, join_window_minutes, no_show_wait_percent, no_show_fee_percent,
+                       min_payable_percent, platform_fee_percent, shopping_timeout_minutes))
+
+using command =
+    std::variant<register_customer, update_customer, deactivate_customer, change_subscription,
+                 register_resource, change_resource_rate, put_item, receive_stock, adjust_stock,
+                 start_session, add_item, remove_item, add_note, end_session, record_payment,
+                 refund_payment, issue_invoice, change_settings>;
+
+}  // namespace tally

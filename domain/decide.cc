@@ -1,0 +1,452 @@
+#include "domain/decide.h"
+
+#include "domain/pricing.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tally {
+
+namespace {
+
+constexpr std::size_t max_name = 200;
+constexpr std::size_t max_text = 4000;
+
+struct checker {
+  std::vector<field_problem> problems;
+
+  void text(std::string_view field, const std::string& v, std::size_t max, bool required = true) {
+    if (required && v.find_first_not_of(" \t\r\n") == std::string::npos)
+      problems.push_back({std::string(field), "must not be empty"});
+    else if (v.size() > max)
+      problems.push_back({std::string(field), fmt::format("must be at most {} characters", max)});
+  }
+  void opt_text(std::string_view field, const std::optional<std::string>& v, std::size_t max) {
+    if (v) text(field, *v, max, false);
+  }
+  void email(std::string_view field, const std::optional<std::string>& v) {
+    if (!v) return;
+    const auto at = v->find('@');
+    if (v->size() > 254 || at == std::string::npos || at == 0 || at + 1 == v->size() ||
+        v->find_first_of(" \t\r\n") != std::string::npos)
+      problems.push_back({std::string(field), "must be an e-mail address"});
+  }
+  void range(std::string_view field, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+    if (v < lo || v > hi)
+      problems.push_back({std::string(field), fmt::format("must be between {} and {}", lo, hi)});
+  }
+  void id(std::string_view field, const std::string& v) {
+    if (v.empty() || v.size() > 100 ||
+        !std::all_of(v.begin(), v.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        }))
+      problems.push_back({std::string(field), "must be 1 to 100 letters, digits, '-', '_' or '.'"});
+  }
+};
+
+struct validator {
+  checker& c;
+  void operator()(const register_customer& x) {
+    c.text("name", x.name, max_name);
+    c.email("email", x.email);
+    c.opt_text("phone", x.phone, 50);
+  }
+  void operator()(const update_customer& x) {
+    if (x.name) c.text("name", *x.name, max_name);
+    c.email("email", x.email);
+    c.opt_text("phone", x.phone, 50);
+  }
+  void operator()(const deactivate_customer&) {}
+  void operator()(const change_subscription&) {}
+  void operator()(const register_resource& x) {
+    c.text("name", x.name, max_name);
+    c.range("hourly_rate_cents", x.hourly_rate_cents, 0, max_price_cents);
+  }
+  void operator()(const change_resource_rate& x) {
+    c.range("hourly_rate_cents", x.hourly_rate_cents, 0, max_price_cents);
+  }
+  void operator()(const put_item& x) {
+    c.id("item_id", x.item_id.value);
+    c.text("name", x.name, max_name);
+    c.opt_text("unit", x.unit, 50);
+    c.opt_text("location", x.location, max_name);
+    c.range("unit_price_cents", x.unit_price_cents, 0, max_price_cents);
+  }
+  void operator()(const receive_stock& x) { c.range("quantity", x.quantity, 1, max_quantity); }
+  void operator()(const adjust_stock& x) {
+    if (x.delta == 0) c.problems.push_back({"delta", "must not be 0"});
+    else c.range("delta", x.delta, -max_quantity, max_quantity);
+    c.text("reason", x.reason, max_name);
+  }
+  void operator()(const start_session& x) {
+    if (x.kind == session_kind::appointment)
+      c.problems.push_back({"kind", "must be metered or shopping (appointments are booked: POST /v1/bookings)"});
+    if (x.kind == session_kind::metered && !x.resource_id)
+      c.problems.push_back({"resource_id", "is required for a metered session"});
+    if (x.kind != session_kind::metered && x.resource_id)
+      c.problems.push_back({"resource_id", "is only for metered sessions"});
+    c.opt_text("notes", x.notes, max_text);
+  }
+  void operator()(const add_item& x) {
+    c.range("quantity", x.quantity, 1, max_quantity);
+    if (x.unit_price_cents) c.range("unit_price_cents", *x.unit_price_cents, 0, max_price_cents);
+  }
+  void operator()(const remove_item&) {}
+  void operator()(const add_note& x) { c.text("text", x.text, max_text); }
+  void operator()(const end_session&) {}
+  void operator()(const record_payment& x) {
+    c.range("amount_cents", x.amount_cents, 1, json_safe_max);
+    c.text("method", x.method, 50);
+  }
+  void operator()(const refund_payment& x) {
+    c.range("amount_cents", x.amount_cents, 1, json_safe_max);
+    c.text("reason", x.reason, max_name);
+  }
+  void operator()(const issue_invoice& x) {
+    if (x.lines.empty()) c.problems.push_back({"lines", "must hold at least one line"});
+    if (x.lines.size() > 500) c.problems.push_back({"lines", "must hold at most 500 lines"});
+    for (std::size_t i = 0; i < x.lines.size(); ++i) {
+      const std::string p = fmt::format("lines[{}].", i);
+      c.text(p + "description", x.lines[i].description, max_name);
+      c.range(p + "quantity", x.lines[i].quantity, 1, max_quantity);
+      c.range(p + "unit_price_cents", x.lines[i].unit_price_cents, 0, max_price_cents);
+    }
+  }
+  void operator()(const change_settings& x) {
+    if (x.currency && (x.currency->size() != 3 ||
+                       !std::all_of(x.currency->begin(), x.currency->end(),
+                                    [](char ch) { return ch >= 'A' && ch <= 'Z'; })))
+      c.problems.push_back({"currency", "must be an ISO 4217 code such as USD"});
+    auto pct = [&](const char* f, const std::optional<std::int64_t>& v) {
+      if (v) c.range(f, *v, 0, 100);
+    };
+    auto minutes = [&](const char* f, const std::optional<std::int64_t>& v) {
+      if (v) c.range(f, *v, 0, 525'600);
+    };
+    minutes("join_window_minutes", x.join_window_minutes);
+    pct("no_show_wait_percent", x.no_show_wait_percent);
+    pct("no_show_fee_percent", x.no_show_fee_percent);
+    pct("min_payable_percent", x.min_payable_percent);
+    pct("platform_fee_percent", x.platform_fee_percent);
+    minutes("shopping_timeout_minutes", x.shopping_timeout_minutes);
+  }
+  static constexpr std::int64_t json_safe_max = (std::int64_t{1} << 53) - 1;
+};
+
+error not_found(std::string_view what, std::string_view id) {
+  return make_error(errc::not_found, fmt::format("{} {} does not exist", what, id));
+}
+
+error bad_state(std::string detail) { return make_error(errc::invalid_state, std::move(detail)); }
+
+struct decider {
+  const state_reader& s;
+  const decide_context& ctx;
+
+  result<const customer_state*> active_customer(const ids::customer& id) const {
+    const auto* c = s.customer(id);
+    if (!c) return not_found("customer", id.value);
+    return c;
+  }
+  result<const session_state*> active_session(const ids::session& id, std::string_view action) const {
+    const auto* ss = s.session(id);
+    if (!ss) return not_found("session", id.value);
+    if (ss->status != session_status::active)
+      return bad_state(fmt::format("cannot {}: the session is {}", action,
+                                   ss->status == session_status::ended ? "ended" : "not active"));
+    return ss;
+  }
+
+  result<decision> operator()(const register_customer& x) const {
+    if (x.subscribed && !ctx.actor_is_admin)
+      return make_error(errc::forbidden, "only an admin may set subscribed");
+    if (x.email && s.find(keys::email(*x.email)))
+      return error{errc::already_exists, "a customer with this e-mail already exists",
+                   {{"email", "is already registered"}}};
+    ids::customer id{ctx.new_id()};
+    return decision{{customer_registered{id, x.name, x.email, x.phone, x.subscribed.value_or(false)}},
+                    keys::customer(id), {}};
+  }
+  result<decision> operator()(const update_customer& x) const {
+    auto c = active_customer(x.customer_id);
+    if (!c) return std::move(c).take_error();
+    const customer_state& cur = **c;
+    if (!cur.active) return bad_state("the customer is deactivated");
+    if (x.email) {
+      const auto* holder = s.find_as<email_index_state>(keys::email(*x.email));
+      if (holder && holder->customer_id != cur.customer_id)
+        return error{errc::already_exists, "another customer has this e-mail",
+                     {{"email", "is already registered"}}};
+    }
+    customer_updated ev{cur.customer_id, x.name.value_or(cur.name), x.email ? x.email : cur.email,
+                        x.phone ? x.phone : cur.phone, cur.email};
+    decision d{{}, keys::customer(cur.customer_id), {}};
+    if (ev.name != cur.name || ev.email != cur.email || ev.phone != cur.phone)
+      d.events.push_back(std::move(ev));
+    return d;
+  }
+  result<decision> operator()(const deactivate_customer& x) const {
+    auto c = active_customer(x.customer_id);
+    if (!c) return std::move(c).take_error();
+    if (!(*c)->active) return bad_state("the customer is already deactivated");
+    return decision{{customer_deactivated{x.customer_id, (*c)->name}}, keys::customer(x.customer_id), {}};
+  }
+  result<decision> operator()(const change_subscription& x) const {
+    auto c = active_customer(x.customer_id);
+    if (!c) return std::move(c).take_error();
+    decision d{{}, keys::customer(x.customer_id), {}};
+    if ((*c)->subscribed != x.subscribed)
+      d.events.push_back(customer_subscription_changed{x.customer_id, (*c)->name, x.subscribed});
+    return d;
+  }
+  result<decision> operator()(const register_resource& x) const {
+    ids::resource id{ctx.new_id()};
+    return decision{{resource_registered{id, x.name, x.hourly_rate_cents}}, keys::resource(id), {}};
+  }
+  result<decision> operator()(const change_resource_rate& x) const {
+    const auto* r = s.resource(x.resource_id);
+    if (!r) return not_found("resource", x.resource_id.value);
+    decision d{{}, keys::resource(x.resource_id), {}};
+    if (r->hourly_rate_cents != x.hourly_rate_cents)
+      d.events.push_back(resource_rate_changed{x.resource_id, r->name, x.hourly_rate_cents, r->hourly_rate_cents});
+    return d;
+  }
+  result<decision> operator()(const put_item& x) const {
+    const auto* i = s.item(x.item_id);
+    decision d{{}, keys::item(x.item_id), {}};
+    if (!i) {
+      d.events.push_back(item_registered{x.item_id, x.name, x.unit.value_or("unit"), x.unit_price_cents,
+                                         x.location.value_or("")});
+      return d;
+    }
+    item_updated upd{x.item_id, x.name, x.unit.value_or(i->unit), x.location.value_or(i->location)};
+    if (upd.name != i->name || upd.unit != i->unit || upd.location != i->location)
+      d.events.push_back(std::move(upd));
+    if (x.unit_price_cents != i->unit_price_cents)
+      d.events.push_back(item_price_changed{x.item_id, x.name, x.unit_price_cents, i->unit_price_cents});
+    return d;
+  }
+  result<decision> operator()(const receive_stock& x) const {
+    const auto* i = s.item(x.item_id);
+    if (!i) return not_found("item", x.item_id.value);
+    if (i->on_hand + x.quantity > max_quantity * 1000)
+      return invalid_field("quantity", "would take stock on hand beyond the limit");
+    return decision{{stock_received{x.item_id, i->name, x.quantity, i->on_hand + x.quantity}},
+                    keys::item(x.item_id), {}};
+  }
+  result<decision> operator()(const adjust_stock& x) const {
+    const auto* i = s.item(x.item_id);
+    if (!i) return not_found("item", x.item_id.value);
+    if (i->on_hand + x.delta < 0)
+      return error{errc::insufficient_stock,
+                   fmt::format("on hand is {}; it cannot go below 0", i->on_hand),
+                   {{"delta", "is more than is on hand"}}};
+    // Written down below what is reserved: shopping reservations lose, newest
+    // first (issue #3); metered lines were consumed and are never taken back.
+    return decision{{stock_adjusted{x.item_id, i->name, x.delta, x.reason, i->on_hand + x.delta}},
+                    keys::item(x.item_id), {}};
+  }
+  result<decision> operator()(const start_session& x) const {
+    auto c = active_customer(x.customer_id);
+    if (!c) return std::move(c).take_error();
+    if (!(*c)->active) return bad_state("the customer is deactivated");
+    session_started ev;
+    ev.session_id = ids::session{ctx.new_id()};
+    ev.kind = x.kind;
+    ev.customer = customer_ref{(*c)->customer_id, (*c)->name, (*c)->subscribed};
+    ev.host_id = ctx.actor;
+    ev.host_name = ctx.actor_name;
+    ev.started_at = ctx.now;
+    ev.notes = x.notes;
+    if (x.kind == session_kind::metered) {
+      const auto* r = s.resource(*x.resource_id);
+      if (!r) return not_found("resource", x.resource_id->value);
+      if (r->occupied_by)
+        return make_error(errc::resource_occupied,
+                          fmt::format("resource {} is occupied by session {}", r->name, r->occupied_by->value));
+      ev.resource = resource_ref{r->resource_id, r->name, r->hourly_rate_cents};
+    }
+    std::string target = keys::session(ev.session_id);
+    return decision{{std::move(ev)}, std::move(target), {}};
+  }
+  result<decision> operator()(const add_item& x) const {
+    auto ss = active_session(x.session_id, "add an item");
+    if (!ss) return std::move(ss).take_error();
+    const auto* i = s.item(x.item_id);
+    if (!i) return error{errc::not_found, fmt::format("item {} does not exist", x.item_id.value), {{"item_id", "does not exist"}}};
+    if (i->available() < x.quantity)
+      return error{errc::insufficient_stock,
+                   fmt::format("{} available of {}, {} asked", i->available(), i->name, x.quantity),
+                   {{"quantity", fmt::format("is more than the {} available", i->available())}}};
+    const session_state& cur = **ss;
+    item_added ev;
+    ev.session_id = cur.session_id;
+    ev.line_id = ids::line{ctx.new_id()};
+    ev.item_id = i->item_id;
+    ev.name = i->name;
+    ev.unit = i->unit;
+    ev.location = i->location;
+    ev.quantity = x.quantity;
+    ev.list_price_cents = i->unit_price_cents;
+    ev.unit_price_cents = x.unit_price_cents.value_or(i->unit_price_cents);
+    ev.line_total_cents = ev.quantity * ev.unit_price_cents;
+    ev.effect = cur.kind == session_kind::metered ? stock_effect::consumed : stock_effect::reserved;
+    auto line = ev.line_id;
+    return decision{{std::move(ev)}, keys::session(cur.session_id), line};
+  }
+  result<decision> operator()(const remove_item& x) const {
+    auto ss = active_session(x.session_id, "remove an item");
+    if (!ss) return std::move(ss).take_error();
+    const auto* l = (*ss)->find_line(x.line_id);
+    if (!l) return not_found("line", x.line_id.value);
+    const stock_effect back = l->effect == stock_effect::consumed ? stock_effect::returned : stock_effect::released;
+    return decision{{item_removed{x.session_id, x.line_id, l->item_id, l->name, l->quantity,
+                                  removal_reason::removed, back}},
+                    keys::session(x.session_id), {}};
+  }
+  result<decision> operator()(const add_note& x) const {
+    auto ss = active_session(x.session_id, "add a note");
+    if (!ss) return std::move(ss).take_error();
+    return decision{{note_added{x.session_id, ids::note{ctx.new_id()}, x.text, x.private_.value_or(false),
+                                ctx.actor, ctx.actor_name}},
+                    keys::session(x.session_id), {}};
+  }
+  result<decision> operator()(const end_session& x) const {
+    auto ss = active_session(x.session_id, "end it");
+    if (!ss) return std::move(ss).take_error();
+    const session_state& cur = **ss;
+    if (cur.kind == session_kind::shopping && cur.lines.empty())
+      return make_error(errc::empty_cart, "a shopping session with an empty cart cannot be completed");
+    if (cur.kind == session_kind::appointment)
+      return bad_state("appointments are ended by the booking workflow (issue #4)");
+    const session_cost cost = cost_of(cur, ctx.now);
+    decision d{{}, keys::session(cur.session_id), {}};
+    session_ended ended;
+    ended.session_id = cur.session_id;
+    ended.kind = cur.kind;
+    ended.outcome = session_outcome::completed;
+    ended.ended_at = ctx.now;
+    ended.customer_id = cur.customer.customer_id;
+    if (cur.resource) ended.resource_id = cur.resource->resource_id;
+    ended.billed_minutes = cost.billed_minutes;
+    ended.time_charge_cents = cost.time_charge_cents;
+    ended.items_total_cents = cost.items_total_cents;
+    ended.total_cents = cost.total_cents;
+    d.events.push_back(std::move(ended));
+    if (cost.total_cents > 0) {
+      d.events.push_back(charge_processed{cur.session_id, cur.customer.customer_id, ids::charge{ctx.new_id()},
+                                          cost.total_cents, charge_reason::time_and_items,
+                                          {split{party::host, 0}, split{party::platform, cost.total_cents}},
+                                          {}});
+      invoice_issued inv;
+      inv.invoice_id = ids::invoice{ctx.new_id()};
+      inv.sequence = s.tenant().invoice_sequence + 1;
+      inv.number = fmt::format("INV-{:06}", inv.sequence);
+      inv.session_id = cur.session_id;
+      inv.customer_id = cur.customer.customer_id;
+      inv.customer_name = cur.customer.name;
+      inv.currency = s.tenant().settings.currency;
+      inv.issued_at = ctx.now;
+      if (cur.kind == session_kind::metered && cur.resource) {
+        inv.lines.push_back(invoice_line{
+            fmt::format("{}: {} min at {} per hour{}", cur.resource->name, cost.billed_minutes,
+                        cur.resource->hourly_rate_cents, cur.customer.subscribed ? " (subscribed)" : ""),
+            1, cost.time_charge_cents, cost.time_charge_cents});
+      }
+      for (const auto& l : cur.lines) {
+        inv.lines.push_back(invoice_line{l.name, l.quantity, l.unit_price_cents, line_total(l)});
+      }
+      inv.total_cents = cost.total_cents;
+      d.events.push_back(std::move(inv));
+    }
+    return d;
+  }
+  result<decision> operator()(const record_payment& x) const {
+    if (x.session_id) {
+      const auto* ss = s.session(*x.session_id);
+      if (!ss) return not_found("session", x.session_id->value);
+      const cents payments = ss->payments_cents + x.amount_cents;
+      return decision{{payment_recorded{x.session_id, {}, ss->customer.customer_id, ids::payment{ctx.new_id()},
+                                        x.amount_cents, x.method, payments - ss->refunds_cents,
+                                        payment_status_of(amount_due(*ss), payments, ss->refunds_cents)}},
+                      keys::session(*x.session_id), {}};
+    }
+    const auto* inv = x.invoice_id ? s.invoice(*x.invoice_id) : nullptr;
+    if (!inv) return not_found("invoice", x.invoice_id ? x.invoice_id->value : "");
+    if (inv->session_id)
+      return bad_state("this invoice belongs to a session: record the payment on the session");
+    const cents paid = inv->paid_cents + x.amount_cents;
+    return decision{{payment_recorded{{}, x.invoice_id, inv->customer_id, ids::payment{ctx.new_id()}, x.amount_cents,
+                                      x.method, paid, payment_status_of(inv->total_cents, paid, 0)}},
+                    keys::invoice(*x.invoice_id), {}};
+  }
+  result<decision> operator()(const refund_payment& x) const {
+    const auto* ss = s.session(x.session_id);
+    if (!ss) return not_found("session", x.session_id.value);
+    if (x.amount_cents > ss->paid_cents())
+      return error{errc::invalid_state, fmt::format("only {} is paid and not refunded", ss->paid_cents()),
+                   {{"amount_cents", "is more than what is paid"}}};
+    const cents refunds = ss->refunds_cents + x.amount_cents;
+    return decision{{payment_refunded{x.session_id, ss->customer.customer_id, ids::payment{ctx.new_id()},
+                                      x.amount_cents, x.reason, ss->payments_cents - refunds,
+                                      payment_status_of(amount_due(*ss), ss->payments_cents, refunds)}},
+                    keys::session(x.session_id), {}};
+  }
+  result<decision> operator()(const issue_invoice& x) const {
+    const auto* c = s.customer(x.customer_id);
+    if (!c) return error{errc::not_found, "customer does not exist", {{"customer_id", "does not exist"}}};
+    invoice_issued inv;
+    inv.invoice_id = ids::invoice{ctx.new_id()};
+    inv.sequence = s.tenant().invoice_sequence + 1;
+    inv.number = fmt::format("INV-{:06}", inv.sequence);
+    inv.customer_id = c->customer_id;
+    inv.customer_name = c->name;
+    inv.currency = s.tenant().settings.currency;
+    inv.issued_at = ctx.now;
+    for (const auto& l : x.lines) {
+      inv.lines.push_back(invoice_line{l.description, l.quantity, l.unit_price_cents, l.quantity * l.unit_price_cents});
+      inv.total_cents += l.quantity * l.unit_price_cents;
+    }
+    std::string target = keys::invoice(inv.invoice_id);
+    return decision{{std::move(inv)}, std::move(target), {}};
+  }
+  result<decision> operator()(const change_settings& x) const {
+    tenant_settings next = s.tenant().settings;
+    std::vector<std::string> changed;
+    auto set = [&](const char* name, auto& field, const auto& value) {
+      if (value && field != *value) {
+        field = *value;
+        changed.emplace_back(name);
+      }
+    };
+    set("currency", next.currency, x.currency);
+    set("join_window_minutes", next.join_window_minutes, x.join_window_minutes);
+    set("no_show_wait_percent", next.no_show_wait_percent, x.no_show_wait_percent);
+    set("no_show_fee_percent", next.no_show_fee_percent, x.no_show_fee_percent);
+    set("min_payable_percent", next.min_payable_percent, x.min_payable_percent);
+    set("platform_fee_percent", next.platform_fee_percent, x.platform_fee_percent);
+    set("shopping_timeout_minutes", next.shopping_timeout_minutes, x.shopping_timeout_minutes);
+    decision d{{}, std::string(keys::tenant), {}};
+    if (!changed.empty()) d.events.push_back(tenant_settings_changed{next, std::move(changed)});
+    return d;
+  }
+};
+
+}  // namespace
+
+std::vector<field_problem> validate(const command& cmd) {
+  checker c;
+  std::visit(validator{c}, cmd);
+  return std::move(c.problems);
+}
+
+result<decision> decide(const command& cmd, const state_reader& state, const decide_context& ctx) {
+  if (auto problems = validate(cmd); !problems.empty()) {
+    std::string detail = problems.front().field + " " + problems.front().message;
+    return error{errc::invalid_request, std::move(detail), std::move(problems)};
+  }
+  return std::visit(decider{state, ctx}, cmd);
+}
+
+}  // namespace tally

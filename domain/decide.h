@@ -1,0 +1,41 @@
+#pragma once
+
+#include "domain/commands.h"
+#include "domain/error.h"
+#include "domain/events.h"
+#include "domain/state.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tally {
+
+// Everything decide needs besides the state: who asks, when, and where new
+// ids come from (injected, so tests are deterministic).
+struct decide_context {
+  ids::tenant tenant;
+  ids::user actor;
+  std::optional<std::string> actor_name;
+  bool actor_is_admin = false;
+  timestamp now;
+  std::function<std::string()> new_id;
+};
+
+struct decision {
+  std::vector<event_data> events;
+  // The aggregate the command is about: its version is the ETag, its view the
+  // answer.
+  std::string target;
+  // For add_item: the new line.
+  std::optional<ids::line> line_id;
+};
+
+// Checks the command against the state and says which events it causes, or
+// why it is refused. Pure: reads only `state` and `ctx`.
+result<decision> decide(const command& cmd, const state_reader& state, const decide_context& ctx);
+
+// Field checks that need no state; decide runs them first.
+std::vector<field_problem> validate(const command& cmd);
+
+}  // namespace tally

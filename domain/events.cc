@@ -1,0 +1,51 @@
+#include "domain/events.h"
+
+namespace tally {
+
+std::string_view type_of(const event_data& e) {
+  return std::visit([](const auto& d) { return std::decay_t<decltype(d)>::type; }, e);
+}
+
+namespace {
+struct stream_name {
+  const ids::tenant& tenant;
+  std::string operator()(const tenant_settings_changed&) const { return "tenant-" + tenant.value; }
+  std::string operator()(const customer_registered& d) const { return "customer-" + d.customer_id.value; }
+  std::string operator()(const customer_updated& d) const { return "customer-" + d.customer_id.value; }
+  std::string operator()(const customer_deactivated& d) const { return "customer-" + d.customer_id.value; }
+  std::string operator()(const customer_subscription_changed& d) const {
+    return "customer-" + d.customer_id.value;
+  }
+  std::string operator()(const resource_registered& d) const { return "resource-" + d.resource_id.value; }
+  std::string operator()(const resource_rate_changed& d) const { return "resource-" + d.resource_id.value; }
+  std::string operator()(const item_registered& d) const { return "item-" + d.item_id.value; }
+  std::string operator()(const item_updated& d) const { return "item-" + d.item_id.value; }
+  std::string operator()(const item_price_changed& d) const { return "item-" + d.item_id.value; }
+  std::string operator()(const stock_received& d) const { return "item-" + d.item_id.value; }
+  std::string operator()(const stock_adjusted& d) const { return "item-" + d.item_id.value; }
+  std::string operator()(const session_started& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const item_added& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const item_removed& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const note_added& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const session_ended& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const charge_processed& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const payment_recorded& d) const {
+    return d.session_id ? "session-" + d.session_id->value : "invoice-" + d.invoice_id.value_or(ids::invoice{}).value;
+  }
+  std::string operator()(const payment_refunded& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const invoice_issued& d) const { return "invoice-" + d.invoice_id.value; }
+};
+}  // namespace
+
+std::string stream_of(const ids::tenant& tenant, const event_data& e) {
+  return std::visit(stream_name{tenant}, e);
+}
+
+std::string subject_of(const ids::tenant& tenant, const event_data& e) {
+  std::string stream = stream_of(tenant, e);
+  const auto dash = stream.find('-');
+  std::string kind = stream.substr(0, dash);
+  return kind + "s/" + stream.substr(dash + 1);
+}
+
+}  // namespace tally

@@ -1,0 +1,369 @@
+#pragma once
+
+// The facts of Tally. Names and fields are the contract with every consumer
+// of the event stream (API.md, "Events on the wire"): add fields, never change
+// or remove one; to change a meaning, add a new type. Each payload carries
+// what a consumer needs without asking anyone (names, prices, locations as
+// they were at that moment).
+
+#include "base/time.h"
+#include "domain/ids.h"
+#include "domain/settings.h"
+
+#include <boost/describe.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace tally {
+
+enum class session_kind { metered, shopping, appointment };
+BOOST_DESCRIBE_ENUM(session_kind, metered, shopping, appointment)
+
+enum class session_status { requested, quoted, booked, active, ended };
+BOOST_DESCRIBE_ENUM(session_status, requested, quoted, booked, active, ended)
+
+enum class session_outcome {
+  completed,
+  completed_assumed,
+  no_show,
+  early_end_short,
+  cancelled,
+  timed_out
+};
+BOOST_DESCRIBE_ENUM(session_outcome, completed, completed_assumed, no_show, early_end_short,
+                    cancelled, timed_out)
+
+enum class payment_status { unpaid, partially_paid, paid, refunded };
+BOOST_DESCRIBE_ENUM(payment_status, unpaid, partially_paid, paid, refunded)
+
+enum class charge_reason { time_and_items, booked_price, no_show_fee, manual };
+BOOST_DESCRIBE_ENUM(charge_reason, time_and_items, booked_price, no_show_fee, manual)
+
+enum class party { host, platform };
+BOOST_DESCRIBE_ENUM(party, host, platform)
+
+// What adding or removing a line does to stock.
+enum class stock_effect { consumed, reserved, returned, released };
+BOOST_DESCRIBE_ENUM(stock_effect, consumed, reserved, returned, released)
+
+enum class removal_reason { removed, sold_out };
+BOOST_DESCRIBE_ENUM(removal_reason, removed, sold_out)
+
+enum class invoice_kind { invoice, credit_note };
+BOOST_DESCRIBE_ENUM(invoice_kind, invoice, credit_note)
+
+// ---- shared parts -------------------------------------------------------
+
+struct customer_ref {
+  ids::customer customer_id;
+  std::string name;
+  bool subscribed = false;
+};
+BOOST_DESCRIBE_STRUCT(customer_ref, (), (customer_id, name, subscribed))
+
+struct resource_ref {
+  ids::resource resource_id;
+  std::string name;
+  cents hourly_rate_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(resource_ref, (), (resource_id, name, hourly_rate_cents))
+
+struct split {
+  tally::party party = party::platform;
+  cents amount_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(split, (), (party, amount_cents))
+
+struct invoice_line {
+  std::string description;
+  std::int64_t quantity = 0;
+  cents unit_price_cents = 0;
+  cents amount_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(invoice_line, (), (description, quantity, unit_price_cents, amount_cents))
+
+// ---- tenant -------------------------------------------------------------
+
+struct tenant_settings_changed {
+  static constexpr std::string_view type = "TenantSettingsChanged";
+  tenant_settings settings;            // all settings after the change
+  std::vector<std::string> changed;    // names of the settings that changed
+};
+BOOST_DESCRIBE_STRUCT(tenant_settings_changed, (), (settings, changed))
+
+// ---- customers ----------------------------------------------------------
+
+struct customer_registered {
+  static constexpr std::string_view type = "CustomerRegistered";
+  ids::customer customer_id;
+  std::string name;
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+  bool subscribed = false;
+};
+BOOST_DESCRIBE_STRUCT(customer_registered, (), (customer_id, name, email, phone, subscribed))
+
+struct customer_updated {
+  static constexpr std::string_view type = "CustomerUpdated";
+  ids::customer customer_id;
+  std::string name;  // the customer after the change
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+  std::optional<std::string> previous_email;
+};
+BOOST_DESCRIBE_STRUCT(customer_updated, (), (customer_id, name, email, phone, previous_email))
+
+struct customer_deactivated {
+  static constexpr std::string_view type = "CustomerDeactivated";
+  ids::customer customer_id;
+  std::string name;
+};
+BOOST_DESCRIBE_STRUCT(customer_deactivated, (), (customer_id, name))
+
+struct customer_subscription_changed {
+  static constexpr std::string_view type = "CustomerSubscriptionChanged";
+  ids::customer customer_id;
+  std::string name;
+  bool subscribed = false;
+};
+BOOST_DESCRIBE_STRUCT(customer_subscription_changed, (), (customer_id, name, subscribed))
+
+// ---- resources ----------------------------------------------------------
+
+struct resource_registered {
+  static constexpr std::string_view type = "ResourceRegistered";
+  ids::resource resource_id;
+  std::string name;
+  cents hourly_rate_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(resource_registered, (), (resource_id, name, hourly_rate_cents))
+
+struct resource_rate_changed {
+  static constexpr std::string_view type = "ResourceRateChanged";
+  ids::resource resource_id;
+  std::string name;
+  cents hourly_rate_cents = 0;
+  cents previous_rate_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(resource_rate_changed, (),
+                      (resource_id, name, hourly_rate_cents, previous_rate_cents))
+
+// ---- items and stock ----------------------------------------------------
+
+struct item_registered {
+  static constexpr std::string_view type = "ItemRegistered";
+  ids::item item_id;
+  std::string name;
+  std::string unit;
+  cents unit_price_cents = 0;
+  std::string location;
+};
+BOOST_DESCRIBE_STRUCT(item_registered, (), (item_id, name, unit, unit_price_cents, location))
+
+struct item_updated {
+  static constexpr std::string_view type = "ItemUpdated";
+  ids::item item_id;
+  std::string name;
+  std::string unit;
+  std::string location;
+};
+BOOST_DESCRIBE_STRUCT(item_updated, (), (item_id, name, unit, location))
+
+struct item_price_changed {
+  static constexpr std::string_view type = "ItemPriceChanged";
+  ids::item item_id;
+  std::string name;
+  cents unit_price_cents = 0;
+  cents previous_price_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(item_price_changed, (), (item_id, name, unit_price_cents, previous_price_cents))
+
+struct stock_received {
+  static constexpr std::string_view type = "StockReceived";
+  ids::item item_id;
+  std::string name;
+  std::int64_t quantity = 0;
+  std::int64_t on_hand = 0;  // after
+};
+BOOST_DESCRIBE_STRUCT(stock_received, (), (item_id, name, quantity, on_hand))
+
+struct stock_adjusted {
+  static constexpr std::string_view type = "StockAdjusted";
+  ids::item item_id;
+  std::string name;
+  std::int64_t delta = 0;
+  std::string reason;
+  std::int64_t on_hand = 0;  // after
+};
+BOOST_DESCRIBE_STRUCT(stock_adjusted, (), (item_id, name, delta, reason, on_hand))
+
+// ---- sessions -----------------------------------------------------------
+
+struct session_started {
+  static constexpr std::string_view type = "SessionStarted";
+  ids::session session_id;
+  session_kind kind = session_kind::metered;
+  customer_ref customer;
+  ids::user host_id;
+  std::optional<std::string> host_name;
+  std::optional<resource_ref> resource;
+  timestamp started_at;
+  std::optional<std::string> notes;
+};
+BOOST_DESCRIBE_STRUCT(session_started, (),
+                      (session_id, kind, customer, host_id, host_name, resource, started_at, notes))
+
+struct item_added {
+  static constexpr std::string_view type = "ItemAdded";
+  ids::session session_id;
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::string unit;
+  std::string location;
+  std::int64_t quantity = 0;
+  cents unit_price_cents = 0;
+  cents list_price_cents = 0;
+  cents line_total_cents = 0;
+  stock_effect effect = stock_effect::consumed;
+};
+BOOST_DESCRIBE_STRUCT(item_added, (),
+                      (session_id, line_id, item_id, name, unit, location, quantity,
+                       unit_price_cents, list_price_cents, line_total_cents, effect))
+
+struct item_removed {
+  static constexpr std::string_view type = "ItemRemoved";
+  ids::session session_id;
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::int64_t quantity = 0;
+  removal_reason reason = removal_reason::removed;
+  stock_effect effect = stock_effect::returned;
+};
+BOOST_DESCRIBE_STRUCT(item_removed, (),
+                      (session_id, line_id, item_id, name, quantity, reason, effect))
+
+struct note_added {
+  static constexpr std::string_view type = "NoteAdded";
+  ids::session session_id;
+  ids::note note_id;
+  std::string text;
+  bool private_ = false;
+  ids::user author_id;
+  std::optional<std::string> author_name;
+};
+BOOST_DESCRIBE_STRUCT(note_added, (), (session_id, note_id, text, private_, author_id, author_name))
+
+struct session_ended {
+  static constexpr std::string_view type = "SessionEnded";
+  ids::session session_id;
+  session_kind kind = session_kind::metered;
+  session_outcome outcome = session_outcome::completed;
+  timestamp ended_at;
+  std::optional<std::string> reason;
+  ids::customer customer_id;
+  std::optional<ids::resource> resource_id;  // freed by this end
+  std::int64_t billed_minutes = 0;
+  cents time_charge_cents = 0;
+  cents items_total_cents = 0;
+  cents total_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(session_ended, (),
+                      (session_id, kind, outcome, ended_at, reason, customer_id, resource_id,
+                       billed_minutes, time_charge_cents, items_total_cents, total_cents))
+
+struct charge_processed {
+  static constexpr std::string_view type = "ChargeProcessed";
+  ids::session session_id;
+  ids::customer customer_id;
+  ids::charge charge_id;
+  cents amount_cents = 0;
+  charge_reason reason = charge_reason::time_and_items;
+  std::vector<split> splits;
+  std::optional<std::string> note;
+};
+BOOST_DESCRIBE_STRUCT(charge_processed, (),
+                      (session_id, customer_id, charge_id, amount_cents, reason, splits, note))
+
+// Recorded in a session's stream, or in a standalone invoice's.
+struct payment_recorded {
+  static constexpr std::string_view type = "PaymentRecorded";
+  std::optional<ids::session> session_id;
+  std::optional<ids::invoice> invoice_id;
+  ids::customer customer_id;
+  ids::payment payment_id;
+  cents amount_cents = 0;
+  std::string method;
+  cents paid_cents = 0;  // payments minus refunds, after
+  payment_status status = payment_status::unpaid;
+};
+BOOST_DESCRIBE_STRUCT(payment_recorded, (),
+                      (session_id, invoice_id, customer_id, payment_id, amount_cents, method,
+                       paid_cents, status))
+
+struct payment_refunded {
+  static constexpr std::string_view type = "PaymentRefunded";
+  ids::session session_id;
+  ids::customer customer_id;
+  ids::payment refund_id;
+  cents amount_cents = 0;
+  std::string reason;
+  cents paid_cents = 0;  // payments minus refunds, after
+  payment_status status = payment_status::unpaid;
+};
+BOOST_DESCRIBE_STRUCT(payment_refunded, (),
+                      (session_id, customer_id, refund_id, amount_cents, reason, paid_cents, status))
+
+// ---- invoices -----------------------------------------------------------
+
+struct invoice_issued {
+  static constexpr std::string_view type = "InvoiceIssued";
+  ids::invoice invoice_id;
+  std::string number;  // INV-000001
+  std::int64_t sequence = 0;
+  std::optional<ids::session> session_id;
+  ids::customer customer_id;
+  std::string customer_name;
+  std::vector<invoice_line> lines;
+  cents total_cents = 0;
+  std::string currency;
+  timestamp issued_at;
+};
+BOOST_DESCRIBE_STRUCT(invoice_issued, (),
+                      (invoice_id, number, sequence, session_id, customer_id, customer_name, lines,
+                       total_cents, currency, issued_at))
+
+using event_data =
+    std::variant<tenant_settings_changed, customer_registered, customer_updated,
+                 customer_deactivated, customer_subscription_changed, resource_registered,
+                 resource_rate_changed, item_registered, item_updated, item_price_changed,
+                 stock_received, stock_adjusted, session_started, item_added, item_removed,
+                 note_added, session_ended, charge_processed, payment_recorded,
+                 payment_refunded, invoice_issued>;
+
+std::string_view type_of(const event_data& e);
+// "session-<id>", "item-<id>", ... : the stream an event belongs to.
+std::string stream_of(const ids::tenant& tenant, const event_data& e);
+// The CloudEvents subject: "sessions/<id>", "items/<id>", ...
+std::string subject_of(const ids::tenant& tenant, const event_data& e);
+
+// One event as it is stored: the payload and its envelope (API.md's
+// CloudEvent attributes).
+struct event {
+  ids::event id;
+  ids::tenant tenant;
+  std::string stream;
+  version stream_version;
+  timestamp time;
+  ids::user actor;
+  std::string actor_name;
+  std::string correlation_id;
+  event_data data;
+};
+
+}  // namespace tally

@@ -1,0 +1,243 @@
+#include "domain/evolve.h"
+
+#include "domain/pricing.h"
+
+#include <algorithm>
+
+namespace tally {
+
+namespace {
+
+template <class T>
+T& get_or_create(state_access& s, std::string_view key) {
+  if (T* existing = s.find_mut_as<T>(key)) return *existing;
+  return std::get<T>(s.put(key, T{}));
+}
+
+struct applier {
+  state_access& s;
+  const event& e;
+
+  session_state* session(const ids::session& id) { return s.find_mut_as<session_state>(keys::session(id)); }
+  item_state* item(const ids::item& id) { return s.find_mut_as<item_state>(keys::item(id)); }
+  customer_state* customer(const ids::customer& id) {
+    return s.find_mut_as<customer_state>(keys::customer(id));
+  }
+
+  void operator()(const tenant_settings_changed& d) {
+    auto& t = get_or_create<tenant_state>(s, keys::tenant);
+    t.settings = d.settings;
+  }
+
+  void operator()(const customer_registered& d) {
+    auto& c = get_or_create<customer_state>(s, keys::customer(d.customer_id));
+    c.customer_id = d.customer_id;
+    c.name = d.name;
+    c.email = d.email;
+    c.phone = d.phone;
+    c.subscribed = d.subscribed;
+    c.active = true;
+    c.registered_at = e.time;
+    if (d.email) s.put(keys::email(*d.email), email_index_state{d.customer_id});
+  }
+  void operator()(const customer_updated& d) {
+    auto* c = customer(d.customer_id);
+    if (!c) return;
+    if (d.previous_email && d.previous_email != d.email) s.erase(keys::email(*d.previous_email));
+    c->name = d.name;
+    c->email = d.email;
+    c->phone = d.phone;
+    if (d.email) s.put(keys::email(*d.email), email_index_state{d.customer_id});
+  }
+  void operator()(const customer_deactivated& d) {
+    if (auto* c = customer(d.customer_id)) c->active = false;
+  }
+  void operator()(const customer_subscription_changed& d) {
+    if (auto* c = customer(d.customer_id)) c->subscribed = d.subscribed;
+  }
+
+  void operator()(const resource_registered& d) {
+    auto& r = get_or_create<resource_state>(s, keys::resource(d.resource_id));
+    r.resource_id = d.resource_id;
+    r.name = d.name;
+    r.hourly_rate_cents = d.hourly_rate_cents;
+  }
+  void operator()(const resource_rate_changed& d) {
+    if (auto* r = s.find_mut_as<resource_state>(keys::resource(d.resource_id)))
+      r->hourly_rate_cents = d.hourly_rate_cents;
+  }
+
+  void operator()(const item_registered& d) {
+    auto& i = get_or_create<item_state>(s, keys::item(d.item_id));
+    i.item_id = d.item_id;
+    i.name = d.name;
+    i.unit = d.unit;
+    i.unit_price_cents = d.unit_price_cents;
+    i.location = d.location;
+  }
+  void operator()(const item_updated& d) {
+    if (auto* i = item(d.item_id)) {
+      i->name = d.name;
+      i->unit = d.unit;
+      i->location = d.location;
+    }
+  }
+  void operator()(const item_price_changed& d) {
+    if (auto* i = item(d.item_id)) i->unit_price_cents = d.unit_price_cents;
+  }
+  void operator()(const stock_received& d) {
+    if (auto* i = item(d.item_id)) i->on_hand += d.quantity;
+  }
+  void operator()(const stock_adjusted& d) {
+    if (auto* i = item(d.item_id)) i->on_hand += d.delta;
+  }
+
+  void operator()(const session_started& d) {
+    auto& ss = get_or_create<session_state>(s, keys::session(d.session_id));
+    const bool new_session = ss.session_id.empty();
+    ss.session_id = d.session_id;
+    ss.kind = d.kind;
+    ss.status = session_status::active;
+    ss.customer = d.customer;
+    ss.host_id = d.host_id;
+    ss.host_name = d.host_name;
+    ss.resource = d.resource;
+    ss.started_at = d.started_at;
+    ss.last_activity = d.started_at;
+    if (d.notes && !d.notes->empty()) {
+      ss.notes.push_back(note_state{ids::note{d.session_id.value + "-start"}, *d.notes, false,
+                                    d.host_id, d.host_name, d.started_at});
+    }
+    if (d.resource) {
+      if (auto* r = s.find_mut_as<resource_state>(keys::resource(d.resource->resource_id)))
+        r->occupied_by = d.session_id;
+    }
+    if (new_session) {
+      if (auto* c = customer(d.customer.customer_id)) ++c->total_sessions;
+    }
+  }
+  void operator()(const item_added& d) {
+    if (auto* ss = session(d.session_id)) {
+      ss->lines.push_back(line_state{d.line_id, d.item_id, d.name, d.unit, d.location, d.quantity,
+                                     d.unit_price_cents, d.list_price_cents, 0, d.effect, e.time});
+      ++ss->line_sequence;
+      ss->last_activity = e.time;
+    }
+    if (auto* i = item(d.item_id)) {
+      if (d.effect == stock_effect::consumed) i->on_hand -= d.quantity;
+      if (d.effect == stock_effect::reserved) i->reserved += d.quantity;
+    }
+  }
+  void operator()(const item_removed& d) {
+    if (auto* ss = session(d.session_id)) {
+      std::erase_if(ss->lines, [&](const line_state& l) { return l.line_id == d.line_id; });
+      ss->last_activity = e.time;
+    }
+    if (auto* i = item(d.item_id)) {
+      if (d.effect == stock_effect::returned) i->on_hand += d.quantity;
+      if (d.effect == stock_effect::released) i->reserved -= d.quantity;
+    }
+  }
+  void operator()(const note_added& d) {
+    if (auto* ss = session(d.session_id)) {
+      ss->notes.push_back(note_state{d.note_id, d.text, d.private_, d.author_id, d.author_name, e.time});
+      ss->last_activity = e.time;
+    }
+  }
+  void operator()(const session_ended& d) {
+    auto* ss = session(d.session_id);
+    if (!ss) return;
+    ss->status = session_status::ended;
+    ss->outcome = d.outcome;
+    ss->ended_at = d.ended_at;
+    ss->final_cost = session_cost{d.billed_minutes, d.time_charge_cents, d.items_total_cents, d.total_cents};
+    if (d.resource_id) {
+      auto* r = s.find_mut_as<resource_state>(keys::resource(*d.resource_id));
+      if (r && r->occupied_by == d.session_id) r->occupied_by.reset();
+    }
+    if (d.kind == session_kind::shopping) {
+      const bool completed = d.outcome == session_outcome::completed;
+      for (const auto& l : ss->lines) {
+        if (l.effect != stock_effect::reserved) continue;
+        if (auto* i = item(l.item_id)) {
+          i->reserved -= l.quantity;
+          if (completed) i->on_hand -= l.quantity;
+        }
+      }
+      if (completed) ss->order_id = ss->session_id;
+    }
+  }
+  void operator()(const charge_processed& d) {
+    if (auto* ss = session(d.session_id))
+      ss->charges.push_back(charge_state{d.charge_id, d.amount_cents, d.reason, d.splits, e.time});
+  }
+  void operator()(const payment_recorded& d) {
+    if (d.session_id) {
+      if (auto* ss = session(*d.session_id)) ss->payments_cents += d.amount_cents;
+    } else if (d.invoice_id) {
+      if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(*d.invoice_id)))
+        inv->paid_cents += d.amount_cents;
+    }
+    if (auto* c = customer(d.customer_id)) c->total_paid_cents += d.amount_cents;
+  }
+  void operator()(const payment_refunded& d) {
+    if (auto* ss = session(d.session_id)) ss->refunds_cents += d.amount_cents;
+    if (auto* c = customer(d.customer_id)) c->total_paid_cents -= d.amount_cents;
+  }
+  void operator()(const invoice_issued& d) {
+    auto& inv = get_or_create<invoice_state>(s, keys::invoice(d.invoice_id));
+    inv.invoice_id = d.invoice_id;
+    inv.number = d.number;
+    inv.kind = invoice_kind::invoice;
+    inv.session_id = d.session_id;
+    inv.customer_id = d.customer_id;
+    inv.customer_name = d.customer_name;
+    inv.lines = d.lines;
+    inv.total_cents = d.total_cents;
+    inv.currency = d.currency;
+    inv.issued_at = d.issued_at;
+    auto& t = get_or_create<tenant_state>(s, keys::tenant);
+    t.invoice_sequence = std::max(t.invoice_sequence, d.sequence);
+    if (d.session_id) {
+      if (auto* ss = session(*d.session_id)) ss->invoice_id = d.invoice_id;
+    }
+  }
+};
+
+// The version of the aggregate whose stream the event is in.
+void bump_version(state_access& s, const event& e) {
+  const std::string& stream = e.stream;
+  std::string key = stream.rfind("tenant-", 0) == 0 ? std::string(keys::tenant) : stream;
+  if (aggregate* a = s.find_mut(key)) {
+    std::visit(
+        [&](auto& st) {
+          if constexpr (requires { st.version; }) st.version = e.stream_version;
+        },
+        *a);
+  }
+}
+
+}  // namespace
+
+void evolve(state_access& state, const event& e) {
+  std::visit(applier{state, e}, e.data);
+  bump_version(state, e);
+}
+
+const aggregate* memory_state::find(std::string_view key) const {
+  auto it = items_.find(key);
+  return it == items_.end() ? nullptr : &it->second;
+}
+aggregate* memory_state::find_mut(std::string_view key) {
+  auto it = items_.find(key);
+  return it == items_.end() ? nullptr : &it->second;
+}
+aggregate& memory_state::put(std::string_view key, aggregate value) {
+  return items_.insert_or_assign(std::string(key), std::move(value)).first->second;
+}
+void memory_state::erase(std::string_view key) {
+  auto it = items_.find(key);
+  if (it != items_.end()) items_.erase(it);
+}
+
+}  // namespace tally

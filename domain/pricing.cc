@@ -1,0 +1,76 @@
+#include "domain/pricing.h"
+
+#include <algorithm>
+
+namespace tally {
+
+std::int64_t billed_minutes(timestamp start, timestamp end) {
+  const std::int64_t ms = (end - start).count();
+  if (ms <= 0) return 0;
+  return (ms + 59'999) / 60'000;
+}
+
+cents time_charge(cents hourly_rate_cents, std::int64_t minutes) {
+  const __int128 product = static_cast<__int128>(hourly_rate_cents) * minutes;
+  return static_cast<cents>((product + 30) / 60);
+}
+
+cents percent_half_up(cents amount, std::int64_t percent) {
+  const __int128 product = static_cast<__int128>(amount) * percent;
+  return static_cast<cents>((product + 50) / 100);
+}
+
+cents percent_floor(cents amount, std::int64_t percent) {
+  const __int128 product = static_cast<__int128>(amount) * percent;
+  return static_cast<cents>(product / 100);
+}
+
+std::vector<split> split_charge(cents amount, std::int64_t platform_fee_percent) {
+  const cents platform = percent_floor(amount, platform_fee_percent);
+  return {split{party::host, amount - platform}, split{party::platform, platform}};
+}
+
+cents line_total(const line_state& line) { return line.quantity * line.unit_price_cents; }
+
+cents items_total(const session_state& s) {
+  cents total = 0;
+  for (const auto& l : s.lines) total += line_total(l);
+  return total;
+}
+
+session_cost cost_of(const session_state& s, timestamp at) {
+  if (s.final_cost) return *s.final_cost;
+  session_cost c;
+  c.items_total_cents = items_total(s);
+  if (s.kind == session_kind::metered && s.started_at && s.resource) {
+    c.billed_minutes = billed_minutes(*s.started_at, at);
+    c.time_charge_cents = s.customer.subscribed ? 0 : time_charge(s.resource->hourly_rate_cents, c.billed_minutes);
+  }
+  if (s.kind == session_kind::appointment) {
+    c.total_cents = s.price_cents.value_or(0);
+    return c;
+  }
+  c.total_cents = c.time_charge_cents + c.items_total_cents;
+  return c;
+}
+
+cents amount_due(const session_state& s) {
+  if (s.charges.empty()) return s.price_cents.value_or(0);
+  cents due = 0;
+  for (const auto& c : s.charges) due += c.amount_cents;
+  return due;
+}
+
+payment_status payment_status_of(cents due, cents payments, cents refunds) {
+  const cents net = payments - refunds;
+  if (payments > 0 && net <= 0) return payment_status::refunded;
+  if (net > 0 && net >= due) return payment_status::paid;
+  if (net > 0) return payment_status::partially_paid;
+  return payment_status::unpaid;
+}
+
+payment_status payment_status_of(const session_state& s) {
+  return payment_status_of(amount_due(s), s.payments_cents, s.refunds_cents);
+}
+
+}  // namespace tally

@@ -1,0 +1,40 @@
+#pragma once
+
+// The money rules of DOMAIN.md. Integer arithmetic only; each function says
+// how it rounds.
+
+#include "base/time.h"
+#include "domain/ids.h"
+#include "domain/state.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace tally {
+
+// Upper bounds on inputs, so that no sum of them overflows (docs/domain.md).
+inline constexpr std::int64_t max_quantity = 1'000'000;
+inline constexpr cents max_price_cents = 1'000'000'000;  // per unit or per hour
+
+// Elapsed milliseconds / 60 000, rounded up: a started minute counts.
+std::int64_t billed_minutes(timestamp start, timestamp end);
+// hourly rate × minutes / 60, rounded half-up.
+cents time_charge(cents hourly_rate_cents, std::int64_t minutes);
+// amount × percent / 100, rounded half-up.
+cents percent_half_up(cents amount, std::int64_t percent);
+// amount × percent / 100, rounded down.
+cents percent_floor(cents amount, std::int64_t percent);
+// platform = floor(charge × platform_fee_percent / 100), host = the rest.
+std::vector<split> split_charge(cents amount, std::int64_t platform_fee_percent);
+
+cents line_total(const line_state& line);
+cents items_total(const session_state& s);
+// What the session costs if it ends at `at` (its final cost once ended).
+session_cost cost_of(const session_state& s, timestamp at);
+
+// The sum of the session's charges, or its price while nothing is charged.
+cents amount_due(const session_state& s);
+payment_status payment_status_of(const session_state& s);
+payment_status payment_status_of(cents due, cents payments, cents refunds);
+
+}  // namespace tally

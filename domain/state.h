@@ -1,0 +1,238 @@
+#pragma once
+
+// The state of every aggregate, as `evolve` builds it from events. The write
+// side (commands/) decides against it; the read side (projections/) keeps its
+// own copy, built by the same `evolve`, and renders it (views.h). Stored as
+// JSON, so every field is described.
+
+#include "base/time.h"
+#include "domain/events.h"
+#include "domain/ids.h"
+#include "domain/settings.h"
+
+#include <boost/describe.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace tally {
+
+struct tenant_state {
+  tenant_settings settings;
+  std::int64_t invoice_sequence = 0;      // the last INV- number issued
+  std::int64_t credit_note_sequence = 0;  // the last CN- number issued
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(tenant_state, (), (settings, invoice_sequence, credit_note_sequence, version))
+
+struct customer_state {
+  ids::customer customer_id;
+  std::string name;
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+  bool subscribed = false;
+  bool active = true;
+  std::int64_t total_sessions = 0;
+  cents total_paid_cents = 0;
+  timestamp registered_at;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(customer_state, (),
+                      (customer_id, name, email, phone, subscribed, active, total_sessions,
+                       total_paid_cents, registered_at, version))
+
+// Which customer holds an e-mail address (unique within a tenant).
+struct email_index_state {
+  ids::customer customer_id;
+};
+BOOST_DESCRIBE_STRUCT(email_index_state, (), (customer_id))
+
+struct resource_state {
+  ids::resource resource_id;
+  std::string name;
+  cents hourly_rate_cents = 0;
+  std::optional<ids::session> occupied_by;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(resource_state, (), (resource_id, name, hourly_rate_cents, occupied_by, version))
+
+struct item_state {
+  ids::item item_id;
+  std::string name;
+  std::string unit;
+  cents unit_price_cents = 0;
+  std::string location;
+  std::int64_t on_hand = 0;
+  std::int64_t reserved = 0;
+  tally::version version;
+  [[nodiscard]] std::int64_t available() const { return on_hand - reserved; }
+};
+BOOST_DESCRIBE_STRUCT(item_state, (),
+                      (item_id, name, unit, unit_price_cents, location, on_hand, reserved, version))
+
+struct line_state {
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::string unit;
+  std::string location;
+  std::int64_t quantity = 0;
+  cents unit_price_cents = 0;
+  cents list_price_cents = 0;
+  std::int64_t picked_quantity = 0;
+  stock_effect effect = stock_effect::consumed;
+  timestamp added_at;
+};
+BOOST_DESCRIBE_STRUCT(line_state, (),
+                      (line_id, item_id, name, unit, location, quantity, unit_price_cents,
+                       list_price_cents, picked_quantity, effect, added_at))
+
+struct note_state {
+  ids::note note_id;
+  std::string text;
+  bool private_ = false;
+  ids::user author_id;
+  std::optional<std::string> author_name;
+  timestamp added_at;
+};
+BOOST_DESCRIBE_STRUCT(note_state, (), (note_id, text, private_, author_id, author_name, added_at))
+
+struct charge_state {
+  ids::charge charge_id;
+  cents amount_cents = 0;
+  charge_reason reason = charge_reason::time_and_items;
+  std::vector<split> splits;
+  timestamp charged_at;
+};
+BOOST_DESCRIBE_STRUCT(charge_state, (), (charge_id, amount_cents, reason, splits, charged_at))
+
+// What a session costs, at its end or as if it ended now.
+struct session_cost {
+  std::int64_t billed_minutes = 0;
+  cents time_charge_cents = 0;
+  cents items_total_cents = 0;
+  cents total_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(session_cost, (),
+                      (billed_minutes, time_charge_cents, items_total_cents, total_cents))
+
+struct session_state {
+  ids::session session_id;
+  session_kind kind = session_kind::metered;
+  session_status status = session_status::active;
+  std::optional<session_outcome> outcome;
+  customer_ref customer;
+  ids::user host_id;
+  std::optional<std::string> host_name;
+  std::optional<resource_ref> resource;
+  std::optional<std::string> title;
+  std::optional<std::string> meeting_url;
+  std::optional<timestamp> started_at;
+  std::optional<timestamp> ended_at;
+  std::optional<timestamp> scheduled_start;
+  std::optional<std::int64_t> duration_minutes;
+  std::optional<cents> price_cents;
+  std::vector<line_state> lines;
+  std::int64_t line_sequence = 0;
+  std::vector<note_state> notes;
+  std::vector<charge_state> charges;
+  cents payments_cents = 0;  // every payment recorded
+  cents refunds_cents = 0;   // every refund recorded
+  std::optional<session_cost> final_cost;  // fixed when the session ends
+  std::optional<ids::invoice> invoice_id;
+  std::optional<ids::session> order_id;
+  timestamp last_activity;
+  tally::version version;
+
+  [[nodiscard]] cents paid_cents() const { return payments_cents - refunds_cents; }
+  [[nodiscard]] const line_state* find_line(const ids::line& id) const;
+};
+BOOST_DESCRIBE_STRUCT(session_state, (),
+                      (session_id, kind, status, outcome, customer, host_id, host_name, resource,
+                       title, meeting_url, started_at, ended_at, scheduled_start, duration_minutes,
+                       price_cents, lines, line_sequence, notes, charges, payments_cents,
+                       refunds_cents, final_cost, invoice_id, order_id, last_activity, version))
+
+struct invoice_state {
+  ids::invoice invoice_id;
+  std::string number;
+  invoice_kind kind = invoice_kind::invoice;
+  std::optional<ids::session> session_id;
+  ids::customer customer_id;
+  std::string customer_name;
+  std::optional<ids::invoice> credits;
+  std::vector<invoice_line> lines;
+  cents total_cents = 0;
+  cents paid_cents = 0;
+  std::string currency;
+  timestamp issued_at;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(invoice_state, (),
+                      (invoice_id, number, kind, session_id, customer_id, customer_name, credits,
+                       lines, total_cents, paid_cents, currency, issued_at, version))
+
+using aggregate = std::variant<tenant_state, customer_state, email_index_state, resource_state,
+                               item_state, session_state, invoice_state>;
+
+// Keys of the aggregates within a tenant: the stream name where there is one.
+namespace keys {
+inline constexpr std::string_view tenant = "tenant";
+std::string customer(const ids::customer& id);
+std::string email(std::string_view address);  // case-insensitive
+std::string resource(const ids::resource& id);
+std::string item(const ids::item& id);
+std::string session(const ids::session& id);
+std::string invoice(const ids::invoice& id);
+}  // namespace keys
+
+// Read access to one tenant's aggregates, by key. The write model and the
+// projector implement it over RocksDB; memory_state (below) for tests and
+// time travel.
+class state_reader {
+ public:
+  virtual ~state_reader() = default;
+  [[nodiscard]] virtual const aggregate* find(std::string_view key) const = 0;
+
+  template <class T>
+  [[nodiscard]] const T* find_as(std::string_view key) const {
+    const aggregate* a = find(key);
+    return a ? std::get_if<T>(a) : nullptr;
+  }
+  [[nodiscard]] const tenant_state& tenant() const;
+  [[nodiscard]] const customer_state* customer(const ids::customer& id) const {
+    return find_as<customer_state>(keys::customer(id));
+  }
+  [[nodiscard]] const resource_state* resource(const ids::resource& id) const {
+    return find_as<resource_state>(keys::resource(id));
+  }
+  [[nodiscard]] const item_state* item(const ids::item& id) const {
+    return find_as<item_state>(keys::item(id));
+  }
+  [[nodiscard]] const session_state* session(const ids::session& id) const {
+    return find_as<session_state>(keys::session(id));
+  }
+  [[nodiscard]] const invoice_state* invoice(const ids::invoice& id) const {
+    return find_as<invoice_state>(keys::invoice(id));
+  }
+};
+
+// Write access, for evolve.
+class state_access : public state_reader {
+ public:
+  // The aggregate under `key`, or nullptr.
+  [[nodiscard]] virtual aggregate* find_mut(std::string_view key) = 0;
+  virtual aggregate& put(std::string_view key, aggregate value) = 0;
+  virtual void erase(std::string_view key) = 0;
+
+  template <class T>
+  T* find_mut_as(std::string_view key) {
+    aggregate* a = find_mut(key);
+    return a ? std::get_if<T>(a) : nullptr;
+  }
+};
+
+}  // namespace tally

@@ -1,0 +1,184 @@
+#pragma once
+
+// How aggregates look to clients (API.md shapes). Rendered from state by the
+// command side (the answer to a command) and the read side (queries) alike,
+// so both always agree.
+
+#include "domain/pricing.h"
+#include "domain/state.h"
+
+#include <boost/describe.hpp>
+
+namespace tally {
+
+struct line_view {
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::string unit;
+  std::string location;
+  std::int64_t quantity = 0;
+  cents unit_price_cents = 0;
+  cents list_price_cents = 0;
+  std::int64_t picked_quantity = 0;
+  cents line_total_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(line_view, (),
+                      (line_id, item_id, name, unit, location, quantity, unit_price_cents,
+                       list_price_cents, picked_quantity, line_total_cents))
+
+struct note_view {
+  ids::note note_id;
+  std::string text;
+  bool private_ = false;
+  ids::user author_id;
+  std::optional<std::string> author_name;
+  timestamp added_at;
+};
+BOOST_DESCRIBE_STRUCT(note_view, (), (note_id, text, private_, author_id, author_name, added_at))
+
+struct charge_view {
+  ids::charge charge_id;
+  cents amount_cents = 0;
+  charge_reason reason = charge_reason::time_and_items;
+  std::vector<split> splits;
+  timestamp charged_at;
+};
+BOOST_DESCRIBE_STRUCT(charge_view, (), (charge_id, amount_cents, reason, splits, charged_at))
+
+struct session_view {
+  ids::session session_id;
+  session_kind kind = session_kind::metered;
+  session_status status = session_status::active;
+  std::optional<session_outcome> outcome;
+  tally::payment_status payment_status = tally::payment_status::unpaid;
+  customer_ref customer;
+  ids::user host_id;
+  std::optional<std::string> host_name;
+  std::optional<resource_ref> resource;
+  std::optional<std::string> title;
+  std::optional<std::string> meeting_url;
+  std::optional<timestamp> started_at;
+  std::optional<timestamp> ended_at;
+  std::optional<timestamp> scheduled_start;
+  std::optional<std::int64_t> duration_minutes;
+  std::optional<cents> price_cents;
+  std::vector<line_view> lines;
+  cents items_total_cents = 0;
+  std::vector<note_view> notes;
+  std::vector<charge_view> charges;
+  cents paid_cents = 0;
+  cents amount_due_cents = 0;
+  tally::version version;
+  session_cost cost;
+  std::optional<ids::invoice> invoice_id;
+  std::optional<ids::session> order_id;
+};
+BOOST_DESCRIBE_STRUCT(session_view, (),
+                      (session_id, kind, status, outcome, payment_status, customer, host_id,
+                       host_name, resource, title, meeting_url, started_at, ended_at,
+                       scheduled_start, duration_minutes, price_cents, lines, items_total_cents,
+                       notes, charges, paid_cents, amount_due_cents, version, cost, invoice_id,
+                       order_id))
+
+struct active_session_entry {
+  ids::session session_id;
+  session_kind kind = session_kind::metered;
+  customer_ref customer;
+  ids::user host_id;
+  std::optional<resource_ref> resource;
+  std::optional<timestamp> started_at;
+  std::int64_t line_count = 0;
+  std::int64_t item_count = 0;
+  cents items_total_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(active_session_entry, (),
+                      (session_id, kind, customer, host_id, resource, started_at, line_count,
+                       item_count, items_total_cents))
+
+struct customer_view {
+  ids::customer customer_id;
+  std::string name;
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+  bool subscribed = false;
+  bool active = true;
+  std::int64_t total_sessions = 0;
+  cents total_paid_cents = 0;
+  timestamp registered_at;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(customer_view, (),
+                      (customer_id, name, email, phone, subscribed, active, total_sessions,
+                       total_paid_cents, registered_at, version))
+
+struct resource_view {
+  ids::resource resource_id;
+  std::string name;
+  cents hourly_rate_cents = 0;
+  std::optional<ids::session> occupied_by;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(resource_view, (), (resource_id, name, hourly_rate_cents, occupied_by, version))
+
+struct item_view {
+  ids::item item_id;
+  std::string name;
+  std::string unit;
+  cents unit_price_cents = 0;
+  std::string location;
+  std::int64_t on_hand = 0;
+  std::int64_t reserved = 0;
+  std::int64_t available = 0;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(item_view, (),
+                      (item_id, name, unit, unit_price_cents, location, on_hand, reserved,
+                       available, version))
+
+struct invoice_view {
+  ids::invoice invoice_id;
+  std::string number;
+  invoice_kind kind = invoice_kind::invoice;
+  std::optional<ids::session> session_id;
+  ids::customer customer_id;
+  std::string customer_name;
+  std::optional<ids::invoice> credits;
+  std::vector<invoice_line> lines;
+  cents total_cents = 0;
+  cents paid_cents = 0;
+  std::string currency;
+  timestamp issued_at;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(invoice_view, (),
+                      (invoice_id, number, kind, session_id, customer_id, customer_name, credits,
+                       lines, total_cents, paid_cents, currency, issued_at, version))
+
+struct settings_view {
+  std::string currency;
+  std::int64_t join_window_minutes = 0;
+  std::int64_t no_show_wait_percent = 0;
+  std::int64_t no_show_fee_percent = 0;
+  std::int64_t min_payable_percent = 0;
+  std::int64_t platform_fee_percent = 0;
+  std::int64_t shopping_timeout_minutes = 0;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(settings_view, (),
+                      (currency, join_window_minutes, no_show_wait_percent, no_show_fee_percent,
+                       min_payable_percent, platform_fee_percent, shopping_timeout_minutes, version))
+
+struct view_options {
+  bool include_private_notes = true;
+};
+
+session_view render(const session_state& s, timestamp now, view_options opts = {});
+active_session_entry render_entry(const session_state& s);
+customer_view render(const customer_state& c);
+resource_view render(const resource_state& r);
+item_view render(const item_state& i);
+invoice_view render(const invoice_state& i);
+settings_view render(const tenant_state& t);
+
+}  // namespace tally

@@ -1,0 +1,96 @@
+#include "base/json.h"
+
+#include "domain/commands.h"
+#include "domain/events.h"
+
+#include <gtest/gtest.h>
+
+using namespace tally;
+
+namespace {
+
+std::vector<std::string> fields(const std::vector<json::field_error>& errors) {
+  std::vector<std::string> out;
+  for (const auto& e : errors) out.push_back(e.field);
+  return out;
+}
+
+TEST(json_read, reads_a_valid_body) {
+  add_item cmd;
+  auto errors = json::parse(R"({"item_id": "cola", "quantity": 2})", cmd);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(cmd.item_id.value, "cola");
+  EXPECT_EQ(cmd.quantity, 2);
+  EXPECT_FALSE(cmd.unit_price_cents);
+}
+
+TEST(json_read, names_unknown_duplicate_missing_and_mistyped_fields) {
+  add_item cmd;
+  auto errors = json::parse(R"({"item_id": 5, "quantity": 1, "quantity": 2, "colour": "red"})", cmd);
+  EXPECT_EQ(fields(errors), (std::vector<std::string>{"item_id", "quantity", "colour"}));
+  errors = json::parse(R"({})", cmd);
+  EXPECT_EQ(fields(errors), (std::vector<std::string>{"item_id", "quantity"}));
+}
+
+TEST(json_read, refuses_malformed_json_non_objects_and_unsafe_integers) {
+  add_item cmd;
+  EXPECT_EQ(fields(json::parse(R"({"item_id": )", cmd)), (std::vector<std::string>{"body"}));
+  EXPECT_EQ(fields(json::parse(R"([1,2])", cmd)), (std::vector<std::string>{"body"}));
+  EXPECT_EQ(fields(json::parse(R"({"item_id": "a", "quantity": 9007199254740992})", cmd)),
+            (std::vector<std::string>{"quantity"}));
+  EXPECT_EQ(fields(json::parse(R"({"item_id": "a", "quantity": 1.5})", cmd)),
+            (std::vector<std::string>{"quantity"}));
+  EXPECT_FALSE(json::parse(R"({"item_id": "a", "quantity": 99999999999999999999})", cmd).empty());
+  EXPECT_EQ(fields(json::parse(R"({"item_id": "a", "quantity": -9007199254740992})", cmd)),
+            (std::vector<std::string>{"quantity"}));
+}
+
+TEST(json_read, nested_paths_are_named) {
+  issue_invoice cmd;
+  auto errors = json::parse(R"({"customer_id": "c", "lines": [{"description": "x", "quantity": 1}]})", cmd);
+  EXPECT_EQ(fields(errors), (std::vector<std::string>{"lines[0].unit_price_cents"}));
+}
+
+TEST(json_read, enums_list_the_allowed_values) {
+  start_session cmd;
+  auto errors = json::parse(R"({"kind": "weird", "customer_id": "c"})", cmd);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "kind");
+  EXPECT_NE(errors[0].message.find("metered"), std::string::npos);
+}
+
+TEST(json_read, a_member_with_a_trailing_underscore_is_read_by_its_plain_name) {
+  add_note cmd;
+  EXPECT_TRUE(json::parse(R"({"text": "hi", "private": true})", cmd).empty());
+  EXPECT_TRUE(cmd.private_.value_or(false));
+}
+
+TEST(json_write, round_trips_an_event_and_lenient_reading_skips_new_fields) {
+  item_added e;
+  e.session_id = ids::session{"s1"};
+  e.line_id = ids::line{"l1"};
+  e.item_id = ids::item{"cola"};
+  e.name = "Cola";
+  e.quantity = 2;
+  e.unit_price_cents = 250;
+  e.effect = stock_effect::reserved;
+  std::string text = json::write(e);
+  EXPECT_NE(text.find(R"("effect":"reserved")"), std::string::npos);
+  text.insert(1, R"("added_in_v2":true,)");
+  auto back = json::read_own<item_added>(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->quantity, 2);
+  EXPECT_EQ(back->effect, stock_effect::reserved);
+  EXPECT_FALSE(json::read_own<item_added>(R"({"quantity": "two"})"));
+}
+
+TEST(json_time, formats_and_parses_rfc3339) {
+  auto t = parse_rfc3339("2026-11-22T10:00:00.123Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(format_rfc3339(*t), "2026-11-22T10:00:00.123Z");
+  EXPECT_EQ(parse_rfc3339("2026-11-22T11:00:00+01:00"), parse_rfc3339("2026-11-22T10:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("2026-13-22T10:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("yesterday"));
+}
+
+}  // namespace

@@ -1,0 +1,95 @@
+// Customers, resources, items and stock, tenant settings.
+
+#include "support/scenario.h"
+
+using namespace tally;
+using tally::testing::scenario;
+
+namespace {
+
+TEST(customers, registering_a_known_email_is_refused_case_insensitively) {
+  scenario s;
+  s.run(register_customer{"Alice", std::string("alice@example.com"), {}, {}});
+  auto d = s.when(register_customer{"Alice 2", std::string("ALICE@example.com"), {}, {}});
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.err().code, errc::already_exists);
+}
+
+TEST(customers, only_an_admin_sets_the_subscription_at_registration) {
+  scenario s;
+  s.admin = false;
+  auto d = s.when(register_customer{"Alice", {}, {}, true});
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.err().code, errc::forbidden);
+}
+
+TEST(customers, an_update_moves_the_email_index) {
+  scenario s;
+  auto id = scenario::only<customer_registered>(
+                s.run(register_customer{"Alice", std::string("a@x.io"), {}, {}}))
+                .customer_id;
+  s.run(update_customer{id, {}, std::string("b@x.io"), {}});
+  EXPECT_TRUE(s.when(register_customer{"Other", std::string("a@x.io"), {}, {}}));
+  EXPECT_FALSE(s.when(register_customer{"Other", std::string("b@x.io"), {}, {}}));
+}
+
+TEST(customers, a_deactivated_customer_cannot_start_a_session) {
+  scenario s;
+  s.given({customer_registered{ids::customer{"c1"}, "Al", {}, {}, false},
+           resource_registered{ids::resource{"r1"}, "PC", 100}});
+  s.run(deactivate_customer{ids::customer{"c1"}});
+  auto d = s.when(start_session{session_kind::metered, ids::customer{"c1"}, ids::resource{"r1"}, {}});
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.err().code, errc::invalid_state);
+}
+
+TEST(items, put_registers_then_updates_and_changes_price_separately) {
+  scenario s;
+  auto d = s.run(put_item{ids::item{"sku-1"}, "Chips", {}, 150, std::string("A1")});
+  EXPECT_EQ(scenario::only<item_registered>(d).unit, "unit");
+  d = s.run(put_item{ids::item{"sku-1"}, "Chips", {}, 175, std::string("A2")});
+  ASSERT_EQ(d.events.size(), 2u);
+  EXPECT_EQ(scenario::only<item_updated>(d, 0).location, "A2");
+  EXPECT_EQ(scenario::only<item_price_changed>(d, 1).previous_price_cents, 150);
+  d = s.run(put_item{ids::item{"sku-1"}, "Chips", {}, 175, std::string("A2")});
+  EXPECT_TRUE(d.events.empty());
+}
+
+TEST(items, stock_cannot_go_below_zero) {
+  scenario s;
+  s.given({item_registered{ids::item{"x"}, "X", "unit", 1, ""}, stock_received{ids::item{"x"}, "X", 3, 3}});
+  auto d = s.when(adjust_stock{ids::item{"x"}, -4, "breakage"});
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.err().code, errc::insufficient_stock);
+  s.run(adjust_stock{ids::item{"x"}, -3, "breakage"});
+  EXPECT_EQ(s.state().item(ids::item{"x"})->on_hand, 0);
+}
+
+TEST(validation, bad_fields_are_named) {
+  scenario s;
+  auto d = s.when(register_resource{"", -5});
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.err().code, errc::invalid_request);
+  ASSERT_EQ(d.err().fields.size(), 2u);
+  EXPECT_EQ(d.err().fields[0].field, "name");
+  EXPECT_EQ(d.err().fields[1].field, "hourly_rate_cents");
+  auto q = s.when(add_item{ids::session{"s"}, ids::item{"i"}, 0, {}});
+  ASSERT_FALSE(q);
+  EXPECT_EQ(q.err().fields.at(0).field, "quantity");
+  auto m = s.when(start_session{session_kind::metered, ids::customer{"c"}, {}, {}});
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.err().fields.at(0).field, "resource_id");
+}
+
+TEST(settings, only_changed_settings_are_recorded) {
+  scenario s;
+  auto d = s.run(change_settings{std::string("EUR"), {}, {}, {}, {}, std::int64_t{10}, {}});
+  const auto& ev = scenario::only<tenant_settings_changed>(d);
+  EXPECT_EQ(ev.changed, (std::vector<std::string>{"currency"}));
+  EXPECT_EQ(s.state().tenant().settings.currency, "EUR");
+  auto bad = s.when(change_settings{std::string("eur"), {}, std::int64_t{101}, {}, {}, {}, {}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.err().fields.size(), 2u);
+}
+
+}  // namespace

@@ -1,0 +1,77 @@
+#pragma once
+
+// Given events / when command / then events, over the pure domain.
+
+#include "domain/decide.h"
+#include "domain/evolve.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace tally::testing {
+
+inline timestamp t0() { return *parse_rfc3339("2026-11-22T10:00:00.000Z"); }
+
+class scenario {
+ public:
+  ids::tenant tenant{"acme"};
+  timestamp now = t0();
+  bool admin = true;
+
+  // Applies events as if they had been appended.
+  scenario& given(std::vector<event_data> events) {
+    for (auto& d : events) apply(std::move(d));
+    return *this;
+  }
+
+  result<decision> when(const command& cmd) {
+    decide_context ctx{tenant, ids::user{"staff-1"}, std::string("Sam"), admin, now,
+                       [this] { return fmt::format("id-{}", ++next_id_); }};
+    auto d = decide(cmd, state_, ctx);
+    if (d) last_ = d->events;
+    return d;
+  }
+
+  // Runs the command and applies its events; fails the test if refused.
+  decision run(const command& cmd) {
+    auto d = when(cmd);
+    EXPECT_TRUE(d.has_value()) << (d ? "" : d.err().detail);
+    if (!d) return {};
+    for (const auto& e : d->events) apply(e);
+    return *d;
+  }
+
+  void advance(std::chrono::milliseconds by) { now += by; }
+  const memory_state& state() const { return state_; }
+
+  template <class E>
+  static const E& only(const decision& d, std::size_t index = 0) {
+    EXPECT_GT(d.events.size(), index);
+    const E* e = std::get_if<E>(&d.events.at(index));
+    EXPECT_NE(e, nullptr) << "event " << index << " is " << type_of(d.events.at(index));
+    static E empty{};
+    return e ? *e : empty;
+  }
+
+ private:
+  void apply(event_data d) {
+    event e;
+    e.tenant = tenant;
+    e.stream = stream_of(tenant, d);
+    e.stream_version = version{++versions_[e.stream]};
+    e.time = now;
+    e.id = ids::event{fmt::format("ev-{}", ++next_event_)};
+    e.data = std::move(d);
+    evolve(state_, e);
+  }
+
+  memory_state state_;
+  std::map<std::string, std::int64_t> versions_;
+  std::vector<event_data> last_;
+  int next_id_ = 0;
+  int next_event_ = 0;
+};
+
+}  // namespace tally::testing
