@@ -1,0 +1,86 @@
+#include "domain/event_codec.h"
+
+#include "base/json.h"
+
+namespace tally {
+
+namespace {
+
+constexpr std::int64_t schema_version = 1;
+
+struct envelope {
+  std::string specversion;
+  std::string id;
+  std::string type;
+  std::string source;
+  std::string subject;
+  timestamp time;
+  std::string tenant;
+  std::string stream;
+  std::int64_t streamversion = 0;
+  std::string actor;
+  std::optional<std::string> actorname;
+  std::optional<std::string> correlationid;
+  std::int64_t dataschemaversion = 1;
+  json::raw data;
+};
+BOOST_DESCRIBE_STRUCT(envelope, (),
+                      (specversion, id, type, source, subject, time, tenant, stream, streamversion,
+                       actor, actorname, correlationid, dataschemaversion, data))
+
+template <std::size_t I = 0>
+std::optional<event_data> decode_data(std::string_view type, const std::string& text) {
+  if constexpr (I < std::variant_size_v<event_data>) {
+    using T = std::variant_alternative_t<I, event_data>;
+    if (type == T::type) {
+      auto v = json::read_own<T>(text);
+      if (!v) return std::nullopt;
+      return event_data{std::move(*v)};
+    }
+    return decode_data<I + 1>(type, text);
+  } else {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::string encode_cloud_event(const event& e) {
+  boost::json::object o;
+  o["specversion"] = "1.0";
+  o["id"] = e.id.value;
+  o["type"] = type_of(e.data);
+  o["source"] = "/tenants/" + e.tenant.value;
+  o["subject"] = subject_of(e.tenant, e.data);
+  o["time"] = format_rfc3339(e.time);
+  o["datacontenttype"] = "application/json";
+  o["tenant"] = e.tenant.value;
+  o["stream"] = e.stream;
+  o["streamversion"] = e.stream_version.value;
+  o["actor"] = e.actor.value;
+  if (!e.actor_name.empty()) o["actorname"] = e.actor_name;
+  o["correlationid"] = e.correlation_id;
+  o["dataschemaversion"] = schema_version;
+  o["data"] = std::visit([](const auto& d) { return json::to_value(d); }, e.data);
+  return boost::json::serialize(o);
+}
+
+std::optional<event> decode_cloud_event(std::string_view text) {
+  auto env = json::read_own<envelope>(text);
+  if (!env) return std::nullopt;
+  auto data = decode_data(env->type, env->data.text);
+  if (!data) return std::nullopt;
+  event e;
+  e.id = ids::event{env->id};
+  e.tenant = ids::tenant{env->tenant};
+  e.stream = env->stream;
+  e.stream_version = version{env->streamversion};
+  e.time = env->time;
+  e.actor = ids::user{env->actor};
+  e.actor_name = env->actorname.value_or("");
+  e.correlation_id = env->correlationid.value_or("");
+  e.data = std::move(*data);
+  return e;
+}
+
+}  // namespace tally

@@ -1,0 +1,108 @@
+#include "infra/embedded_log.h"
+
+#include "domain/event_codec.h"
+
+#include <rocksdb/write_batch.h>
+
+namespace tally::infra {
+
+namespace {
+
+std::string offset_key(std::int64_t offset) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    key[static_cast<std::size_t>(i)] = static_cast<char>(offset & 0xff);
+    offset >>= 8;
+  }
+  return key;
+}
+
+std::int64_t key_offset(const rocksdb::Slice& key) {
+  std::int64_t v = 0;
+  for (std::size_t i = 0; i < 8 && i < key.size(); ++i) v = (v << 8) | static_cast<unsigned char>(key[i]);
+  return v;
+}
+
+}  // namespace
+
+result<std::unique_ptr<embedded_log>> embedded_log::open(const std::string& dir) {
+  auto db = rocks_db::open(dir, {"events", "state"});
+  if (!db) return std::move(db).take_error();
+  std::unique_ptr<embedded_log> log(new embedded_log(std::move(*db)));
+  std::unique_ptr<rocksdb::Iterator> it(log->db_->db().NewIterator(rocksdb::ReadOptions{}, log->events_));
+  it->SeekToLast();
+  if (it->Valid()) log->end_ = key_offset(it->key()) + 1;
+  if (!it->status().ok()) return to_error(it->status(), "cannot read the log");
+  return log;
+}
+
+embedded_log::embedded_log(std::unique_ptr<rocks_db> db)
+    : db_(std::move(db)),
+      events_(db_->family("events")),
+      state_(std::make_unique<rocks_kv>(*db_, db_->family("state"))) {}
+
+result<std::vector<ports::position>> embedded_log::append(std::int32_t partition,
+                                                          const std::vector<event>& events,
+                                                          const side_writes& side) {
+  if (partition != 0) return make_error(errc::internal, "the embedded log has one partition");
+  if (fail_appends_) return make_error(errc::unavailable, "the log refuses writes (test hook)");
+  std::int64_t next;
+  {
+    std::lock_guard lock(mutex_);
+    next = end_;
+  }
+  rocksdb::WriteBatch wb;
+  std::vector<ports::position> positions;
+  positions.reserve(events.size());
+  for (const auto& e : events) {
+    auto s = wb.Put(events_, offset_key(next), encode_cloud_event(e));
+    if (!s.ok()) return to_error(s, "cannot batch the append");
+    positions.push_back(ports::position{0, next});
+    ++next;
+  }
+  if (side) state_->add_to(wb, side(positions));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // durable when answered (API.md)
+  auto s = db_->db().Write(wo, &wb);
+  if (!s.ok()) return to_error(s, "cannot append to the log");
+  {
+    std::lock_guard lock(mutex_);
+    end_ = next;
+  }
+  grew_.notify_all();
+  return positions;
+}
+
+result<std::vector<ports::recorded_event>> embedded_log::read(std::int32_t partition, std::int64_t from,
+                                                              std::size_t max) const {
+  std::vector<ports::recorded_event> out;
+  if (partition != 0) return out;
+  std::int64_t limit;
+  {
+    std::lock_guard lock(mutex_);
+    limit = end_;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->db().NewIterator(rocksdb::ReadOptions{}, events_));
+  for (it->Seek(offset_key(std::max<std::int64_t>(from, 0))); it->Valid() && out.size() < max; it->Next()) {
+    const std::int64_t offset = key_offset(it->key());
+    if (offset >= limit) break;
+    std::string text = it->value().ToString();
+    auto e = decode_cloud_event(text);
+    if (!e) return make_error(errc::internal, "unreadable event at offset " + std::to_string(offset));
+    out.push_back(ports::recorded_event{ports::position{0, offset}, std::move(*e), std::move(text)});
+  }
+  if (!it->status().ok()) return to_error(it->status(), "cannot read the log");
+  return out;
+}
+
+std::int64_t embedded_log::end(std::int32_t) const {
+  std::lock_guard lock(mutex_);
+  return end_;
+}
+
+bool embedded_log::wait_for(std::int32_t, std::int64_t offset, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return grew_.wait_for(lock, timeout, [&] { return end_ > offset; });
+}
+
+}  // namespace tally::infra

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "infra/ports/event_log.h"
+#include "infra/rocks.h"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+namespace tally::infra {
+
+// The default event log: one partition in a RocksDB database under
+// `<data>/log`. Events are keyed by big-endian offset in the `events` column
+// family; the write model's state lives in the `state` family of the same
+// database, so an append and the state it produces are one atomic, fsynced
+// write (docs/decisions/0003-embedded-log.md).
+//
+// Group commit: the decider hands over every command decided while the
+// previous sync ran, so many commands share one fsync.
+//
+// Thread-safety: append from one thread (the decider); read, end and
+// wait_for from any.
+class embedded_log final : public ports::event_log {
+ public:
+  static result<std::unique_ptr<embedded_log>> open(const std::string& dir);
+
+  [[nodiscard]] std::int32_t partition_count() const override { return 1; }
+  [[nodiscard]] std::int32_t partition_of(const ids::tenant&) const override { return 0; }
+  [[nodiscard]] result<std::vector<ports::position>> append(std::int32_t partition,
+                                                            const std::vector<event>& events,
+                                                            const side_writes& side) override;
+  [[nodiscard]] result<std::vector<ports::recorded_event>> read(std::int32_t partition, std::int64_t from,
+                                                                std::size_t max) const override;
+  [[nodiscard]] std::int64_t end(std::int32_t partition) const override;
+  bool wait_for(std::int32_t partition, std::int64_t offset,
+                std::chrono::milliseconds timeout) const override;
+
+  // The write model's store: the `state` family, written with appends.
+  ports::kv_store& state_store() { return *state_; }
+
+  // Test hook: make the next appends fail as a full disk would.
+  void fail_appends(bool fail) { fail_appends_ = fail; }
+
+ private:
+  explicit embedded_log(std::unique_ptr<rocks_db> db);
+
+  std::unique_ptr<rocks_db> db_;
+  rocksdb::ColumnFamilyHandle* events_;
+  std::unique_ptr<rocks_kv> state_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable grew_;
+  std::int64_t end_ = 0;
+  bool fail_appends_ = false;
+};
+
+}  // namespace tally::infra

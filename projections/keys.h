@@ -1,0 +1,48 @@
+#pragma once
+
+// The layout of the read-model store (one RocksDB database, `<data>/views`).
+//   a/<tenant>/<aggregate key>              aggregate state (JSON), as evolve builds it
+//   x/<tenant>/active/<rev time>/<session>  active sessions, newest first
+//   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first
+//   x/<tenant>/customers/<rev time>/<id>    customers, newest first
+//   x/<tenant>/invoices/<rev seq>/<id>      invoices, newest first
+//   h/<tenant>/<stream>/<version>           each stream's events (CloudEvents)
+//   e/<tenant>/<partition>/<offset>         the tenant's events in log order
+//   m/checkpoint/<partition>                the last offset applied
+// Numbers are zero-padded so that keys sort as numbers do; "rev" numbers
+// count down so that a forward scan is newest first.
+
+#include "base/time.h"
+#include "domain/ids.h"
+
+#include <fmt/format.h>
+
+#include <string>
+#include <string_view>
+
+namespace tally::projections::layout {
+
+inline std::string aggregate(const ids::tenant& t, std::string_view key) {
+  return fmt::format("a/{}/{}", t.value, key);
+}
+inline std::string index_prefix(const ids::tenant& t, std::string_view index) {
+  return fmt::format("x/{}/{}/", t.value, index);
+}
+inline std::string rev_number(std::int64_t v) { return fmt::format("{:019}", INT64_MAX - v); }
+inline std::string index_entry(const ids::tenant& t, std::string_view index, std::int64_t order,
+                               std::string_view id) {
+  return index_prefix(t, index) + rev_number(order) + "/" + std::string(id);
+}
+inline std::string history_prefix(const ids::tenant& t, std::string_view stream) {
+  return fmt::format("h/{}/{}/", t.value, stream);
+}
+inline std::string history(const ids::tenant& t, std::string_view stream, std::int64_t version) {
+  return fmt::format("h/{}/{}/{:012}", t.value, stream, version);
+}
+inline std::string tenant_events_prefix(const ids::tenant& t) { return fmt::format("e/{}/", t.value); }
+inline std::string tenant_event(const ids::tenant& t, std::int32_t partition, std::int64_t offset) {
+  return fmt::format("e/{}/{:05}/{:019}", t.value, partition, offset);
+}
+inline std::string checkpoint(std::int32_t partition) { return fmt::format("m/checkpoint/{}", partition); }
+
+}  // namespace tally::projections::layout

@@ -1,0 +1,195 @@
+#include "projections/projector.h"
+
+#include "domain/evolve.h"
+#include "domain/state_codec.h"
+#include "projections/keys.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <set>
+
+namespace tally::projections {
+
+namespace {
+
+// The changes of one batch: the last write of a key wins.
+class batch_writes {
+ public:
+  explicit batch_writes(ports::kv_store& store) : store_(store) {}
+
+  void put(std::string key, std::string value) { writes_[std::move(key)] = std::move(value); }
+  void erase(std::string key) { writes_[std::move(key)] = std::nullopt; }
+
+  // Aggregates, read through the batch.
+  class tenant_view final : public state_access {
+   public:
+    tenant_view(batch_writes& b, ids::tenant t) : b_(b), t_(std::move(t)) {}
+    [[nodiscard]] const aggregate* find(std::string_view key) const override { return b_.load(t_, key); }
+    [[nodiscard]] aggregate* find_mut(std::string_view key) override {
+      aggregate* a = b_.load(t_, key);
+      if (a) b_.dirty_.insert(layout::aggregate(t_, key));
+      return a;
+    }
+    aggregate& put(std::string_view key, aggregate value) override {
+      const std::string k = layout::aggregate(t_, key);
+      b_.dirty_.insert(k);
+      auto& slot = b_.aggregates_[k];
+      slot = std::move(value);
+      return *slot;
+    }
+    void erase(std::string_view key) override {
+      const std::string k = layout::aggregate(t_, key);
+      b_.dirty_.insert(k);
+      b_.aggregates_[k].reset();
+    }
+
+   private:
+    batch_writes& b_;
+    ids::tenant t_;
+  };
+
+  ports::kv_batch finish() {
+    for (const auto& k : dirty_) {
+      const auto& a = aggregates_[k];
+      if (a) writes_[k] = encode_aggregate(*a);
+      else writes_[k] = std::nullopt;
+    }
+    ports::kv_batch batch;
+    for (auto& [k, v] : writes_) {
+      if (v) batch.put(k, std::move(*v));
+      else batch.erase(k);
+    }
+    return batch;
+  }
+
+ private:
+  aggregate* load(const ids::tenant& t, std::string_view key) {
+    const std::string k = layout::aggregate(t, key);
+    auto it = aggregates_.find(k);
+    if (it == aggregates_.end()) {
+      std::optional<aggregate> a;
+      if (auto stored = store_.get(k)) {
+        a = decode_aggregate(key, *stored);
+        if (!a) throw std::runtime_error("unreadable read model under " + k);
+      }
+      it = aggregates_.emplace(k, std::move(a)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+
+  ports::kv_store& store_;
+  std::map<std::string, std::optional<aggregate>> aggregates_;
+  std::set<std::string> dirty_;
+  std::map<std::string, std::optional<std::string>> writes_;
+};
+
+std::string with_position(const ports::recorded_event& r) {
+  std::string out = R"({"position":")" + r.pos.token() + "\",";
+  out.append(r.cloud_event, 1);
+  return out;
+}
+
+}  // namespace
+
+projector::projector(ports::event_log& log, ports::kv_store& views)
+    : log_(log), views_(views), applied_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]) {
+  for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
+    auto v = views_.get(layout::checkpoint(p));
+    applied_[static_cast<std::size_t>(p)] = v ? std::stoll(*v) : -1;
+  }
+}
+
+projector::~projector() { stop(); }
+
+std::int64_t projector::applied(std::int32_t partition) const {
+  if (partition < 0 || partition >= log_.partition_count()) return -1;
+  return applied_[static_cast<std::size_t>(partition)].load();
+}
+
+void projector::on_applied(std::function<void(const std::vector<ports::recorded_event>&)> listener) {
+  std::lock_guard lock(listeners_mutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+status projector::apply(std::int32_t partition, const std::vector<ports::recorded_event>& events) {
+  batch_writes b(views_);
+  for (const auto& r : events) {
+    const event& e = r.event;
+    batch_writes::tenant_view view(b, e.tenant);
+    const std::string json = with_position(r);
+    b.put(layout::history(e.tenant, e.stream, e.stream_version.value), json);
+    b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
+    evolve(view, e);
+    if (const auto* d = std::get_if<session_started>(&e.data)) {
+      const auto t = to_millis(d->started_at);
+      b.put(layout::index_entry(e.tenant, "active", t, d->session_id.value), "");
+      b.put(layout::index_entry(e.tenant, "sessions", t, d->session_id.value), "");
+    } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
+      if (const auto* s = view.session(d->session_id); s && s->started_at)
+        b.erase(layout::index_entry(e.tenant, "active", to_millis(*s->started_at), d->session_id.value));
+    } else if (const auto* d = std::get_if<customer_registered>(&e.data)) {
+      b.put(layout::index_entry(e.tenant, "customers", to_millis(e.time), d->customer_id.value), "");
+    } else if (const auto* d = std::get_if<invoice_issued>(&e.data)) {
+      b.put(layout::index_entry(e.tenant, "invoices", d->sequence, d->invoice_id.value), "");
+    }
+  }
+  b.put(layout::checkpoint(partition), std::to_string(events.back().pos.offset));
+  if (auto s = views_.write(b.finish()); !s) return s;
+  applied_[static_cast<std::size_t>(partition)] = events.back().pos.offset;
+  std::lock_guard lock(listeners_mutex_);
+  for (const auto& l : listeners_) l(events);
+  return ok();
+}
+
+status projector::catch_up(const std::function<void(std::int64_t, std::int64_t)>& progress) {
+  for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
+    const std::int64_t total = log_.end(p);
+    for (;;) {
+      auto events = log_.read(p, applied(p) + 1, 1000);
+      if (!events) return std::move(events).take_error();
+      if (events->empty()) break;
+      if (auto s = apply(p, *events); !s) return s;
+      if (progress) progress(applied(p) + 1, total);
+    }
+  }
+  return ok();
+}
+
+void projector::start() {
+  stopping_ = false;
+  for (std::int32_t p = 0; p < log_.partition_count(); ++p) threads_.emplace_back([this, p] { run(p); });
+}
+
+void projector::stop() {
+  stopping_ = true;
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void projector::run(std::int32_t partition) {
+  while (!stopping_) {
+    try {
+      auto events = log_.read(partition, applied(partition) + 1, 1000);
+      if (!events) {
+        spdlog::error("projector: {}", events.err().detail);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      if (events->empty()) {
+        log_.wait_for(partition, applied(partition), std::chrono::milliseconds(100));
+        continue;
+      }
+      if (auto s = apply(partition, *events); !s) {
+        spdlog::error("projector: {}", s.err().detail);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    } catch (const std::exception& ex) {
+      spdlog::error("projector: {}", ex.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+}  // namespace tally::projections

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "infra/ports/event_log.h"
+#include "infra/ports/kv_store.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tally::projections {
+
+// Reads the log in order and keeps the read models (projections/keys.h) in a
+// kv_store. Each batch of events is applied in one atomic write together
+// with its checkpoint, so that whatever crashes, every event takes effect
+// exactly once. Everything it writes is derived from the events alone: a
+// rebuild from the log gives the same keys and values.
+//
+// Owns one thread per partition (start/stop); catch_up() runs on the caller's
+// thread instead (tally rebuild). applied() is thread-safe.
+class projector {
+ public:
+  projector(ports::event_log& log, ports::kv_store& views);
+  ~projector();
+
+  void start();
+  void stop();
+
+  // Applies everything up to the current end of the log, reporting progress.
+  status catch_up(const std::function<void(std::int64_t done, std::int64_t total)>& progress = {});
+
+  // The last offset applied in `partition` (-1: none).
+  [[nodiscard]] std::int64_t applied(std::int32_t partition) const;
+  [[nodiscard]] bool reached(const ports::position& p) const { return applied(p.partition) >= p.offset; }
+
+  // Called after each applied batch (on the projector's thread).
+  void on_applied(std::function<void(const std::vector<ports::recorded_event>&)> listener);
+
+ private:
+  status apply(std::int32_t partition, const std::vector<ports::recorded_event>& events);
+  void run(std::int32_t partition);
+
+  ports::event_log& log_;
+  ports::kv_store& views_;
+  std::unique_ptr<std::atomic<std::int64_t>[]> applied_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+  std::mutex listeners_mutex_;
+  std::vector<std::function<void(const std::vector<ports::recorded_event>&)>> listeners_;
+};
+
+}  // namespace tally::projections

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "domain/clock.h"
+#include "domain/error.h"
+#include "domain/ids.h"
+#include "infra/ports/event_log.h"
+#include "infra/ports/kv_store.h"
+
+#include <optional>
+#include <string>
+
+namespace tally::projections {
+
+struct page_request {
+  std::size_t limit = 50;
+  std::string cursor;  // opaque, from a previous page's next_cursor
+};
+
+struct session_filter {
+  std::optional<std::string> status;
+  std::optional<std::string> kind;
+  std::optional<std::string> payment_status;
+  std::optional<std::string> customer_id;
+  std::optional<timestamp> from;
+  std::optional<timestamp> to;
+  std::optional<std::string> q;
+};
+
+// The read side's answers, as JSON text, from the read-model store alone.
+// Thread-safe (the store is).
+class queries {
+ public:
+  queries(const ports::kv_store& views, const clock_source& clock) : views_(views), clock_(clock) {}
+
+  [[nodiscard]] result<std::string> session(const ids::tenant& t, const ids::session& id,
+                                            bool include_private_notes) const;
+  [[nodiscard]] result<std::string> session_at(const ids::tenant& t, const ids::session& id,
+                                               std::optional<std::int64_t> version,
+                                               std::optional<timestamp> as_of,
+                                               bool include_private_notes) const;
+  [[nodiscard]] result<std::string> session_cost(const ids::tenant& t, const ids::session& id) const;
+  [[nodiscard]] result<std::string> session_events(const ids::tenant& t, const ids::session& id,
+                                                   const page_request& page) const;
+  [[nodiscard]] result<std::string> active_sessions(const ids::tenant& t, const page_request& page) const;
+  [[nodiscard]] result<std::string> sessions(const ids::tenant& t, const session_filter& f,
+                                             const page_request& page) const;
+  [[nodiscard]] result<std::string> customer(const ids::tenant& t, const ids::customer& id) const;
+  [[nodiscard]] result<std::string> customers(const ids::tenant& t, const page_request& page) const;
+  [[nodiscard]] result<std::string> resource(const ids::tenant& t, const ids::resource& id) const;
+  [[nodiscard]] result<std::string> resources(const ids::tenant& t, const page_request& page) const;
+  [[nodiscard]] result<std::string> item(const ids::tenant& t, const ids::item& id) const;
+  [[nodiscard]] result<std::string> items(const ids::tenant& t, const page_request& page) const;
+  [[nodiscard]] result<std::string> invoice(const ids::tenant& t, const ids::invoice& id) const;
+  [[nodiscard]] result<std::string> invoices(const ids::tenant& t, const page_request& page) const;
+  [[nodiscard]] result<std::string> settings(const ids::tenant& t) const;
+  // The tenant's events after `after`, one CloudEvent a line (NDJSON).
+  [[nodiscard]] result<std::string> tenant_events(const ids::tenant& t, std::optional<ports::position> after,
+                                                  std::size_t limit) const;
+
+ private:
+  const ports::kv_store& views_;
+  const clock_source& clock_;
+};
+
+}  // namespace tally::projections
