@@ -1,6 +1,7 @@
 #pragma once
 
 #include "base/time.h"
+#include "domain/error.h"
 
 namespace tally {
 
@@ -20,6 +21,19 @@ class fixed_clock final : public clock_source {
 
  private:
   timestamp now_;
+};
+
+}  // namespace tally
+
+namespace tally {
+
+// The controls of `tally serve --test-clock` (API.md, "Test clock").
+class clock_control {
+ public:
+  virtual ~clock_control() = default;
+  // Moves the clock forward by `seconds` (> 0); kept across restarts.
+  virtual status advance(std::int64_t seconds) = 0;
+  [[nodiscard]] virtual std::int64_t offset_ms() const = 0;
 };
 
 }  // namespace tally

@@ -17,13 +17,13 @@ class system_clock_source final : public clock_source {
 // `tally serve --test-clock`: the system clock plus an offset that tests move
 // forward. The offset is kept in a file in the data directory, so it survives
 // a restart, and it never goes backwards. Thread-safe.
-class test_clock final : public clock_source {
+class test_clock final : public clock_source, public clock_control {
  public:
   explicit test_clock(std::string offset_file);
   [[nodiscard]] timestamp now() const override;
   // Moves the clock forward by `seconds` (> 0) and persists the offset.
-  status advance(std::int64_t seconds);
-  [[nodiscard]] std::int64_t offset_ms() const { return offset_ms_.load(); }
+  status advance(std::int64_t seconds) override;
+  [[nodiscard]] std::int64_t offset_ms() const override { return offset_ms_.load(); }
 
  private:
   std::string file_;

@@ -240,6 +240,18 @@ result<std::string> queries::settings(const ids::tenant& t) const {
   return json::write(render(s.value_or(tenant_state{})));
 }
 
+std::optional<ids::customer> queries::session_customer(const ids::tenant& t, const ids::session& id) const {
+  auto s = load<session_state>(views_, t, keys::session(id));
+  if (!s) return std::nullopt;
+  return s->customer.customer_id;
+}
+
+std::optional<ids::customer> queries::invoice_customer(const ids::tenant& t, const ids::invoice& id) const {
+  auto i = load<invoice_state>(views_, t, keys::invoice(id));
+  if (!i) return std::nullopt;
+  return i->customer_id;
+}
+
 result<std::string> queries::tenant_events(const ids::tenant& t, std::optional<ports::position> after,
                                            std::size_t limit) const {
   const std::string prefix = layout::tenant_events_prefix(t);

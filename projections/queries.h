@@ -53,6 +53,9 @@ class queries {
   [[nodiscard]] result<std::string> invoice(const ids::tenant& t, const ids::invoice& id) const;
   [[nodiscard]] result<std::string> invoices(const ids::tenant& t, const page_request& page) const;
   [[nodiscard]] result<std::string> settings(const ids::tenant& t) const;
+  // Who a session or an invoice belongs to (for the customer role).
+  [[nodiscard]] std::optional<ids::customer> session_customer(const ids::tenant& t, const ids::session& id) const;
+  [[nodiscard]] std::optional<ids::customer> invoice_customer(const ids::tenant& t, const ids::invoice& id) const;
   // The tenant's events after `after`, one CloudEvent a line (NDJSON).
   [[nodiscard]] result<std::string> tenant_events(const ids::tenant& t, std::optional<ports::position> after,
                                                   std::size_t limit) const;

@@ -1,0 +1,131 @@
+// tally: the one executable (API.md, "Running it").
+
+#include "app/serve.h"
+#include "gateway/auth.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+
+#include <unistd.h>
+
+namespace {
+
+std::optional<std::chrono::seconds> parse_ttl(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc{} || n <= 0) return std::nullopt;
+  const std::string unit(end, s.data() + s.size());
+  if (unit.empty() || unit == "s") return std::chrono::seconds(n);
+  if (unit == "m") return std::chrono::seconds(n * 60);
+  if (unit == "h") return std::chrono::seconds(n * 3600);
+  if (unit == "d") return std::chrono::seconds(n * 86400);
+  return std::nullopt;
+}
+
+bool split_listen(const std::string& listen, std::string& host, std::uint16_t& port) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), p);
+  if (ec != std::errc{} || end != listen.data() + listen.size() || p > 65535) return false;
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"Tally: an event-sourced backend for businesses that sell by the session"};
+  cli.require_subcommand(1);
+
+  std::string config_file;
+  cli.add_option("--config", config_file, "TOML settings file (flags win over it, it wins over TALLY_* variables)");
+
+  tally::app::serve_options serve_opts;
+  std::string listen;
+  auto* serve = cli.add_subcommand("serve", "run gateway, deciders and projector in one process on the embedded log");
+  serve->add_option("--data", serve_opts.data_dir, "data directory (default ./tally-data)");
+  serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  serve->add_flag("--test-clock", serve_opts.test_clock, "enable /v1/admin/clock (never in production)");
+  serve->add_option("--threads", serve_opts.threads, "HTTP threads (default 2)")->check(CLI::Range(1, 64));
+
+  std::string token_data = "./tally-data", token_tenant, token_sub, token_name, token_ttl = "1h";
+  std::vector<std::string> token_roles;
+  auto* token = cli.add_subcommand("token", "print a signed bearer token");
+  token->add_option("--data", token_data, "data directory holding the secret (unless TALLY_JWT_SECRET is set)");
+  token->add_option("--tenant", token_tenant, "tenant id")->required();
+  token->add_option("--role", token_roles, "role (repeatable): admin, host, warehouse, auditor, customer, public")
+      ->required();
+  token->add_option("--sub", token_sub, "user id (default: the first role)");
+  token->add_option("--name", token_name, "display name");
+  token->add_option("--ttl", token_ttl, "lifetime such as 30m, 1h, 7d (default 1h)");
+
+  std::string rebuild_data = "./tally-data";
+  auto* rebuild = cli.add_subcommand("rebuild", "drop and rebuild every read model from the log (server stopped)");
+  rebuild->add_option("--data", rebuild_data, "data directory");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  // Settings: TALLY_* variables, then the TOML file, then flags.
+  if (const char* v = env("TALLY_DATA"); v && serve->count("--data") == 0) serve_opts.data_dir = v;
+  if (const char* v = env("TALLY_LISTEN"); v && listen.empty()) listen = v;
+  if (!config_file.empty()) {
+    try {
+      auto t = toml::parse_file(config_file);
+      if (serve->count("--data") == 0)
+        if (auto v = t["data"].value<std::string>()) serve_opts.data_dir = *v;
+      if (serve->count("--listen") == 0)
+        if (auto v = t["listen"].value<std::string>()) listen = *v;
+      if (serve->count("--threads") == 0)
+        if (auto v = t["threads"].value<std::int64_t>()) serve_opts.threads = static_cast<std::size_t>(*v);
+    } catch (const toml::parse_error& e) {
+      std::cerr << "cannot read " << config_file << ": " << e.description() << "\n";
+      return 2;
+    }
+  }
+
+  if (*serve) {
+    if (!listen.empty() && !split_listen(listen, serve_opts.host, serve_opts.port)) {
+      std::cerr << "--listen must be HOST:PORT\n";
+      return 2;
+    }
+    return tally::app::serve(serve_opts);
+  }
+  if (*token) {
+    auto ttl = parse_ttl(token_ttl);
+    if (!ttl) {
+      std::cerr << "--ttl must be a number with s, m, h or d\n";
+      return 2;
+    }
+    const std::string secret = tally::app::jwt_secret(token_data, false);
+    if (secret.empty()) {
+      std::cerr << "no secret: set TALLY_JWT_SECRET or run `tally serve --data " << token_data << "` once\n";
+      return 1;
+    }
+    tally::gateway::token_request req{token_tenant, token_roles, token_sub.empty() ? token_roles.front() : token_sub,
+                                      token_name.empty() ? std::nullopt : std::optional<std::string>(token_name),
+                                      *ttl};
+    auto t = tally::gateway::sign_token(secret, req);
+    if (!t) {
+      std::cerr << t.err().detail << "\n";
+      return 2;
+    }
+    std::cout << *t << std::endl;
+    return 0;
+  }
+  if (*rebuild) return tally::app::rebuild(rebuild_data, ::isatty(STDERR_FILENO) != 0);
+  return 0;
+}

@@ -1,0 +1,149 @@
+#include "app/serve.h"
+
+#include "commands/command_bus.h"
+#include "gateway/api.h"
+#include "gateway/auth.h"
+#include "gateway/http_server.h"
+#include "infra/clock.h"
+#include "infra/embedded_log.h"
+#include "infra/rocks.h"
+#include "projections/projector.h"
+#include "projections/queries.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tally::app {
+
+namespace fs = std::filesystem;
+
+std::string jwt_secret(const std::string& data_dir, bool create) {
+  if (const char* env = std::getenv("TALLY_JWT_SECRET"); env && *env) return env;
+  const fs::path file = fs::path(data_dir) / "jwt-secret";
+  {
+    std::ifstream in(file);
+    std::string secret;
+    if (in >> secret && !secret.empty()) return secret;
+  }
+  if (!create) return {};
+  fs::create_directories(data_dir);
+  std::random_device rd;
+  std::string secret;
+  static constexpr char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 64; ++i) secret += digits[rd() % 16];
+  {
+    std::ofstream out(file, std::ios::trunc);
+    out << secret << '\n';
+  }
+  ::chmod(file.c_str(), 0600);
+  return secret;
+}
+
+namespace {
+
+struct stores {
+  std::unique_ptr<infra::embedded_log> log;
+  std::unique_ptr<infra::rocks_db> views_db;
+  std::unique_ptr<infra::rocks_kv> views;
+};
+
+result<stores> open_stores(const std::string& data_dir) {
+  stores s;
+  auto log = infra::embedded_log::open((fs::path(data_dir) / "log").string());
+  if (!log) return std::move(log).take_error();
+  s.log = std::move(*log);
+  auto views = infra::rocks_db::open((fs::path(data_dir) / "views").string(), {"views"});
+  if (!views) return std::move(views).take_error();
+  s.views_db = std::move(*views);
+  s.views = std::make_unique<infra::rocks_kv>(*s.views_db, s.views_db->family("views"));
+  return s;
+}
+
+}  // namespace
+
+int serve(const serve_options& o) {
+  const std::string secret = jwt_secret(o.data_dir, true);
+  auto st = open_stores(o.data_dir);
+  if (!st) {
+    spdlog::error("{}", st.err().detail);
+    return 1;
+  }
+  infra::system_clock_source system_clock;
+  std::unique_ptr<infra::test_clock> test_clock;
+  if (o.test_clock) test_clock = std::make_unique<infra::test_clock>((fs::path(o.data_dir) / "test-clock-offset").string());
+  const clock_source& clock = test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
+
+  commands::command_bus bus(*st->log, st->log->state_store(), clock, {});
+  if (auto s = bus.start(); !s) {
+    spdlog::error("cannot start the command side: {}", s.err().detail);
+    return 1;
+  }
+  projections::projector projector(*st->log, *st->views);
+  if (auto s = projector.catch_up(); !s) {
+    spdlog::error("cannot bring the read models up to date: {}", s.err().detail);
+    return 1;
+  }
+  projector.start();
+  projections::queries queries(*st->views, clock);
+  gateway::token_verifier verifier(secret);
+
+  gateway::http_server server({o.host, o.port, o.threads}, clock);
+  gateway::api api({bus, projector, queries, *st->log, clock, verifier, test_clock.get(), server.schedule()});
+  auto s = server.run(api, [](const std::string& endpoint) {
+    std::cout << "listening on http://" << endpoint << std::endl;
+  });
+  bus.stop();
+  projector.stop();
+  if (!s) {
+    spdlog::error("{}", s.err().detail);
+    return 1;
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+int rebuild(const std::string& data_dir, bool progress_bar) {
+  if (!fs::exists(fs::path(data_dir) / "log")) {
+    spdlog::error("no log in {}", data_dir);
+    return 1;
+  }
+  std::error_code ec;
+  fs::remove_all(fs::path(data_dir) / "views", ec);
+  if (ec) {
+    spdlog::error("cannot drop the read models: {}", ec.message());
+    return 1;
+  }
+  auto st = open_stores(data_dir);
+  if (!st) {
+    spdlog::error("{}", st.err().detail);
+    return 1;
+  }
+  projections::projector projector(*st->log, *st->views);
+  auto s = projector.catch_up([&](std::int64_t done, std::int64_t total) {
+    if (!progress_bar || total <= 0) return;
+    const int width = 40;
+    const int filled = static_cast<int>(width * done / total);
+    std::fprintf(stderr, "\r[%s%s] %lld/%lld events", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total));
+  });
+  if (progress_bar) std::fprintf(stderr, "\n");
+  if (!s) {
+    spdlog::error("rebuild failed: {}", s.err().detail);
+    return 1;
+  }
+  std::cout << "rebuilt the read models from " << st->log->end(0) << " events" << std::endl;
+  return 0;
+}
+
+}  // namespace tally::app

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tally::app {
+
+struct serve_options {
+  std::string data_dir = "./tally-data";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  bool test_clock = false;
+  std::size_t threads = 2;
+};
+
+// `tally serve`: the single process over the embedded log. Returns the exit code.
+int serve(const serve_options& options);
+
+// `tally rebuild`: drops the read models and rebuilds them from the log.
+int rebuild(const std::string& data_dir, bool progress_bar);
+
+// The token secret: TALLY_JWT_SECRET, else <data>/jwt-secret, made on first
+// use when `create`.
+std::string jwt_secret(const std::string& data_dir, bool create);
+
+}  // namespace tally::app

@@ -1,0 +1,603 @@
+#include "gateway/api.h"
+
+#include "base/json.h"
+#include "base/uuid.h"
+#include "gateway/openapi.h"
+#include "gateway/problem.h"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <charconv>
+#include <map>
+#include <mutex>
+
+#include <strings.h>
+
+namespace tally::gateway {
+
+namespace {
+
+constexpr std::chrono::seconds min_position_wait{5};
+constexpr std::size_t max_idempotency_key = 255;
+
+constexpr role_set staff_read = role::admin | role::host | role::auditor;
+constexpr role_set staff_write = role::admin | role::host;
+constexpr role_set admin_only = static_cast<role_set>(role::admin);
+constexpr role_set stock_write = role::admin | role::warehouse;
+constexpr role_set stock_read = role::admin | role::host | role::warehouse | role::auditor;
+constexpr role_set audit_read = role::admin | role::auditor;
+constexpr role_set session_read = staff_read | role::customer;
+constexpr role_set invoice_read = staff_read | role::customer;
+
+std::string http_date(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  static constexpr std::array<const char*, 7> days{"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto d = floor<std::chrono::days>(tp);
+  const year_month_day ymd{d};
+  const hh_mm_ss hms{floor<seconds>(tp - d)};
+  const auto weekday_index = static_cast<std::size_t>(((d.time_since_epoch().count() % 7) + 7) % 7);
+  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", days[weekday_index],
+                     static_cast<unsigned>(ymd.day()), months[static_cast<unsigned>(ymd.month()) - 1],
+                     static_cast<int>(ymd.year()), hms.hours().count(), hms.minutes().count(),
+                     hms.seconds().count());
+}
+
+bool valid_path_id(std::string_view s) {
+  return !s.empty() && s.size() <= 100 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+struct clock_answer {
+  timestamp now;
+  std::int64_t offset_seconds = 0;
+};
+BOOST_DESCRIBE_STRUCT(clock_answer, (), (now, offset_seconds))
+
+struct advance_clock {
+  std::int64_t advance_seconds = 0;
+};
+BOOST_DESCRIBE_STRUCT(advance_clock, (), (advance_seconds))
+
+}  // namespace
+
+void add_common_headers(http_response& r, const clock_source& clock) {
+  r.headers.emplace_back("Date", http_date(std::chrono::system_clock::now()));
+  r.headers.emplace_back("Tally-Server-Time", format_rfc3339(clock.now()));
+}
+
+struct api::impl : std::enable_shared_from_this<api::impl> {
+  struct call {
+    http_request request;
+    principal who;
+    std::map<std::string, std::string> params;
+    std::map<std::string, std::string> query;
+    respond_fn respond;
+    std::string path;
+  };
+  using call_ptr = std::shared_ptr<call>;
+  using handler = std::function<void(impl&, const call_ptr&)>;
+
+  struct route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    role_set roles = 0;  // 0: no token needed
+    handler run;
+  };
+
+  api_services s;
+  std::vector<route> routes;
+  std::atomic<std::int64_t> in_flight{0};
+  // Metrics: responses by status class, commands by outcome.
+  std::array<std::atomic<std::uint64_t>, 6> responses{};
+  std::atomic<std::uint64_t> commands_ok{0}, commands_failed{0}, commands_replayed{0};
+
+  explicit impl(api_services services) : s(std::move(services)) { build_routes(); }
+
+  void add(std::string method, std::string pattern, role_set roles, handler h) {
+    route r{std::move(method), pattern, {}, roles, std::move(h)};
+    std::string_view p(pattern);
+    while (!p.empty()) {
+      p.remove_prefix(1);
+      auto slash = p.find('/');
+      r.segments.emplace_back(p.substr(0, slash));
+      p = slash == std::string_view::npos ? std::string_view{} : p.substr(slash);
+    }
+    routes.push_back(std::move(r));
+  }
+
+  // ---- answers ----------------------------------------------------------
+
+  void finish(const call_ptr& c, http_response r) {
+    add_common_headers(r, s.clock);
+    responses[static_cast<std::size_t>(std::clamp(r.status / 100, 0, 5))]++;
+    auto respond = std::move(c->respond);
+    c->respond = nullptr;
+    if (respond) respond(std::move(r));
+  }
+  void fail(const call_ptr& c, const error& e) { finish(c, problem_response(e)); }
+  void json_ok(const call_ptr& c, std::string body, int status = 200) {
+    http_response r;
+    r.status = status;
+    r.body = std::move(body);
+    finish(c, std::move(r));
+  }
+  void answer(const call_ptr& c, const result<std::string>& r) {
+    if (r) json_ok(c, *r);
+    else fail(c, r.err());
+  }
+
+  // ---- reading requests -------------------------------------------------
+
+  template <class T>
+  bool read_body(const call_ptr& c, T& out) {
+    std::string_view body = c->request.body;
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) body = "{}";
+    auto errors = json::parse(body, out);
+    if (errors.empty()) return true;
+    error e{errc::invalid_request, errors.front().field + " " + errors.front().message, {}};
+    for (auto& f : errors) e.fields.push_back({std::move(f.field), std::move(f.message)});
+    fail(c, e);
+    return false;
+  }
+
+  std::optional<projections::page_request> page(const call_ptr& c);
+
+  std::optional<std::string> query(const call_ptr& c, const std::string& name) {
+    auto it = c->query.find(name);
+    if (it == c->query.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Runs `then` once the read models include the position the client asks
+  // for (Tally-Min-Position or ?min_position=), or answers 503 after 5 s.
+  void after_min_position(const call_ptr& c, std::function<void()> then) {
+    std::string token(c->request.header("Tally-Min-Position"));
+    if (auto q = query(c, "min_position")) token = *q;
+    if (token.empty()) return then();
+    auto pos = ports::position::parse(token);
+    if (!pos || pos->partition >= s.log.partition_count()) {
+      return fail(c, invalid_field("min_position", "is not a position token this server gave"));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + min_position_wait;
+    poll_position(c, *pos, deadline, std::move(then));
+  }
+
+  void poll_position(const call_ptr& c, ports::position pos, std::chrono::steady_clock::time_point deadline,
+                     std::function<void()> then) {
+    if (s.projector.reached(pos)) return then();
+    if (std::chrono::steady_clock::now() >= deadline)
+      return fail(c, make_error(errc::projection_lagging, "the read models have not reached that position yet"));
+    auto self = shared_from_this();
+    s.schedule(std::chrono::milliseconds(5), [self, c, pos, deadline, then = std::move(then)]() mutable {
+      self->poll_position(c, pos, deadline, std::move(then));
+    });
+  }
+
+  void read(const call_ptr& c, std::function<result<std::string>()> q) {
+    after_min_position(c, [this, c, q = std::move(q)] {
+      try {
+        answer(c, q());
+      } catch (const std::exception& ex) {
+        spdlog::error("query {} failed: {}", c->path, ex.what());
+        fail(c, make_error(errc::internal, "the query failed"));
+      }
+    });
+  }
+
+  // ---- commands ---------------------------------------------------------
+
+  void submit(const call_ptr& c, command cmd, int success_status) {
+    commands::command_request req;
+    req.tenant = c->who.tenant;
+    req.actor = c->who.sub;
+    req.actor_name = c->who.name;
+    req.actor_is_admin = c->who.has(role::admin);
+    req.cmd = std::move(cmd);
+    if (c->request.has_header("Idempotency-Key")) {
+      std::string key(c->request.header("Idempotency-Key"));
+      if (key.empty() || key.size() > max_idempotency_key)
+        return fail(c, invalid_field("Idempotency-Key", "must be 1 to 255 characters"));
+      req.idempotency_key = std::move(key);
+    }
+    if (c->request.has_header("If-Match")) {
+      std::string_view v = c->request.header("If-Match");
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      std::int64_t n = -1;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc{} || end != v.data() + v.size() || n < 0)
+        return fail(c, invalid_field("If-Match", "must be a version such as \"3\""));
+      req.if_match = n;
+    }
+    req.fingerprint = c->request.method + " " + c->path + "\n" + c->request.body;
+    req.correlation_id = req.idempotency_key.value_or(new_uuid());
+    auto self = shared_from_this();
+    s.bus.submit(std::move(req), [self, c, success_status](commands::command_reply reply) {
+      if (reply.failure) {
+        self->commands_failed++;
+        return self->fail(c, *reply.failure);
+      }
+      (reply.replayed ? self->commands_replayed : self->commands_ok)++;
+      http_response r;
+      r.status = success_status;
+      r.body = std::move(reply.body);
+      if (reply.position) r.headers.emplace_back("Tally-Position", reply.position->token());
+      r.headers.emplace_back("ETag", fmt::format("\"{}\"", reply.version.value));
+      if (reply.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+      self->finish(c, std::move(r));
+    });
+  }
+
+  template <class C, class Fill>
+  void command_with_body(const call_ptr& c, int status, Fill fill) {
+    C cmd{};
+    if (!read_body(c, cmd)) return;
+    fill(cmd);
+    submit(c, std::move(cmd), status);
+  }
+  template <class C>
+  void command_with_body(const call_ptr& c, int status) {
+    command_with_body<C>(c, status, [](C&) {});
+  }
+
+  // ---- dispatch ---------------------------------------------------------
+
+  void dispatch(const call_ptr& c) {
+    auto url = boost::urls::parse_origin_form(c->request.target);
+    if (!url) return fail(c, make_error(errc::invalid_request, "the request target is not valid"));
+    std::vector<std::string> segs;
+    for (auto seg : url->segments()) segs.push_back(seg);
+    c->path = std::string(url->path());
+    for (auto p : url->params()) {
+      if (c->query.contains(p.key))
+        return fail(c, invalid_field(p.key, "appears more than once in the query"));
+      c->query[p.key] = p.value;
+    }
+    bool path_known = false;
+    for (const auto& r : routes) {
+      if (r.segments.size() != segs.size()) continue;
+      std::map<std::string, std::string> params;
+      bool match = true;
+      for (std::size_t i = 0; i < segs.size() && match; ++i) {
+        const auto& want = r.segments[i];
+        if (want.size() > 2 && want.front() == '{') params[want.substr(1, want.size() - 2)] = segs[i];
+        else match = want == segs[i];
+      }
+      if (!match) continue;
+      path_known = true;
+      if (r.method != c->request.method) continue;
+      for (const auto& [name, value] : params)
+        if (!valid_path_id(value)) return fail(c, make_error(errc::not_found, name + " does not exist"));
+      c->params = std::move(params);
+      if (r.roles) {
+        std::string_view auth = c->request.header("Authorization");
+        std::string token;
+        if (auth.size() > 7 && strncasecmp(auth.data(), "Bearer ", 7) == 0) token = std::string(auth.substr(7));
+        else if (auto q = query(c, "access_token")) token = *q;
+        auto who = s.verifier.verify(token);
+        if (!who) return fail(c, who.err());
+        c->who = *who;
+        if (!c->who.any_of(r.roles)) return fail(c, make_error(errc::forbidden, "this role may not do that"));
+      }
+      try {
+        r.run(*this, c);
+      } catch (const std::exception& ex) {
+        spdlog::error("{} {} failed: {}", c->request.method, c->path, ex.what());
+        fail(c, make_error(errc::internal, "the request failed"));
+      }
+      return;
+    }
+    if (path_known) return fail(c, make_error(errc::method_not_allowed, c->request.method + " is not allowed here"));
+    fail(c, make_error(errc::not_found, "no such path: " + c->path));
+  }
+
+  void build_routes();
+  std::string metrics_text();
+};
+
+std::optional<projections::page_request> api::impl::page(const call_ptr& c) {
+  projections::page_request p;
+  if (auto l = query(c, "limit")) {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+    if (ec != std::errc{} || end != l->data() + l->size() || n < 1 || n > 500) {
+      fail(c, invalid_field("limit", "must be an integer from 1 to 500"));
+      return std::nullopt;
+    }
+    p.limit = static_cast<std::size_t>(n);
+  }
+  if (auto cur = query(c, "cursor")) p.cursor = *cur;
+  return p;
+}
+
+std::string api::impl::metrics_text() {
+  std::string out;
+  out += "# HELP tally_http_responses_total HTTP responses by status class.\n";
+  out += "# TYPE tally_http_responses_total counter\n";
+  for (std::size_t i = 1; i < responses.size(); ++i)
+    out += fmt::format("tally_http_responses_total{{class=\"{}xx\"}} {}\n", i, responses[i].load());
+  out += "# HELP tally_commands_total Commands by outcome.\n# TYPE tally_commands_total counter\n";
+  out += fmt::format("tally_commands_total{{outcome=\"ok\"}} {}\n", commands_ok.load());
+  out += fmt::format("tally_commands_total{{outcome=\"failed\"}} {}\n", commands_failed.load());
+  out += fmt::format("tally_commands_total{{outcome=\"replayed\"}} {}\n", commands_replayed.load());
+  out += "# HELP tally_http_in_flight Requests being handled.\n# TYPE tally_http_in_flight gauge\n";
+  out += fmt::format("tally_http_in_flight {}\n", in_flight.load());
+  out += "# HELP tally_log_end_offset The next offset of each log partition.\n# TYPE tally_log_end_offset gauge\n";
+  out += "# HELP tally_projection_lag Events in the log not yet in the read models.\n";
+  out += "# TYPE tally_projection_lag gauge\n";
+  for (std::int32_t p = 0; p < s.log.partition_count(); ++p) {
+    const auto end = s.log.end(p);
+    out += fmt::format("tally_log_end_offset{{partition=\"{}\"}} {}\n", p, end);
+    out += fmt::format("tally_projection_lag{{partition=\"{}\"}} {}\n", p, end - 1 - s.projector.applied(p));
+  }
+  return out;
+}
+
+void api::impl::build_routes() {
+  using C = const call_ptr&;
+  auto id = [](C c, const char* name) { return c->params.at(name); };
+
+  // ---- health and documents -------------------------------------------
+  add("GET", "/healthz", 0, [](impl& a, C c) { a.json_ok(c, R"({"status":"ok"})"); });
+  add("GET", "/readyz", 0, [](impl& a, C c) {
+    std::int64_t lag = 0;
+    for (std::int32_t p = 0; p < a.s.log.partition_count(); ++p)
+      lag += a.s.log.end(p) - 1 - a.s.projector.applied(p);
+    if (lag > 10'000)
+      return a.fail(c, make_error(errc::unavailable, fmt::format("the read models are {} events behind", lag)));
+    a.json_ok(c, fmt::format(R"({{"status":"ready","projection_lag":{}}})", lag));
+  });
+  add("GET", "/metrics", 0, [](impl& a, C c) {
+    http_response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = a.metrics_text();
+    a.finish(c, std::move(r));
+  });
+  add("GET", "/v1/openapi.json", 0, [](impl& a, C c) { a.json_ok(c, std::string(openapi_document())); });
+
+  // ---- test clock -----------------------------------------------------
+  if (s.test_clock) {
+    auto clock_body = [](impl& a) {
+      return json::write(clock_answer{a.s.clock.now(), a.s.test_clock->offset_ms() / 1000});
+    };
+    add("GET", "/v1/admin/clock", admin_only, [clock_body](impl& a, C c) { a.json_ok(c, clock_body(a)); });
+    add("POST", "/v1/admin/clock", admin_only, [clock_body](impl& a, C c) {
+      advance_clock body;
+      if (!a.read_body(c, body)) return;
+      if (body.advance_seconds <= 0 || body.advance_seconds > 10LL * 366 * 24 * 3600)
+        return a.fail(c, invalid_field("advance_seconds", "must be a positive number of seconds, at most 10 years"));
+      if (auto st = a.s.test_clock->advance(body.advance_seconds); !st) return a.fail(c, st.err());
+      a.json_ok(c, clock_body(a));
+    });
+  }
+
+  // ---- customers ------------------------------------------------------
+  add("POST", "/v1/customers", staff_write, [](impl& a, C c) { a.command_with_body<register_customer>(c, 201); });
+  add("PUT", "/v1/customers/{id}", staff_write, [id](impl& a, C c) {
+    a.command_with_body<update_customer>(c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
+  });
+  add("DELETE", "/v1/customers/{id}", admin_only, [id](impl& a, C c) {
+    a.command_with_body<deactivate_customer>(c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
+  });
+  add("PUT", "/v1/customers/{id}/subscription", admin_only, [id](impl& a, C c) {
+    a.command_with_body<change_subscription>(c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
+  });
+  add("GET", "/v1/customers", staff_read, [](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    a.read(c, [&a, c, p = *p] { return a.s.queries.customers(c->who.tenant, p); });
+  });
+  add("GET", "/v1/customers/{id}", staff_read | role::customer, [id](impl& a, C c) {
+    ids::customer cid{id(c, "id")};
+    if (c->who.has(role::customer) && !c->who.any_of(staff_read) && cid.value != c->who.sub.value)
+      return a.fail(c, make_error(errc::not_found, "customer does not exist"));
+    a.read(c, [&a, c, cid] { return a.s.queries.customer(c->who.tenant, cid); });
+  });
+
+  // ---- resources ------------------------------------------------------
+  add("POST", "/v1/resources", admin_only, [](impl& a, C c) { a.command_with_body<register_resource>(c, 201); });
+  add("PUT", "/v1/resources/{id}/rate", admin_only, [id](impl& a, C c) {
+    a.command_with_body<change_resource_rate>(c, 200, [&](auto& x) { x.resource_id = ids::resource{id(c, "id")}; });
+  });
+  add("GET", "/v1/resources", staff_read, [](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    a.read(c, [&a, c, p = *p] { return a.s.queries.resources(c->who.tenant, p); });
+  });
+  add("GET", "/v1/resources/{id}", staff_read, [id](impl& a, C c) {
+    a.read(c, [&a, c, rid = ids::resource{id(c, "id")}] { return a.s.queries.resource(c->who.tenant, rid); });
+  });
+
+  // ---- inventory ------------------------------------------------------
+  add("PUT", "/v1/inventory/{item_id}", stock_write, [id](impl& a, C c) {
+    a.command_with_body<put_item>(c, 200, [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
+  });
+  add("POST", "/v1/inventory/{item_id}/receipts", stock_write, [id](impl& a, C c) {
+    a.command_with_body<receive_stock>(c, 200, [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
+  });
+  add("POST", "/v1/inventory/{item_id}/adjustments", stock_write, [id](impl& a, C c) {
+    a.command_with_body<adjust_stock>(c, 200, [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
+  });
+  add("GET", "/v1/inventory", stock_read, [](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    a.read(c, [&a, c, p = *p] { return a.s.queries.items(c->who.tenant, p); });
+  });
+  add("GET", "/v1/inventory/{item_id}", stock_read, [id](impl& a, C c) {
+    a.read(c, [&a, c, iid = ids::item{id(c, "item_id")}] { return a.s.queries.item(c->who.tenant, iid); });
+  });
+
+  // ---- sessions -------------------------------------------------------
+  add("POST", "/v1/sessions", staff_write, [](impl& a, C c) { a.command_with_body<start_session>(c, 201); });
+  add("POST", "/v1/sessions/{id}/items", staff_write, [id](impl& a, C c) {
+    a.command_with_body<add_item>(c, 201, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+  });
+  add("DELETE", "/v1/sessions/{id}/items/{line_id}", staff_write, [id](impl& a, C c) {
+    a.command_with_body<remove_item>(c, 200, [&](auto& x) {
+      x.session_id = ids::session{id(c, "id")};
+      x.line_id = ids::line{id(c, "line_id")};
+    });
+  });
+  add("POST", "/v1/sessions/{id}/notes", staff_write, [id](impl& a, C c) {
+    a.command_with_body<add_note>(c, 201, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+  });
+  add("POST", "/v1/sessions/{id}/end", staff_write, [id](impl& a, C c) {
+    a.command_with_body<end_session>(c, 200, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+  });
+  add("POST", "/v1/sessions/{id}/payments", admin_only, [id](impl& a, C c) {
+    a.command_with_body<record_payment>(c, 200, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+  });
+  add("POST", "/v1/sessions/{id}/refunds", admin_only, [id](impl& a, C c) {
+    a.command_with_body<refund_payment>(c, 200, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+  });
+  add("GET", "/v1/sessions/active", staff_read, [](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    a.read(c, [&a, c, p = *p] { return a.s.queries.active_sessions(c->who.tenant, p); });
+  });
+  add("GET", "/v1/sessions", session_read, [](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    projections::session_filter f;
+    f.status = a.query(c, "status");
+    f.kind = a.query(c, "kind");
+    f.payment_status = a.query(c, "payment_status");
+    f.customer_id = a.query(c, "customer_id");
+    f.q = a.query(c, "q");
+    for (auto [name, field] : {std::pair{"from", &f.from}, std::pair{"to", &f.to}}) {
+      if (auto v = a.query(c, name)) {
+        *field = parse_rfc3339(*v);
+        if (!*field) return a.fail(c, invalid_field(name, "must be an RFC 3339 time"));
+      }
+    }
+    if (c->who.has(role::customer) && !c->who.any_of(staff_read)) f.customer_id = c->who.sub.value;
+    a.read(c, [&a, c, p = *p, f] { return a.s.queries.sessions(c->who.tenant, f, p); });
+  });
+  auto own_session = [](impl& a, C c, const ids::session& sid) {
+    if (!c->who.has(role::customer) || c->who.any_of(staff_read)) return true;
+    auto owner = a.s.queries.session_customer(c->who.tenant, sid);
+    if (owner && owner->value == c->who.sub.value) return true;
+    a.fail(c, make_error(errc::not_found, "session " + sid.value + " does not exist"));
+    return false;
+  };
+  add("GET", "/v1/sessions/{id}", session_read, [id, own_session](impl& a, C c) {
+    ids::session sid{id(c, "id")};
+    std::optional<std::int64_t> version;
+    std::optional<timestamp> as_of;
+    if (auto v = a.query(c, "version")) {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (ec != std::errc{} || end != v->data() + v->size() || n < 1)
+        return a.fail(c, invalid_field("version", "must be a positive integer"));
+      version = n;
+    }
+    if (auto v = a.query(c, "as_of")) {
+      as_of = parse_rfc3339(*v);
+      if (!as_of) return a.fail(c, invalid_field("as_of", "must be an RFC 3339 time"));
+    }
+    a.after_min_position(c, [&a, c, sid, version, as_of, own_session] {
+      if (!own_session(a, c, sid)) return;
+      const bool private_notes = !c->who.has(role::customer) || c->who.any_of(staff_read);
+      if (version || as_of) return a.answer(c, a.s.queries.session_at(c->who.tenant, sid, version, as_of, private_notes));
+      a.answer(c, a.s.queries.session(c->who.tenant, sid, private_notes));
+    });
+  });
+  add("GET", "/v1/sessions/{id}/cost", session_read, [id, own_session](impl& a, C c) {
+    ids::session sid{id(c, "id")};
+    a.after_min_position(c, [&a, c, sid, own_session] {
+      if (!own_session(a, c, sid)) return;
+      a.answer(c, a.s.queries.session_cost(c->who.tenant, sid));
+    });
+  });
+  add("GET", "/v1/sessions/{id}/events", audit_read, [id](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    a.read(c, [&a, c, p = *p, sid = ids::session{id(c, "id")}] {
+      return a.s.queries.session_events(c->who.tenant, sid, p);
+    });
+  });
+
+  // ---- invoices -------------------------------------------------------
+  add("POST", "/v1/invoices", admin_only, [](impl& a, C c) { a.command_with_body<issue_invoice>(c, 201); });
+  add("POST", "/v1/invoices/{id}/payments", admin_only, [id](impl& a, C c) {
+    a.command_with_body<record_payment>(c, 200, [&](auto& x) { x.invoice_id = ids::invoice{id(c, "id")}; });
+  });
+  add("GET", "/v1/invoices", invoice_read, [](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    if (c->who.has(role::customer) && !c->who.any_of(staff_read))
+      return a.json_ok(c, R"({"items":[],"next_cursor":null})");  // customers' own invoices: issue #4
+    a.read(c, [&a, c, p = *p] { return a.s.queries.invoices(c->who.tenant, p); });
+  });
+  add("GET", "/v1/invoices/{id}", invoice_read, [id](impl& a, C c) {
+    ids::invoice iid{id(c, "id")};
+    a.after_min_position(c, [&a, c, iid] {
+      if (c->who.has(role::customer) && !c->who.any_of(staff_read)) {
+        auto owner = a.s.queries.invoice_customer(c->who.tenant, iid);
+        if (!owner || owner->value != c->who.sub.value)
+          return a.fail(c, make_error(errc::not_found, "invoice " + iid.value + " does not exist"));
+      }
+      a.answer(c, a.s.queries.invoice(c->who.tenant, iid));
+    });
+  });
+
+  // ---- settings and the event stream ----------------------------------
+  add("PUT", "/v1/settings", admin_only, [](impl& a, C c) { a.command_with_body<change_settings>(c, 200); });
+  add("GET", "/v1/settings", admin_only, [](impl& a, C c) {
+    a.read(c, [&a, c] { return a.s.queries.settings(c->who.tenant); });
+  });
+  add("GET", "/v1/events", audit_read, [](impl& a, C c) {
+    std::optional<ports::position> after;
+    if (auto v = a.query(c, "after")) {
+      after = ports::position::parse(*v);
+      if (!after) return a.fail(c, invalid_field("after", "is not a position token this server gave"));
+    }
+    std::size_t limit = 500;
+    if (auto l = a.query(c, "limit")) {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+      if (ec != std::errc{} || end != l->data() + l->size() || n < 1 || n > 5000)
+        return a.fail(c, invalid_field("limit", "must be an integer from 1 to 5000"));
+      limit = static_cast<std::size_t>(n);
+    }
+    a.after_min_position(c, [&a, c, after, limit] {
+      auto r = a.s.queries.tenant_events(c->who.tenant, after, limit);
+      if (!r) return a.fail(c, r.err());
+      http_response resp;
+      resp.content_type = "application/x-ndjson";
+      resp.body = std::move(*r);
+      a.finish(c, std::move(resp));
+    });
+  });
+}
+
+api::api(api_services services) : impl_(std::make_shared<impl>(std::move(services))) {}
+api::~api() = default;
+
+void api::handle(http_request request, respond_fn respond) {
+  auto c = std::make_shared<impl::call>();
+  c->request = std::move(request);
+  impl_->in_flight++;
+  c->respond = [self = impl_, respond = std::move(respond)](http_response r) {
+    self->in_flight--;
+    respond(std::move(r));
+  };
+  impl_->dispatch(c);
+}
+
+std::vector<std::string> api::routes() const {
+  std::vector<std::string> out;
+  for (const auto& r : impl_->routes) out.push_back(r.method + " " + r.pattern);
+  return out;
+}
+
+std::int64_t api::in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace tally::gateway

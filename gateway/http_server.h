@@ -1,0 +1,49 @@
+#pragma once
+
+#include "domain/clock.h"
+#include "gateway/api.h"
+#include "gateway/http_types.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tally::gateway {
+
+// The HTTP server (Boost.Beast; the only file that compiles it is
+// http_server.cc). One coroutine per connection on its own strand, a read
+// timeout and a 1 MiB body limit on every request, keep-alive.
+//
+// Lifecycle: construct, take schedule() for the api, then run(api) on the
+// calling thread: it listens, calls `on_listening` with "host:port", serves
+// on `threads` threads, and returns after SIGINT/SIGTERM or stop(): new
+// connections are refused, every request already read is answered (up to
+// `drain`), then it returns.
+class http_server {
+ public:
+  struct options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    std::size_t threads = 2;
+    std::chrono::seconds read_timeout{30};
+    std::size_t body_limit = 1024 * 1024;
+    std::chrono::seconds drain{8};
+    bool handle_signals = true;
+  };
+
+  http_server(options opts, const clock_source& clock);
+  ~http_server();
+
+  [[nodiscard]] schedule_fn schedule();
+  // Returns an error if it cannot listen.
+  status run(api& handler, const std::function<void(const std::string& endpoint)>& on_listening);
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tally::gateway
