@@ -4,10 +4,12 @@
 #include "gateway/auth.h"
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -48,6 +50,9 @@ const char* env(const char* name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // stdout carries what scripts read ("listening on ...", tokens); logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tally"));
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App cli{"Tally: an event-sourced backend for businesses that sell by the session"};
   cli.require_subcommand(1);
 

@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   librocksdb-dev librdkafka-dev libsimdjson-dev libssl-dev
   libjwt-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   clang-format
 )
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds and runs every test: the dev build (unit, integration, durability
+# tests against the real `tally`), then the Address+UB sanitizer build of
+# everything but the Beast unit, running its tests too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+jobs=$(nproc)
+
+echo "== dev build"
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j "$jobs"
+echo "== dev tests"
+ctest --preset dev -j "$jobs"
+
+if [ "${TALLY_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== asan build (no Beast units)"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$jobs"
+  echo "== asan tests"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"
+fi

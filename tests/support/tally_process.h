@@ -1,0 +1,59 @@
+#pragma once
+
+// Starts the real `tally` executable for integration tests.
+
+#include "support/http_client.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace tally::testing {
+
+// A fresh data directory, removed at the end.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Runs `tally <args>` and returns its exit code and standard output.
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+};
+run_result run_tally(const std::vector<std::string>& args);
+
+// `tally serve --data DIR --listen 127.0.0.1:0 [--test-clock]`, started on
+// construction and waited for ("listening on http://…").
+class tally_server {
+ public:
+  explicit tally_server(const std::string& data_dir, bool test_clock = true);
+  ~tally_server();
+
+  [[nodiscard]] const std::string& base_url() const { return base_url_; }
+  [[nodiscard]] std::string token(const std::string& role, const std::string& tenant = "acme",
+                                  const std::string& sub = "", const std::string& ttl = "1h") const;
+  // An http_client with an admin token of `tenant`.
+  [[nodiscard]] std::unique_ptr<http_client> client(const std::string& role = "admin",
+                                                    const std::string& tenant = "acme") const;
+
+  // SIGTERM and wait; returns the exit status (or -1).
+  int stop();
+  // SIGKILL: a crash.
+  void kill9();
+
+ private:
+  std::string data_dir_;
+  std::string base_url_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace tally::testing
