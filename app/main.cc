@@ -3,10 +3,10 @@
 #include "app/serve.h"
 #include "gateway/auth.h"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include <charconv>
 #include <csignal>
@@ -34,7 +34,8 @@ bool split_listen(const std::string& listen, std::string& host, std::uint16_t& p
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return false;
   host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned p = 0;
   auto [end, ec] = std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), p);
   if (ec != std::errc{} || end != listen.data() + listen.size() || p > 65535) return false;
@@ -57,29 +58,37 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
 
   std::string config_file;
-  cli.add_option("--config", config_file, "TOML settings file (flags win over it, it wins over TALLY_* variables)");
+  cli.add_option("--config", config_file,
+                 "TOML settings file (flags win over it, it wins over TALLY_* variables)");
 
   tally::app::serve_options serve_opts;
   std::string listen;
-  auto* serve = cli.add_subcommand("serve", "run gateway, deciders and projector in one process on the embedded log");
+  auto* serve = cli.add_subcommand(
+      "serve", "run gateway, deciders and projector in one process on the embedded log");
   serve->add_option("--data", serve_opts.data_dir, "data directory (default ./tally-data)");
   serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  serve->add_flag("--test-clock", serve_opts.test_clock, "enable /v1/admin/clock (never in production)");
-  serve->add_option("--threads", serve_opts.threads, "HTTP threads (default 2)")->check(CLI::Range(1, 64));
+  serve->add_flag("--test-clock", serve_opts.test_clock,
+                  "enable /v1/admin/clock (never in production)");
+  serve->add_option("--threads", serve_opts.threads, "HTTP threads (default 2)")
+      ->check(CLI::Range(1, 64));
 
   std::string token_data = "./tally-data", token_tenant, token_sub, token_name, token_ttl = "1h";
   std::vector<std::string> token_roles;
   auto* token = cli.add_subcommand("token", "print a signed bearer token");
-  token->add_option("--data", token_data, "data directory holding the secret (unless TALLY_JWT_SECRET is set)");
+  token->add_option("--data", token_data,
+                    "data directory holding the secret (unless TALLY_JWT_SECRET is set)");
   token->add_option("--tenant", token_tenant, "tenant id")->required();
-  token->add_option("--role", token_roles, "role (repeatable): admin, host, warehouse, auditor, customer, public")
+  token
+      ->add_option("--role", token_roles,
+                   "role (repeatable): admin, host, warehouse, auditor, customer, public")
       ->required();
   token->add_option("--sub", token_sub, "user id (default: the first role)");
   token->add_option("--name", token_name, "display name");
   token->add_option("--ttl", token_ttl, "lifetime such as 30m, 1h, 7d (default 1h)");
 
   std::string rebuild_data = "./tally-data";
-  auto* rebuild = cli.add_subcommand("rebuild", "drop and rebuild every read model from the log (server stopped)");
+  auto* rebuild = cli.add_subcommand(
+      "rebuild", "drop and rebuild every read model from the log (server stopped)");
   rebuild->add_option("--data", rebuild_data, "data directory");
 
   CLI11_PARSE(cli, argc, argv);
@@ -95,7 +104,8 @@ int main(int argc, char** argv) {
       if (serve->count("--listen") == 0)
         if (auto v = t["listen"].value<std::string>()) listen = *v;
       if (serve->count("--threads") == 0)
-        if (auto v = t["threads"].value<std::int64_t>()) serve_opts.threads = static_cast<std::size_t>(*v);
+        if (auto v = t["threads"].value<std::int64_t>())
+          serve_opts.threads = static_cast<std::size_t>(*v);
     } catch (const toml::parse_error& e) {
       std::cerr << "cannot read " << config_file << ": " << e.description() << "\n";
       return 2;
@@ -117,12 +127,13 @@ int main(int argc, char** argv) {
     }
     const std::string secret = tally::app::jwt_secret(token_data, false);
     if (secret.empty()) {
-      std::cerr << "no secret: set TALLY_JWT_SECRET or run `tally serve --data " << token_data << "` once\n";
+      std::cerr << "no secret: set TALLY_JWT_SECRET or run `tally serve --data " << token_data
+                << "` once\n";
       return 1;
     }
-    tally::gateway::token_request req{token_tenant, token_roles, token_sub.empty() ? token_roles.front() : token_sub,
-                                      token_name.empty() ? std::nullopt : std::optional<std::string>(token_name),
-                                      *ttl};
+    tally::gateway::token_request req{
+        token_tenant, token_roles, token_sub.empty() ? token_roles.front() : token_sub,
+        token_name.empty() ? std::nullopt : std::optional<std::string>(token_name), *ttl};
     auto t = tally::gateway::sign_token(secret, req);
     if (!t) {
       std::cerr << t.err().detail << "\n";

@@ -80,8 +80,11 @@ int serve(const serve_options& o) {
   }
   infra::system_clock_source system_clock;
   std::unique_ptr<infra::test_clock> test_clock;
-  if (o.test_clock) test_clock = std::make_unique<infra::test_clock>((fs::path(o.data_dir) / "test-clock-offset").string());
-  const clock_source& clock = test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
+  if (o.test_clock)
+    test_clock =
+        std::make_unique<infra::test_clock>((fs::path(o.data_dir) / "test-clock-offset").string());
+  const clock_source& clock =
+      test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
 
   commands::command_bus bus(*st->log, st->log->state_store(), clock, {});
   if (auto s = bus.start(); !s) {
@@ -98,7 +101,8 @@ int serve(const serve_options& o) {
   gateway::token_verifier verifier(secret);
 
   gateway::http_server server({o.host, o.port, o.threads}, clock);
-  gateway::api api({bus, projector, queries, *st->log, clock, verifier, test_clock.get(), server.schedule()});
+  gateway::api api(
+      {bus, projector, queries, *st->log, clock, verifier, test_clock.get(), server.schedule()});
   auto s = server.run(api, [](const std::string& endpoint) {
     std::cout << "listening on http://" << endpoint << std::endl;
   });
@@ -133,9 +137,10 @@ int rebuild(const std::string& data_dir, bool progress_bar) {
     if (!progress_bar || total <= 0) return;
     const int width = 40;
     const int filled = static_cast<int>(width * done / total);
-    std::fprintf(stderr, "\r[%s%s] %lld/%lld events", std::string(static_cast<std::size_t>(filled), '#').c_str(),
-                 std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total));
+    std::fprintf(stderr, "\r[%s%s] %lld/%lld events",
+                 std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - filled), ' ').c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total));
   });
   if (progress_bar) std::fprintf(stderr, "\n");
   if (!s) {

@@ -19,10 +19,10 @@
 
 #include "base/time.h"
 
+#include <simdjson.h>
 #include <boost/describe.hpp>
 #include <boost/json.hpp>
 #include <boost/mp11/algorithm.hpp>
-#include <simdjson.h>
 
 #include <cstdint>
 #include <map>
@@ -75,13 +75,20 @@ struct is_string_map<std::map<std::string, T>> : std::true_type {};
 
 template <class T>
 constexpr const char* kind_name() {
-  if constexpr (std::is_same_v<T, bool>) return "a boolean";
-  else if constexpr (std::is_integral_v<T> || int_wrapper<T>) return "an integer";
-  else if constexpr (std::is_same_v<T, timestamp>) return "an RFC 3339 time";
-  else if constexpr (std::is_same_v<T, std::string> || string_wrapper<T>) return "a string";
-  else if constexpr (std::is_enum_v<T>) return "one of the allowed strings";
-  else if constexpr (is_vector<T>::value) return "an array";
-  else return "an object";
+  if constexpr (std::is_same_v<T, bool>)
+    return "a boolean";
+  else if constexpr (std::is_integral_v<T> || int_wrapper<T>)
+    return "an integer";
+  else if constexpr (std::is_same_v<T, timestamp>)
+    return "an RFC 3339 time";
+  else if constexpr (std::is_same_v<T, std::string> || string_wrapper<T>)
+    return "a string";
+  else if constexpr (std::is_enum_v<T>)
+    return "one of the allowed strings";
+  else if constexpr (is_vector<T>::value)
+    return "an array";
+  else
+    return "an object";
 }
 
 std::string join_path(std::string_view base, std::string_view field);
@@ -247,8 +254,7 @@ class reader {
 // Parses `text` into `out`. On failure the returned list names every bad
 // field; a text that is not JSON gives one error with field "body".
 template <class T>
-[[nodiscard]] std::vector<field_error> parse(std::string_view text, T& out,
-                                             mode m = mode::strict) {
+[[nodiscard]] std::vector<field_error> parse(std::string_view text, T& out, mode m = mode::strict) {
   thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded(text);
   simdjson::dom::element root;

@@ -28,10 +28,13 @@ struct idempotency_record {
 };
 BOOST_DESCRIBE_STRUCT(idempotency_record, (), (fingerprint, body, position, version, stored_at_ms))
 
-std::string idempotency_key(const ids::tenant& t, const std::string& key) { return "i/" + t.value + "/" + key; }
+std::string idempotency_key(const ids::tenant& t, const std::string& key) {
+  return "i/" + t.value + "/" + key;
+}
 
 std::int64_t real_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -90,11 +93,33 @@ class command_bus::decider {
       applied += events->size();
       from = events->back().pos.offset + 1;
     }
-    if (applied) spdlog::info("write model of partition {}: replayed {} events from the log", partition_, applied);
+    if (applied)
+      spdlog::info("write model of partition {}: replayed {} events from the log", partition_,
+                   applied);
+    purge_idempotency_records();
     return ok();
   }
 
-  void start() { thread_ = std::thread([this] { run(); }); }
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+
+  // Forgets idempotency records older than the 24 h they are kept for, so
+  // the store does not grow with every key ever sent.
+  void purge_idempotency_records() {
+    ports::kv_batch expired;
+    const auto cutoff = real_now_ms() - std::chrono::milliseconds(idempotency_ttl).count();
+    bus_.state_.scan("i/", "", [&](std::string_view key, std::string_view value) {
+      auto rec = json::read_own<idempotency_record>(value);
+      if (!rec || rec->stored_at_ms < cutoff) expired.erase(std::string(key));
+      return expired.deletes.size() < 100'000;
+    });
+    if (expired.empty()) return;
+    if (auto s = bus_.state_.write(expired); !s)
+      spdlog::warn("purging idempotency records: {}", s.err().detail);
+    else
+      spdlog::info("forgot {} idempotency records older than 24 h", expired.deletes.size());
+  }
 
   void stop() {
     {
@@ -114,7 +139,11 @@ class command_bus::decider {
         return;
       }
     }
-    done(command_reply{make_error(errc::unavailable, "the server is busy or stopping; retry later"), {}, {}, {}, false});
+    done(command_reply{make_error(errc::unavailable, "the server is busy or stopping; retry later"),
+                       {},
+                       {},
+                       {},
+                       false});
   }
 
  private:
@@ -142,6 +171,7 @@ class command_bus::decider {
         }
       }
       process(batch);
+      if (++batches_ % 10'000 == 0) purge_idempotency_records();
     }
   }
 
@@ -174,8 +204,9 @@ class command_bus::decider {
           auto& o = outcomes[i];
           if (!o.record_key || o.reply.failure) continue;
           const auto p = o.event_count ? pos[o.first_event + o.event_count - 1] : last_position();
-          kv.put(*o.record_key, json::write(idempotency_record{batch[i].request.fingerprint, o.reply.body, p.token(),
-                                                               o.reply.version.value, real_now_ms()}));
+          kv.put(*o.record_key,
+                 json::write(idempotency_record{batch[i].request.fingerprint, o.reply.body,
+                                                p.token(), o.reply.version.value, real_now_ms()}));
         }
         return kv;
       };
@@ -199,7 +230,8 @@ class command_bus::decider {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto& o = outcomes[i];
       if (!o.reply.failure && !o.reply.replayed) {
-        o.reply.position = o.event_count ? positions[o.first_event + o.event_count - 1] : last_position();
+        o.reply.position =
+            o.event_count ? positions[o.first_event + o.event_count - 1] : last_position();
       }
       if (!appended && o.reply.failure && o.reply.failure->code == errc::internal) {
         // keep the original failure
@@ -221,12 +253,14 @@ class command_bus::decider {
     if (req.idempotency_key) {
       const std::string key = idempotency_key(req.tenant, *req.idempotency_key);
       if (keys_in_batch.contains(key)) {
-        out.reply.failure = make_error(errc::request_in_progress, "a request with this Idempotency-Key is in progress");
+        out.reply.failure = make_error(errc::request_in_progress,
+                                       "a request with this Idempotency-Key is in progress");
         return;
       }
       if (auto stored = bus_.state_.get(key)) {
         auto rec = json::read_own<idempotency_record>(*stored);
-        if (rec && real_now_ms() - rec->stored_at_ms < std::chrono::milliseconds(idempotency_ttl).count()) {
+        if (rec && real_now_ms() - rec->stored_at_ms <
+                       std::chrono::milliseconds(idempotency_ttl).count()) {
           if (rec->fingerprint != req.fingerprint) {
             out.reply.failure = make_error(errc::idempotency_key_reused,
                                            "this Idempotency-Key was used for a different request");
@@ -244,16 +278,18 @@ class command_bus::decider {
     }
 
     auto state = model_.for_tenant(req.tenant);
-    decide_context ctx{req.tenant, req.actor, req.actor_name, req.actor_is_admin, now, [] { return new_uuid(); }};
+    decide_context ctx{req.tenant,         req.actor, req.actor_name,
+                       req.actor_is_admin, now,       [] { return new_uuid(); }};
     auto d = decide(req.cmd, state, ctx);
     if (!d) {
       out.reply.failure = std::move(d).take_error();
       return;
     }
     if (req.if_match && version_of(state.find(d->target)).value != *req.if_match) {
-      out.reply.failure = make_error(
-          errc::version_conflict,
-          fmt::format("the version is {}, not {}", version_of(state.find(d->target)).value, *req.if_match));
+      out.reply.failure =
+          make_error(errc::version_conflict,
+                     fmt::format("the version is {}, not {}",
+                                 version_of(state.find(d->target)).value, *req.if_match));
       return;
     }
 
@@ -264,7 +300,8 @@ class command_bus::decider {
       e.id = ids::event{new_uuid()};
       e.tenant = req.tenant;
       e.stream = stream_of(req.tenant, data);
-      const std::string key = e.stream.starts_with("tenant-") ? std::string(keys::tenant) : e.stream;
+      const std::string key =
+          e.stream.starts_with("tenant-") ? std::string(keys::tenant) : e.stream;
       e.stream_version = tally::version{version_of(state.find(key)).value + 1};
       e.time = now;
       e.actor = req.actor;
@@ -287,6 +324,7 @@ class command_bus::decider {
   std::int32_t partition_;
   write_model model_;
   std::optional<ports::position> last_;
+  std::uint64_t batches_ = 0;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -294,7 +332,8 @@ class command_bus::decider {
   bool stopping_ = false;
 };
 
-command_bus::command_bus(ports::event_log& log, ports::kv_store& state, const clock_source& clock, options opts)
+command_bus::command_bus(ports::event_log& log, ports::kv_store& state, const clock_source& clock,
+                         options opts)
     : log_(log), state_(state), clock_(clock), opts_(opts) {}
 
 command_bus::~command_bus() { stop(); }
@@ -316,7 +355,8 @@ void command_bus::stop() {
 void command_bus::submit(command_request request, callback done) {
   const auto p = log_.partition_of(request.tenant);
   if (p < 0 || static_cast<std::size_t>(p) >= deciders_.size()) {
-    done(command_reply{make_error(errc::unavailable, "the command side is not running"), {}, {}, {}, false});
+    done(command_reply{
+        make_error(errc::unavailable, "the command side is not running"), {}, {}, {}, false});
     return;
   }
   deciders_[static_cast<std::size_t>(p)]->submit(std::move(request), std::move(done));

@@ -55,7 +55,8 @@ class command_bus {
   };
   using callback = std::function<void(command_reply)>;
 
-  command_bus(ports::event_log& log, ports::kv_store& state, const clock_source& clock, options opts);
+  command_bus(ports::event_log& log, ports::kv_store& state, const clock_source& clock,
+              options opts);
   ~command_bus();
   command_bus(const command_bus&) = delete;
   command_bus& operator=(const command_bus&) = delete;

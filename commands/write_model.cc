@@ -65,8 +65,10 @@ void write_model::tenant_state::erase(std::string_view key) {
 void write_model::stage(ports::kv_batch& batch) const {
   for (const auto& [key, s] : working_) {
     if (!s.dirty) continue;
-    if (s.value) batch.put(key, encode_aggregate(*s.value));
-    else batch.erase(key);
+    if (s.value)
+      batch.put(key, encode_aggregate(*s.value));
+    else
+      batch.erase(key);
   }
 }
 

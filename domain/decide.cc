@@ -37,8 +37,7 @@ struct checker {
       problems.push_back({std::string(field), fmt::format("must be between {} and {}", lo, hi)});
   }
   void id(std::string_view field, const std::string& v) {
-    if (v.empty() || v.size() > 100 ||
-        !std::all_of(v.begin(), v.end(), [](char c) {
+    if (v.empty() || v.size() > 100 || !std::all_of(v.begin(), v.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
         }))
       problems.push_back({std::string(field), "must be 1 to 100 letters, digits, '-', '_' or '.'"});
@@ -75,13 +74,16 @@ struct validator {
   }
   void operator()(const receive_stock& x) { c.range("quantity", x.quantity, 1, max_quantity); }
   void operator()(const adjust_stock& x) {
-    if (x.delta == 0) c.problems.push_back({"delta", "must not be 0"});
-    else c.range("delta", x.delta, -max_quantity, max_quantity);
+    if (x.delta == 0)
+      c.problems.push_back({"delta", "must not be 0"});
+    else
+      c.range("delta", x.delta, -max_quantity, max_quantity);
     c.text("reason", x.reason, max_name);
   }
   void operator()(const start_session& x) {
     if (x.kind == session_kind::appointment)
-      c.problems.push_back({"kind", "must be metered or shopping (appointments are booked: POST /v1/bookings)"});
+      c.problems.push_back(
+          {"kind", "must be metered or shopping (appointments are booked: POST /v1/bookings)"});
     if (x.kind == session_kind::metered && !x.resource_id)
       c.problems.push_back({"resource_id", "is required for a metered session"});
     if (x.kind != session_kind::metered && x.resource_id)
@@ -114,9 +116,9 @@ struct validator {
     }
   }
   void operator()(const change_settings& x) {
-    if (x.currency && (x.currency->size() != 3 ||
-                       !std::all_of(x.currency->begin(), x.currency->end(),
-                                    [](char ch) { return ch >= 'A' && ch <= 'Z'; })))
+    if (x.currency &&
+        (x.currency->size() != 3 || !std::all_of(x.currency->begin(), x.currency->end(),
+                                                 [](char ch) { return ch >= 'A' && ch <= 'Z'; })))
       c.problems.push_back({"currency", "must be an ISO 4217 code such as USD"});
     auto pct = [&](const char* f, const std::optional<std::int64_t>& v) {
       if (v) c.range(f, *v, 0, 100);
@@ -149,7 +151,8 @@ struct decider {
     if (!c) return not_found("customer", id.value);
     return c;
   }
-  result<const session_state*> active_session(const ids::session& id, std::string_view action) const {
+  result<const session_state*> active_session(const ids::session& id,
+                                              std::string_view action) const {
     const auto* ss = s.session(id);
     if (!ss) return not_found("session", id.value);
     if (ss->status != session_status::active)
@@ -162,11 +165,14 @@ struct decider {
     if (x.subscribed && !ctx.actor_is_admin)
       return make_error(errc::forbidden, "only an admin may set subscribed");
     if (x.email && s.find(keys::email(*x.email)))
-      return error{errc::already_exists, "a customer with this e-mail already exists",
+      return error{errc::already_exists,
+                   "a customer with this e-mail already exists",
                    {{"email", "is already registered"}}};
     ids::customer id{ctx.new_id()};
-    return decision{{customer_registered{id, x.name, x.email, x.phone, x.subscribed.value_or(false)}},
-                    keys::customer(id), {}};
+    return decision{
+        {customer_registered{id, x.name, x.email, x.phone, x.subscribed.value_or(false)}},
+        keys::customer(id),
+        {}};
   }
   result<decision> operator()(const update_customer& x) const {
     auto c = active_customer(x.customer_id);
@@ -176,7 +182,8 @@ struct decider {
     if (x.email) {
       const auto* holder = s.find_as<email_index_state>(keys::email(*x.email));
       if (holder && holder->customer_id != cur.customer_id)
-        return error{errc::already_exists, "another customer has this e-mail",
+        return error{errc::already_exists,
+                     "another customer has this e-mail",
                      {{"email", "is already registered"}}};
     }
     customer_updated ev{cur.customer_id, x.name.value_or(cur.name), x.email ? x.email : cur.email,
@@ -190,7 +197,8 @@ struct decider {
     auto c = active_customer(x.customer_id);
     if (!c) return std::move(c).take_error();
     if (!(*c)->active) return bad_state("the customer is already deactivated");
-    return decision{{customer_deactivated{x.customer_id, (*c)->name}}, keys::customer(x.customer_id), {}};
+    return decision{
+        {customer_deactivated{x.customer_id, (*c)->name}}, keys::customer(x.customer_id), {}};
   }
   result<decision> operator()(const change_subscription& x) const {
     auto c = active_customer(x.customer_id);
@@ -209,22 +217,24 @@ struct decider {
     if (!r) return not_found("resource", x.resource_id.value);
     decision d{{}, keys::resource(x.resource_id), {}};
     if (r->hourly_rate_cents != x.hourly_rate_cents)
-      d.events.push_back(resource_rate_changed{x.resource_id, r->name, x.hourly_rate_cents, r->hourly_rate_cents});
+      d.events.push_back(
+          resource_rate_changed{x.resource_id, r->name, x.hourly_rate_cents, r->hourly_rate_cents});
     return d;
   }
   result<decision> operator()(const put_item& x) const {
     const auto* i = s.item(x.item_id);
     decision d{{}, keys::item(x.item_id), {}};
     if (!i) {
-      d.events.push_back(item_registered{x.item_id, x.name, x.unit.value_or("unit"), x.unit_price_cents,
-                                         x.location.value_or("")});
+      d.events.push_back(item_registered{x.item_id, x.name, x.unit.value_or("unit"),
+                                         x.unit_price_cents, x.location.value_or("")});
       return d;
     }
     item_updated upd{x.item_id, x.name, x.unit.value_or(i->unit), x.location.value_or(i->location)};
     if (upd.name != i->name || upd.unit != i->unit || upd.location != i->location)
       d.events.push_back(std::move(upd));
     if (x.unit_price_cents != i->unit_price_cents)
-      d.events.push_back(item_price_changed{x.item_id, x.name, x.unit_price_cents, i->unit_price_cents});
+      d.events.push_back(
+          item_price_changed{x.item_id, x.name, x.unit_price_cents, i->unit_price_cents});
     return d;
   }
   result<decision> operator()(const receive_stock& x) const {
@@ -233,7 +243,8 @@ struct decider {
     if (i->on_hand + x.quantity > max_quantity * 1000)
       return invalid_field("quantity", "would take stock on hand beyond the limit");
     return decision{{stock_received{x.item_id, i->name, x.quantity, i->on_hand + x.quantity}},
-                    keys::item(x.item_id), {}};
+                    keys::item(x.item_id),
+                    {}};
   }
   result<decision> operator()(const adjust_stock& x) const {
     const auto* i = s.item(x.item_id);
@@ -245,7 +256,8 @@ struct decider {
     // Written down below what is reserved: shopping reservations lose, newest
     // first (issue #3); metered lines were consumed and are never taken back.
     return decision{{stock_adjusted{x.item_id, i->name, x.delta, x.reason, i->on_hand + x.delta}},
-                    keys::item(x.item_id), {}};
+                    keys::item(x.item_id),
+                    {}};
   }
   result<decision> operator()(const start_session& x) const {
     auto c = active_customer(x.customer_id);
@@ -263,8 +275,9 @@ struct decider {
       const auto* r = s.resource(*x.resource_id);
       if (!r) return not_found("resource", x.resource_id->value);
       if (r->occupied_by)
-        return make_error(errc::resource_occupied,
-                          fmt::format("resource {} is occupied by session {}", r->name, r->occupied_by->value));
+        return make_error(
+            errc::resource_occupied,
+            fmt::format("resource {} is occupied by session {}", r->name, r->occupied_by->value));
       ev.resource = resource_ref{r->resource_id, r->name, r->hourly_rate_cents};
     }
     std::string target = keys::session(ev.session_id);
@@ -274,7 +287,10 @@ struct decider {
     auto ss = active_session(x.session_id, "add an item");
     if (!ss) return std::move(ss).take_error();
     const auto* i = s.item(x.item_id);
-    if (!i) return error{errc::not_found, fmt::format("item {} does not exist", x.item_id.value), {{"item_id", "does not exist"}}};
+    if (!i)
+      return error{errc::not_found,
+                   fmt::format("item {} does not exist", x.item_id.value),
+                   {{"item_id", "does not exist"}}};
     if (i->available() < x.quantity)
       return error{errc::insufficient_stock,
                    fmt::format("{} available of {}, {} asked", i->available(), i->name, x.quantity),
@@ -300,24 +316,28 @@ struct decider {
     if (!ss) return std::move(ss).take_error();
     const auto* l = (*ss)->find_line(x.line_id);
     if (!l) return not_found("line", x.line_id.value);
-    const stock_effect back = l->effect == stock_effect::consumed ? stock_effect::returned : stock_effect::released;
+    const stock_effect back =
+        l->effect == stock_effect::consumed ? stock_effect::returned : stock_effect::released;
     return decision{{item_removed{x.session_id, x.line_id, l->item_id, l->name, l->quantity,
                                   removal_reason::removed, back}},
-                    keys::session(x.session_id), {}};
+                    keys::session(x.session_id),
+                    {}};
   }
   result<decision> operator()(const add_note& x) const {
     auto ss = active_session(x.session_id, "add a note");
     if (!ss) return std::move(ss).take_error();
-    return decision{{note_added{x.session_id, ids::note{ctx.new_id()}, x.text, x.private_.value_or(false),
-                                ctx.actor, ctx.actor_name}},
-                    keys::session(x.session_id), {}};
+    return decision{{note_added{x.session_id, ids::note{ctx.new_id()}, x.text,
+                                x.private_.value_or(false), ctx.actor, ctx.actor_name}},
+                    keys::session(x.session_id),
+                    {}};
   }
   result<decision> operator()(const end_session& x) const {
     auto ss = active_session(x.session_id, "end it");
     if (!ss) return std::move(ss).take_error();
     const session_state& cur = **ss;
     if (cur.kind == session_kind::shopping && cur.lines.empty())
-      return make_error(errc::empty_cart, "a shopping session with an empty cart cannot be completed");
+      return make_error(errc::empty_cart,
+                        "a shopping session with an empty cart cannot be completed");
     if (cur.kind == session_kind::appointment)
       return bad_state("appointments are ended by the booking workflow (issue #4)");
     const session_cost cost = cost_of(cur, ctx.now);
@@ -335,10 +355,14 @@ struct decider {
     ended.total_cents = cost.total_cents;
     d.events.push_back(std::move(ended));
     if (cost.total_cents > 0) {
-      d.events.push_back(charge_processed{cur.session_id, cur.customer.customer_id, ids::charge{ctx.new_id()},
-                                          cost.total_cents, charge_reason::time_and_items,
-                                          {split{party::host, 0}, split{party::platform, cost.total_cents}},
-                                          {}});
+      d.events.push_back(
+          charge_processed{cur.session_id,
+                           cur.customer.customer_id,
+                           ids::charge{ctx.new_id()},
+                           cost.total_cents,
+                           charge_reason::time_and_items,
+                           {split{party::host, 0}, split{party::platform, cost.total_cents}},
+                           {}});
       invoice_issued inv;
       inv.invoice_id = ids::invoice{ctx.new_id()};
       inv.sequence = s.tenant().invoice_sequence + 1;
@@ -349,10 +373,11 @@ struct decider {
       inv.currency = s.tenant().settings.currency;
       inv.issued_at = ctx.now;
       if (cur.kind == session_kind::metered && cur.resource) {
-        inv.lines.push_back(invoice_line{
-            fmt::format("{}: {} min at {} per hour{}", cur.resource->name, cost.billed_minutes,
-                        cur.resource->hourly_rate_cents, cur.customer.subscribed ? " (subscribed)" : ""),
-            1, cost.time_charge_cents, cost.time_charge_cents});
+        inv.lines.push_back(
+            invoice_line{fmt::format("{}: {} min at {} per hour{}", cur.resource->name,
+                                     cost.billed_minutes, cur.resource->hourly_rate_cents,
+                                     cur.customer.subscribed ? " (subscribed)" : ""),
+                         1, cost.time_charge_cents, cost.time_charge_cents});
       }
       for (const auto& l : cur.lines) {
         inv.lines.push_back(invoice_line{l.name, l.quantity, l.unit_price_cents, line_total(l)});
@@ -367,35 +392,53 @@ struct decider {
       const auto* ss = s.session(*x.session_id);
       if (!ss) return not_found("session", x.session_id->value);
       const cents payments = ss->payments_cents + x.amount_cents;
-      return decision{{payment_recorded{x.session_id, {}, ss->customer.customer_id, ids::payment{ctx.new_id()},
-                                        x.amount_cents, x.method, payments - ss->refunds_cents,
-                                        payment_status_of(amount_due(*ss), payments, ss->refunds_cents)}},
-                      keys::session(*x.session_id), {}};
+      return decision{
+          {payment_recorded{x.session_id,
+                            {},
+                            ss->customer.customer_id,
+                            ids::payment{ctx.new_id()},
+                            x.amount_cents,
+                            x.method,
+                            payments - ss->refunds_cents,
+                            payment_status_of(amount_due(*ss), payments, ss->refunds_cents)}},
+          keys::session(*x.session_id),
+          {}};
     }
     const auto* inv = x.invoice_id ? s.invoice(*x.invoice_id) : nullptr;
     if (!inv) return not_found("invoice", x.invoice_id ? x.invoice_id->value : "");
     if (inv->session_id)
       return bad_state("this invoice belongs to a session: record the payment on the session");
     const cents paid = inv->paid_cents + x.amount_cents;
-    return decision{{payment_recorded{{}, x.invoice_id, inv->customer_id, ids::payment{ctx.new_id()}, x.amount_cents,
-                                      x.method, paid, payment_status_of(inv->total_cents, paid, 0)}},
-                    keys::invoice(*x.invoice_id), {}};
+    return decision{{payment_recorded{{},
+                                      x.invoice_id,
+                                      inv->customer_id,
+                                      ids::payment{ctx.new_id()},
+                                      x.amount_cents,
+                                      x.method,
+                                      paid,
+                                      payment_status_of(inv->total_cents, paid, 0)}},
+                    keys::invoice(*x.invoice_id),
+                    {}};
   }
   result<decision> operator()(const refund_payment& x) const {
     const auto* ss = s.session(x.session_id);
     if (!ss) return not_found("session", x.session_id.value);
     if (x.amount_cents > ss->paid_cents())
-      return error{errc::invalid_state, fmt::format("only {} is paid and not refunded", ss->paid_cents()),
+      return error{errc::invalid_state,
+                   fmt::format("only {} is paid and not refunded", ss->paid_cents()),
                    {{"amount_cents", "is more than what is paid"}}};
     const cents refunds = ss->refunds_cents + x.amount_cents;
-    return decision{{payment_refunded{x.session_id, ss->customer.customer_id, ids::payment{ctx.new_id()},
-                                      x.amount_cents, x.reason, ss->payments_cents - refunds,
-                                      payment_status_of(amount_due(*ss), ss->payments_cents, refunds)}},
-                    keys::session(x.session_id), {}};
+    return decision{
+        {payment_refunded{x.session_id, ss->customer.customer_id, ids::payment{ctx.new_id()},
+                          x.amount_cents, x.reason, ss->payments_cents - refunds,
+                          payment_status_of(amount_due(*ss), ss->payments_cents, refunds)}},
+        keys::session(x.session_id),
+        {}};
   }
   result<decision> operator()(const issue_invoice& x) const {
     const auto* c = s.customer(x.customer_id);
-    if (!c) return error{errc::not_found, "customer does not exist", {{"customer_id", "does not exist"}}};
+    if (!c)
+      return error{errc::not_found, "customer does not exist", {{"customer_id", "does not exist"}}};
     invoice_issued inv;
     inv.invoice_id = ids::invoice{ctx.new_id()};
     inv.sequence = s.tenant().invoice_sequence + 1;
@@ -405,7 +448,8 @@ struct decider {
     inv.currency = s.tenant().settings.currency;
     inv.issued_at = ctx.now;
     for (const auto& l : x.lines) {
-      inv.lines.push_back(invoice_line{l.description, l.quantity, l.unit_price_cents, l.quantity * l.unit_price_cents});
+      inv.lines.push_back(invoice_line{l.description, l.quantity, l.unit_price_cents,
+                                       l.quantity * l.unit_price_cents});
       inv.total_cents += l.quantity * l.unit_price_cents;
     }
     std::string target = keys::invoice(inv.invoice_id);

@@ -4,28 +4,50 @@ namespace tally {
 
 std::string_view code_name(errc code) {
   switch (code) {
-    case errc::invalid_request: return "invalid_request";
-    case errc::unauthorized: return "unauthorized";
-    case errc::forbidden: return "forbidden";
-    case errc::not_found: return "not_found";
-    case errc::method_not_allowed: return "method_not_allowed";
-    case errc::payload_too_large: return "payload_too_large";
-    case errc::insufficient_stock: return "insufficient_stock";
-    case errc::resource_occupied: return "resource_occupied";
-    case errc::invalid_state: return "invalid_state";
-    case errc::already_invoiced: return "already_invoiced";
-    case errc::already_exists: return "already_exists";
-    case errc::credit_exceeds_invoice: return "credit_exceeds_invoice";
-    case errc::empty_cart: return "empty_cart";
-    case errc::too_early: return "too_early";
-    case errc::too_late: return "too_late";
-    case errc::idempotency_key_reused: return "idempotency_key_reused";
-    case errc::request_in_progress: return "request_in_progress";
-    case errc::version_conflict: return "version_conflict";
-    case errc::unavailable: return "unavailable";
-    case errc::outcome_unknown: return "outcome_unknown";
-    case errc::projection_lagging: return "projection_lagging";
-    case errc::internal: return "internal";
+    case errc::invalid_request:
+      return "invalid_request";
+    case errc::unauthorized:
+      return "unauthorized";
+    case errc::forbidden:
+      return "forbidden";
+    case errc::not_found:
+      return "not_found";
+    case errc::method_not_allowed:
+      return "method_not_allowed";
+    case errc::payload_too_large:
+      return "payload_too_large";
+    case errc::insufficient_stock:
+      return "insufficient_stock";
+    case errc::resource_occupied:
+      return "resource_occupied";
+    case errc::invalid_state:
+      return "invalid_state";
+    case errc::already_invoiced:
+      return "already_invoiced";
+    case errc::already_exists:
+      return "already_exists";
+    case errc::credit_exceeds_invoice:
+      return "credit_exceeds_invoice";
+    case errc::empty_cart:
+      return "empty_cart";
+    case errc::too_early:
+      return "too_early";
+    case errc::too_late:
+      return "too_late";
+    case errc::idempotency_key_reused:
+      return "idempotency_key_reused";
+    case errc::request_in_progress:
+      return "request_in_progress";
+    case errc::version_conflict:
+      return "version_conflict";
+    case errc::unavailable:
+      return "unavailable";
+    case errc::outcome_unknown:
+      return "outcome_unknown";
+    case errc::projection_lagging:
+      return "projection_lagging";
+    case errc::internal:
+      return "internal";
   }
   return "internal";
 }

@@ -49,7 +49,9 @@ struct error {
   std::vector<field_problem> fields;
 };
 
-inline error make_error(errc code, std::string detail) { return error{code, std::move(detail), {}}; }
+inline error make_error(errc code, std::string detail) {
+  return error{code, std::move(detail), {}};
+}
 inline error invalid_field(std::string field, std::string message) {
   std::string detail = field + " " + message;
   return error{errc::invalid_request, std::move(detail), {{std::move(field), std::move(message)}}};
@@ -69,6 +71,7 @@ class [[nodiscard]] result {
   T&& value() && { return std::get<0>(std::move(v_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::get<0>(std::move(v_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   [[nodiscard]] const error& err() const { return std::get<1>(v_); }

@@ -10,14 +10,24 @@ namespace {
 struct stream_name {
   const ids::tenant& tenant;
   std::string operator()(const tenant_settings_changed&) const { return "tenant-" + tenant.value; }
-  std::string operator()(const customer_registered& d) const { return "customer-" + d.customer_id.value; }
-  std::string operator()(const customer_updated& d) const { return "customer-" + d.customer_id.value; }
-  std::string operator()(const customer_deactivated& d) const { return "customer-" + d.customer_id.value; }
+  std::string operator()(const customer_registered& d) const {
+    return "customer-" + d.customer_id.value;
+  }
+  std::string operator()(const customer_updated& d) const {
+    return "customer-" + d.customer_id.value;
+  }
+  std::string operator()(const customer_deactivated& d) const {
+    return "customer-" + d.customer_id.value;
+  }
   std::string operator()(const customer_subscription_changed& d) const {
     return "customer-" + d.customer_id.value;
   }
-  std::string operator()(const resource_registered& d) const { return "resource-" + d.resource_id.value; }
-  std::string operator()(const resource_rate_changed& d) const { return "resource-" + d.resource_id.value; }
+  std::string operator()(const resource_registered& d) const {
+    return "resource-" + d.resource_id.value;
+  }
+  std::string operator()(const resource_rate_changed& d) const {
+    return "resource-" + d.resource_id.value;
+  }
   std::string operator()(const item_registered& d) const { return "item-" + d.item_id.value; }
   std::string operator()(const item_updated& d) const { return "item-" + d.item_id.value; }
   std::string operator()(const item_price_changed& d) const { return "item-" + d.item_id.value; }
@@ -28,11 +38,16 @@ struct stream_name {
   std::string operator()(const item_removed& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const note_added& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const session_ended& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const charge_processed& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const payment_recorded& d) const {
-    return d.session_id ? "session-" + d.session_id->value : "invoice-" + d.invoice_id.value_or(ids::invoice{}).value;
+  std::string operator()(const charge_processed& d) const {
+    return "session-" + d.session_id.value;
   }
-  std::string operator()(const payment_refunded& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const payment_recorded& d) const {
+    return d.session_id ? "session-" + d.session_id->value
+                        : "invoice-" + d.invoice_id.value_or(ids::invoice{}).value;
+  }
+  std::string operator()(const payment_refunded& d) const {
+    return "session-" + d.session_id.value;
+  }
   std::string operator()(const invoice_issued& d) const { return "invoice-" + d.invoice_id.value; }
 };
 }  // namespace

@@ -90,8 +90,8 @@ BOOST_DESCRIBE_STRUCT(invoice_line, (), (description, quantity, unit_price_cents
 
 struct tenant_settings_changed {
   static constexpr std::string_view type = "TenantSettingsChanged";
-  tenant_settings settings;            // all settings after the change
-  std::vector<std::string> changed;    // names of the settings that changed
+  tenant_settings settings;          // all settings after the change
+  std::vector<std::string> changed;  // names of the settings that changed
 };
 BOOST_DESCRIBE_STRUCT(tenant_settings_changed, (), (settings, changed))
 
@@ -180,7 +180,8 @@ struct item_price_changed {
   cents unit_price_cents = 0;
   cents previous_price_cents = 0;
 };
-BOOST_DESCRIBE_STRUCT(item_price_changed, (), (item_id, name, unit_price_cents, previous_price_cents))
+BOOST_DESCRIBE_STRUCT(item_price_changed, (),
+                      (item_id, name, unit_price_cents, previous_price_cents))
 
 struct stock_received {
   static constexpr std::string_view type = "StockReceived";
@@ -317,7 +318,8 @@ struct payment_refunded {
   payment_status status = payment_status::unpaid;
 };
 BOOST_DESCRIBE_STRUCT(payment_refunded, (),
-                      (session_id, customer_id, refund_id, amount_cents, reason, paid_cents, status))
+                      (session_id, customer_id, refund_id, amount_cents, reason, paid_cents,
+                       status))
 
 // ---- invoices -----------------------------------------------------------
 
@@ -343,8 +345,8 @@ using event_data =
                  customer_deactivated, customer_subscription_changed, resource_registered,
                  resource_rate_changed, item_registered, item_updated, item_price_changed,
                  stock_received, stock_adjusted, session_started, item_added, item_removed,
-                 note_added, session_ended, charge_processed, payment_recorded,
-                 payment_refunded, invoice_issued>;
+                 note_added, session_ended, charge_processed, payment_recorded, payment_refunded,
+                 invoice_issued>;
 
 std::string_view type_of(const event_data& e);
 // "session-<id>", "item-<id>", ... : the stream an event belongs to.

@@ -18,7 +18,9 @@ struct applier {
   state_access& s;
   const event& e;
 
-  session_state* session(const ids::session& id) { return s.find_mut_as<session_state>(keys::session(id)); }
+  session_state* session(const ids::session& id) {
+    return s.find_mut_as<session_state>(keys::session(id));
+  }
   item_state* item(const ids::item& id) { return s.find_mut_as<item_state>(keys::item(id)); }
   customer_state* customer(const ids::customer& id) {
     return s.find_mut_as<customer_state>(keys::customer(id));
@@ -140,7 +142,8 @@ struct applier {
   }
   void operator()(const note_added& d) {
     if (auto* ss = session(d.session_id)) {
-      ss->notes.push_back(note_state{d.note_id, d.text, d.private_, d.author_id, d.author_name, e.time});
+      ss->notes.push_back(
+          note_state{d.note_id, d.text, d.private_, d.author_id, d.author_name, e.time});
       ss->last_activity = e.time;
     }
   }
@@ -150,7 +153,8 @@ struct applier {
     ss->status = session_status::ended;
     ss->outcome = d.outcome;
     ss->ended_at = d.ended_at;
-    ss->final_cost = session_cost{d.billed_minutes, d.time_charge_cents, d.items_total_cents, d.total_cents};
+    ss->final_cost =
+        session_cost{d.billed_minutes, d.time_charge_cents, d.items_total_cents, d.total_cents};
     if (d.resource_id) {
       auto* r = s.find_mut_as<resource_state>(keys::resource(*d.resource_id));
       if (r && r->occupied_by == d.session_id) r->occupied_by.reset();

@@ -44,7 +44,8 @@ session_cost cost_of(const session_state& s, timestamp at) {
   c.items_total_cents = items_total(s);
   if (s.kind == session_kind::metered && s.started_at && s.resource) {
     c.billed_minutes = billed_minutes(*s.started_at, at);
-    c.time_charge_cents = s.customer.subscribed ? 0 : time_charge(s.resource->hourly_rate_cents, c.billed_minutes);
+    c.time_charge_cents =
+        s.customer.subscribed ? 0 : time_charge(s.resource->hourly_rate_cents, c.billed_minutes);
   }
   if (s.kind == session_kind::appointment) {
     c.total_cents = s.price_cents.value_or(0);

@@ -25,7 +25,8 @@ const tenant_state& state_reader::tenant() const {
 }
 
 const line_state* session_state::find_line(const ids::line& id) const {
-  auto it = std::find_if(lines.begin(), lines.end(), [&](const line_state& l) { return l.line_id == id; });
+  auto it = std::find_if(lines.begin(), lines.end(),
+                         [&](const line_state& l) { return l.line_id == id; });
   return it == lines.end() ? nullptr : &*it;
 }
 

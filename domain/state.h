@@ -57,7 +57,8 @@ struct resource_state {
   std::optional<ids::session> occupied_by;
   tally::version version;
 };
-BOOST_DESCRIBE_STRUCT(resource_state, (), (resource_id, name, hourly_rate_cents, occupied_by, version))
+BOOST_DESCRIBE_STRUCT(resource_state, (),
+                      (resource_id, name, hourly_rate_cents, occupied_by, version))
 
 struct item_state {
   ids::item item_id;
@@ -139,8 +140,8 @@ struct session_state {
   std::int64_t line_sequence = 0;
   std::vector<note_state> notes;
   std::vector<charge_state> charges;
-  cents payments_cents = 0;  // every payment recorded
-  cents refunds_cents = 0;   // every refund recorded
+  cents payments_cents = 0;                // every payment recorded
+  cents refunds_cents = 0;                 // every refund recorded
   std::optional<session_cost> final_cost;  // fixed when the session ends
   std::optional<ids::invoice> invoice_id;
   std::optional<ids::session> order_id;

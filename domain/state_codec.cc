@@ -32,8 +32,10 @@ version version_of(const aggregate* a) {
   if (!a) return {};
   return std::visit(
       [](const auto& s) -> version {
-        if constexpr (requires { s.version; }) return s.version;
-        else return {};
+        if constexpr (requires { s.version; })
+          return s.version;
+        else
+          return {};
       },
       *a);
 }

@@ -22,12 +22,14 @@ session_view render(const session_state& s, timestamp now, view_options opts) {
   v.price_cents = s.price_cents;
   for (const auto& l : s.lines) {
     v.lines.push_back(line_view{l.line_id, l.item_id, l.name, l.unit, l.location, l.quantity,
-                                l.unit_price_cents, l.list_price_cents, l.picked_quantity, line_total(l)});
+                                l.unit_price_cents, l.list_price_cents, l.picked_quantity,
+                                line_total(l)});
   }
   v.items_total_cents = items_total(s);
   for (const auto& n : s.notes) {
     if (n.private_ && !opts.include_private_notes) continue;
-    v.notes.push_back(note_view{n.note_id, n.text, n.private_, n.author_id, n.author_name, n.added_at});
+    v.notes.push_back(
+        note_view{n.note_id, n.text, n.private_, n.author_id, n.author_name, n.added_at});
   }
   for (const auto& c : s.charges)
     v.charges.push_back(charge_view{c.charge_id, c.amount_cents, c.reason, c.splits, c.charged_at});
@@ -41,7 +43,8 @@ session_view render(const session_state& s, timestamp now, view_options opts) {
 }
 
 active_session_entry render_entry(const session_state& s) {
-  active_session_entry e{s.session_id, s.kind, s.customer, s.host_id, s.resource, s.started_at, 0, 0, 0};
+  active_session_entry e{s.session_id, s.kind, s.customer, s.host_id, s.resource,
+                         s.started_at, 0,      0,          0};
   e.line_count = static_cast<std::int64_t>(s.lines.size());
   for (const auto& l : s.lines) e.item_count += l.quantity;
   e.items_total_cents = items_total(s);
@@ -49,8 +52,9 @@ active_session_entry render_entry(const session_state& s) {
 }
 
 customer_view render(const customer_state& c) {
-  return customer_view{c.customer_id, c.name, c.email, c.phone, c.subscribed, c.active,
-                       c.total_sessions, c.total_paid_cents, c.registered_at, c.version};
+  return customer_view{c.customer_id,   c.name,   c.email,          c.phone,
+                       c.subscribed,    c.active, c.total_sessions, c.total_paid_cents,
+                       c.registered_at, c.version};
 }
 
 resource_view render(const resource_state& r) {
@@ -58,19 +62,26 @@ resource_view render(const resource_state& r) {
 }
 
 item_view render(const item_state& i) {
-  return item_view{i.item_id, i.name, i.unit, i.unit_price_cents, i.location, i.on_hand, i.reserved,
-                   i.available(), i.version};
+  return item_view{i.item_id, i.name,     i.unit,        i.unit_price_cents, i.location,
+                   i.on_hand, i.reserved, i.available(), i.version};
 }
 
 invoice_view render(const invoice_state& i) {
-  return invoice_view{i.invoice_id, i.number, i.kind, i.session_id, i.customer_id, i.customer_name,
-                      i.credits, i.lines, i.total_cents, i.paid_cents, i.currency, i.issued_at, i.version};
+  return invoice_view{i.invoice_id,    i.number,    i.kind,   i.session_id,  i.customer_id,
+                      i.customer_name, i.credits,   i.lines,  i.total_cents, i.paid_cents,
+                      i.currency,      i.issued_at, i.version};
 }
 
 settings_view render(const tenant_state& t) {
   const auto& s = t.settings;
-  return settings_view{s.currency, s.join_window_minutes, s.no_show_wait_percent, s.no_show_fee_percent,
-                       s.min_payable_percent, s.platform_fee_percent, s.shopping_timeout_minutes, t.version};
+  return settings_view{s.currency,
+                       s.join_window_minutes,
+                       s.no_show_wait_percent,
+                       s.no_show_fee_percent,
+                       s.min_payable_percent,
+                       s.platform_fee_percent,
+                       s.shopping_timeout_minutes,
+                       t.version};
 }
 
 }  // namespace tally

@@ -119,7 +119,8 @@ struct resource_view {
   std::optional<ids::session> occupied_by;
   tally::version version;
 };
-BOOST_DESCRIBE_STRUCT(resource_view, (), (resource_id, name, hourly_rate_cents, occupied_by, version))
+BOOST_DESCRIBE_STRUCT(resource_view, (),
+                      (resource_id, name, hourly_rate_cents, occupied_by, version))
 
 struct item_view {
   ids::item item_id;
@@ -167,7 +168,8 @@ struct settings_view {
 };
 BOOST_DESCRIBE_STRUCT(settings_view, (),
                       (currency, join_window_minutes, no_show_wait_percent, no_show_fee_percent,
-                       min_payable_percent, platform_fee_percent, shopping_timeout_minutes, version))
+                       min_payable_percent, platform_fee_percent, shopping_timeout_minutes,
+                       version))
 
 struct view_options {
   bool include_private_notes = true;

@@ -5,10 +5,10 @@
 #include "gateway/openapi.h"
 #include "gateway/problem.h"
 
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 
 #include <array>
 #include <charconv>
@@ -43,9 +43,9 @@ std::string http_date(std::chrono::system_clock::time_point tp) {
   const hh_mm_ss hms{floor<seconds>(tp - d)};
   const auto weekday_index = static_cast<std::size_t>(((d.time_since_epoch().count() % 7) + 7) % 7);
   return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", days[weekday_index],
-                     static_cast<unsigned>(ymd.day()), months[static_cast<unsigned>(ymd.month()) - 1],
-                     static_cast<int>(ymd.year()), hms.hours().count(), hms.minutes().count(),
-                     hms.seconds().count());
+                     static_cast<unsigned>(ymd.day()),
+                     months[static_cast<unsigned>(ymd.month()) - 1], static_cast<int>(ymd.year()),
+                     hms.hours().count(), hms.minutes().count(), hms.seconds().count());
 }
 
 bool valid_path_id(std::string_view s) {
@@ -130,8 +130,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     finish(c, std::move(r));
   }
   void answer(const call_ptr& c, const result<std::string>& r) {
-    if (r) json_ok(c, *r);
-    else fail(c, r.err());
+    if (r)
+      json_ok(c, *r);
+    else
+      fail(c, r.err());
   }
 
   // ---- reading requests -------------------------------------------------
@@ -170,15 +172,17 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     poll_position(c, *pos, deadline, std::move(then));
   }
 
-  void poll_position(const call_ptr& c, ports::position pos, std::chrono::steady_clock::time_point deadline,
-                     std::function<void()> then) {
+  void poll_position(const call_ptr& c, ports::position pos,
+                     std::chrono::steady_clock::time_point deadline, std::function<void()> then) {
     if (s.projector.reached(pos)) return then();
     if (std::chrono::steady_clock::now() >= deadline)
-      return fail(c, make_error(errc::projection_lagging, "the read models have not reached that position yet"));
+      return fail(c, make_error(errc::projection_lagging,
+                                "the read models have not reached that position yet"));
     auto self = shared_from_this();
-    s.schedule(std::chrono::milliseconds(5), [self, c, pos, deadline, then = std::move(then)]() mutable {
-      self->poll_position(c, pos, deadline, std::move(then));
-    });
+    s.schedule(std::chrono::milliseconds(5),
+               [self, c, pos, deadline, then = std::move(then)]() mutable {
+                 self->poll_position(c, pos, deadline, std::move(then));
+               });
   }
 
   void read(const call_ptr& c, std::function<result<std::string>()> q) {
@@ -267,24 +271,30 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
       bool match = true;
       for (std::size_t i = 0; i < segs.size() && match; ++i) {
         const auto& want = r.segments[i];
-        if (want.size() > 2 && want.front() == '{') params[want.substr(1, want.size() - 2)] = segs[i];
-        else match = want == segs[i];
+        if (want.size() > 2 && want.front() == '{')
+          params[want.substr(1, want.size() - 2)] = segs[i];
+        else
+          match = want == segs[i];
       }
       if (!match) continue;
       path_known = true;
       if (r.method != c->request.method) continue;
       for (const auto& [name, value] : params)
-        if (!valid_path_id(value)) return fail(c, make_error(errc::not_found, name + " does not exist"));
+        if (!valid_path_id(value))
+          return fail(c, make_error(errc::not_found, name + " does not exist"));
       c->params = std::move(params);
       if (r.roles) {
         std::string_view auth = c->request.header("Authorization");
         std::string token;
-        if (auth.size() > 7 && strncasecmp(auth.data(), "Bearer ", 7) == 0) token = std::string(auth.substr(7));
-        else if (auto q = query(c, "access_token")) token = *q;
+        if (auth.size() > 7 && strncasecmp(auth.data(), "Bearer ", 7) == 0)
+          token = std::string(auth.substr(7));
+        else if (auto q = query(c, "access_token"))
+          token = *q;
         auto who = s.verifier.verify(token);
         if (!who) return fail(c, who.err());
         c->who = *who;
-        if (!c->who.any_of(r.roles)) return fail(c, make_error(errc::forbidden, "this role may not do that"));
+        if (!c->who.any_of(r.roles))
+          return fail(c, make_error(errc::forbidden, "this role may not do that"));
       }
       try {
         r.run(*this, c);
@@ -294,7 +304,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
       }
       return;
     }
-    if (path_known) return fail(c, make_error(errc::method_not_allowed, c->request.method + " is not allowed here"));
+    if (path_known)
+      return fail(c,
+                  make_error(errc::method_not_allowed, c->request.method + " is not allowed here"));
     fail(c, make_error(errc::not_found, "no such path: " + c->path));
   }
 
@@ -329,13 +341,16 @@ std::string api::impl::metrics_text() {
   out += fmt::format("tally_commands_total{{outcome=\"replayed\"}} {}\n", commands_replayed.load());
   out += "# HELP tally_http_in_flight Requests being handled.\n# TYPE tally_http_in_flight gauge\n";
   out += fmt::format("tally_http_in_flight {}\n", in_flight.load());
-  out += "# HELP tally_log_end_offset The next offset of each log partition.\n# TYPE tally_log_end_offset gauge\n";
+  out +=
+      "# HELP tally_log_end_offset The next offset of each log partition.\n# TYPE "
+      "tally_log_end_offset gauge\n";
   out += "# HELP tally_projection_lag Events in the log not yet in the read models.\n";
   out += "# TYPE tally_projection_lag gauge\n";
   for (std::int32_t p = 0; p < s.log.partition_count(); ++p) {
     const auto end = s.log.end(p);
     out += fmt::format("tally_log_end_offset{{partition=\"{}\"}} {}\n", p, end);
-    out += fmt::format("tally_projection_lag{{partition=\"{}\"}} {}\n", p, end - 1 - s.projector.applied(p));
+    out += fmt::format("tally_projection_lag{{partition=\"{}\"}} {}\n", p,
+                       end - 1 - s.projector.applied(p));
   }
   return out;
 }
@@ -351,7 +366,8 @@ void api::impl::build_routes() {
     for (std::int32_t p = 0; p < a.s.log.partition_count(); ++p)
       lag += a.s.log.end(p) - 1 - a.s.projector.applied(p);
     if (lag > 10'000)
-      return a.fail(c, make_error(errc::unavailable, fmt::format("the read models are {} events behind", lag)));
+      return a.fail(c, make_error(errc::unavailable,
+                                  fmt::format("the read models are {} events behind", lag)));
     a.json_ok(c, fmt::format(R"({{"status":"ready","projection_lag":{}}})", lag));
   });
   add("GET", "/metrics", 0, [](impl& a, C c) {
@@ -360,34 +376,41 @@ void api::impl::build_routes() {
     r.body = a.metrics_text();
     a.finish(c, std::move(r));
   });
-  add("GET", "/v1/openapi.json", 0, [](impl& a, C c) { a.json_ok(c, std::string(openapi_document())); });
+  add("GET", "/v1/openapi.json", 0,
+      [](impl& a, C c) { a.json_ok(c, std::string(openapi_document())); });
 
   // ---- test clock -----------------------------------------------------
   if (s.test_clock) {
     auto clock_body = [](impl& a) {
       return json::write(clock_answer{a.s.clock.now(), a.s.test_clock->offset_ms() / 1000});
     };
-    add("GET", "/v1/admin/clock", admin_only, [clock_body](impl& a, C c) { a.json_ok(c, clock_body(a)); });
+    add("GET", "/v1/admin/clock", admin_only,
+        [clock_body](impl& a, C c) { a.json_ok(c, clock_body(a)); });
     add("POST", "/v1/admin/clock", admin_only, [clock_body](impl& a, C c) {
       advance_clock body;
       if (!a.read_body(c, body)) return;
       if (body.advance_seconds <= 0 || body.advance_seconds > 10LL * 366 * 24 * 3600)
-        return a.fail(c, invalid_field("advance_seconds", "must be a positive number of seconds, at most 10 years"));
+        return a.fail(c, invalid_field("advance_seconds",
+                                       "must be a positive number of seconds, at most 10 years"));
       if (auto st = a.s.test_clock->advance(body.advance_seconds); !st) return a.fail(c, st.err());
       a.json_ok(c, clock_body(a));
     });
   }
 
   // ---- customers ------------------------------------------------------
-  add("POST", "/v1/customers", staff_write, [](impl& a, C c) { a.command_with_body<register_customer>(c, 201); });
+  add("POST", "/v1/customers", staff_write,
+      [](impl& a, C c) { a.command_with_body<register_customer>(c, 201); });
   add("PUT", "/v1/customers/{id}", staff_write, [id](impl& a, C c) {
-    a.command_with_body<update_customer>(c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
+    a.command_with_body<update_customer>(
+        c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
   });
   add("DELETE", "/v1/customers/{id}", admin_only, [id](impl& a, C c) {
-    a.command_with_body<deactivate_customer>(c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
+    a.command_with_body<deactivate_customer>(
+        c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
   });
   add("PUT", "/v1/customers/{id}/subscription", admin_only, [id](impl& a, C c) {
-    a.command_with_body<change_subscription>(c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
+    a.command_with_body<change_subscription>(
+        c, 200, [&](auto& x) { x.customer_id = ids::customer{id(c, "id")}; });
   });
   add("GET", "/v1/customers", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
@@ -402,9 +425,11 @@ void api::impl::build_routes() {
   });
 
   // ---- resources ------------------------------------------------------
-  add("POST", "/v1/resources", admin_only, [](impl& a, C c) { a.command_with_body<register_resource>(c, 201); });
+  add("POST", "/v1/resources", admin_only,
+      [](impl& a, C c) { a.command_with_body<register_resource>(c, 201); });
   add("PUT", "/v1/resources/{id}/rate", admin_only, [id](impl& a, C c) {
-    a.command_with_body<change_resource_rate>(c, 200, [&](auto& x) { x.resource_id = ids::resource{id(c, "id")}; });
+    a.command_with_body<change_resource_rate>(
+        c, 200, [&](auto& x) { x.resource_id = ids::resource{id(c, "id")}; });
   });
   add("GET", "/v1/resources", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
@@ -412,18 +437,23 @@ void api::impl::build_routes() {
     a.read(c, [&a, c, p = *p] { return a.s.queries.resources(c->who.tenant, p); });
   });
   add("GET", "/v1/resources/{id}", staff_read, [id](impl& a, C c) {
-    a.read(c, [&a, c, rid = ids::resource{id(c, "id")}] { return a.s.queries.resource(c->who.tenant, rid); });
+    a.read(c, [&a, c, rid = ids::resource{id(c, "id")}] {
+      return a.s.queries.resource(c->who.tenant, rid);
+    });
   });
 
   // ---- inventory ------------------------------------------------------
   add("PUT", "/v1/inventory/{item_id}", stock_write, [id](impl& a, C c) {
-    a.command_with_body<put_item>(c, 200, [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
+    a.command_with_body<put_item>(c, 200,
+                                  [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
   });
   add("POST", "/v1/inventory/{item_id}/receipts", stock_write, [id](impl& a, C c) {
-    a.command_with_body<receive_stock>(c, 200, [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
+    a.command_with_body<receive_stock>(c, 200,
+                                       [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
   });
   add("POST", "/v1/inventory/{item_id}/adjustments", stock_write, [id](impl& a, C c) {
-    a.command_with_body<adjust_stock>(c, 200, [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
+    a.command_with_body<adjust_stock>(c, 200,
+                                      [&](auto& x) { x.item_id = ids::item{id(c, "item_id")}; });
   });
   add("GET", "/v1/inventory", stock_read, [](impl& a, C c) {
     auto p = a.page(c);
@@ -431,13 +461,17 @@ void api::impl::build_routes() {
     a.read(c, [&a, c, p = *p] { return a.s.queries.items(c->who.tenant, p); });
   });
   add("GET", "/v1/inventory/{item_id}", stock_read, [id](impl& a, C c) {
-    a.read(c, [&a, c, iid = ids::item{id(c, "item_id")}] { return a.s.queries.item(c->who.tenant, iid); });
+    a.read(c, [&a, c, iid = ids::item{id(c, "item_id")}] {
+      return a.s.queries.item(c->who.tenant, iid);
+    });
   });
 
   // ---- sessions -------------------------------------------------------
-  add("POST", "/v1/sessions", staff_write, [](impl& a, C c) { a.command_with_body<start_session>(c, 201); });
+  add("POST", "/v1/sessions", staff_write,
+      [](impl& a, C c) { a.command_with_body<start_session>(c, 201); });
   add("POST", "/v1/sessions/{id}/items", staff_write, [id](impl& a, C c) {
-    a.command_with_body<add_item>(c, 201, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+    a.command_with_body<add_item>(c, 201,
+                                  [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
   add("DELETE", "/v1/sessions/{id}/items/{line_id}", staff_write, [id](impl& a, C c) {
     a.command_with_body<remove_item>(c, 200, [&](auto& x) {
@@ -446,16 +480,20 @@ void api::impl::build_routes() {
     });
   });
   add("POST", "/v1/sessions/{id}/notes", staff_write, [id](impl& a, C c) {
-    a.command_with_body<add_note>(c, 201, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+    a.command_with_body<add_note>(c, 201,
+                                  [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
   add("POST", "/v1/sessions/{id}/end", staff_write, [id](impl& a, C c) {
-    a.command_with_body<end_session>(c, 200, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+    a.command_with_body<end_session>(c, 200,
+                                     [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
   add("POST", "/v1/sessions/{id}/payments", admin_only, [id](impl& a, C c) {
-    a.command_with_body<record_payment>(c, 200, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+    a.command_with_body<record_payment>(c, 200,
+                                        [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
   add("POST", "/v1/sessions/{id}/refunds", admin_only, [id](impl& a, C c) {
-    a.command_with_body<refund_payment>(c, 200, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+    a.command_with_body<refund_payment>(c, 200,
+                                        [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
   add("GET", "/v1/sessions/active", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
@@ -505,7 +543,9 @@ void api::impl::build_routes() {
     a.after_min_position(c, [&a, c, sid, version, as_of, own_session] {
       if (!own_session(a, c, sid)) return;
       const bool private_notes = !c->who.has(role::customer) || c->who.any_of(staff_read);
-      if (version || as_of) return a.answer(c, a.s.queries.session_at(c->who.tenant, sid, version, as_of, private_notes));
+      if (version || as_of)
+        return a.answer(c,
+                        a.s.queries.session_at(c->who.tenant, sid, version, as_of, private_notes));
       a.answer(c, a.s.queries.session(c->who.tenant, sid, private_notes));
     });
   });
@@ -525,16 +565,19 @@ void api::impl::build_routes() {
   });
 
   // ---- invoices -------------------------------------------------------
-  add("POST", "/v1/invoices", admin_only, [](impl& a, C c) { a.command_with_body<issue_invoice>(c, 201); });
+  add("POST", "/v1/invoices", admin_only,
+      [](impl& a, C c) { a.command_with_body<issue_invoice>(c, 201); });
   add("POST", "/v1/invoices/{id}/payments", admin_only, [id](impl& a, C c) {
-    a.command_with_body<record_payment>(c, 200, [&](auto& x) { x.invoice_id = ids::invoice{id(c, "id")}; });
+    a.command_with_body<record_payment>(c, 200,
+                                        [&](auto& x) { x.invoice_id = ids::invoice{id(c, "id")}; });
   });
   add("GET", "/v1/invoices", invoice_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
+    std::optional<ids::customer> only;
     if (c->who.has(role::customer) && !c->who.any_of(staff_read))
-      return a.json_ok(c, R"({"items":[],"next_cursor":null})");  // customers' own invoices: issue #4
-    a.read(c, [&a, c, p = *p] { return a.s.queries.invoices(c->who.tenant, p); });
+      only = ids::customer{c->who.sub.value};
+    a.read(c, [&a, c, p = *p, only] { return a.s.queries.invoices(c->who.tenant, p, only); });
   });
   add("GET", "/v1/invoices/{id}", invoice_read, [id](impl& a, C c) {
     ids::invoice iid{id(c, "id")};
@@ -549,15 +592,16 @@ void api::impl::build_routes() {
   });
 
   // ---- settings and the event stream ----------------------------------
-  add("PUT", "/v1/settings", admin_only, [](impl& a, C c) { a.command_with_body<change_settings>(c, 200); });
-  add("GET", "/v1/settings", admin_only, [](impl& a, C c) {
-    a.read(c, [&a, c] { return a.s.queries.settings(c->who.tenant); });
-  });
+  add("PUT", "/v1/settings", admin_only,
+      [](impl& a, C c) { a.command_with_body<change_settings>(c, 200); });
+  add("GET", "/v1/settings", admin_only,
+      [](impl& a, C c) { a.read(c, [&a, c] { return a.s.queries.settings(c->who.tenant); }); });
   add("GET", "/v1/events", audit_read, [](impl& a, C c) {
     std::optional<ports::position> after;
     if (auto v = a.query(c, "after")) {
       after = ports::position::parse(*v);
-      if (!after) return a.fail(c, invalid_field("after", "is not a position token this server gave"));
+      if (!after)
+        return a.fail(c, invalid_field("after", "is not a position token this server gave"));
     }
     std::size_t limit = 500;
     if (auto l = a.query(c, "limit")) {

@@ -19,7 +19,9 @@ using jwt_ptr = std::unique_ptr<jwt_t, jwt_deleter>;
 error unauthorized(std::string detail) { return make_error(errc::unauthorized, std::move(detail)); }
 
 std::int64_t real_now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 }  // namespace
 
@@ -35,12 +37,18 @@ std::optional<role> parse_role(std::string_view n) {
 
 std::string_view role_name(role r) {
   switch (r) {
-    case role::admin: return "admin";
-    case role::host: return "host";
-    case role::warehouse: return "warehouse";
-    case role::auditor: return "auditor";
-    case role::customer: return "customer";
-    case role::public_: return "public";
+    case role::admin:
+      return "admin";
+    case role::host:
+      return "host";
+    case role::warehouse:
+      return "warehouse";
+    case role::auditor:
+      return "auditor";
+    case role::customer:
+      return "customer";
+    case role::public_:
+      return "public";
   }
   return "";
 }
@@ -62,7 +70,8 @@ result<principal> token_verifier::verify(std::string_view token) const {
       !raw)
     return unauthorized("the token is not valid");
   jwt_ptr jwt(raw);
-  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) return unauthorized("only HS256 tokens are accepted");
+  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256)
+    return unauthorized("only HS256 tokens are accepted");
   errno = 0;
   const long exp = jwt_get_grant_int(jwt.get(), "exp");
   if (errno != 0 || exp <= 0) return unauthorized("the token has no exp");
@@ -77,16 +86,19 @@ result<principal> token_verifier::verify(std::string_view token) const {
   if (!roles_json) return unauthorized("the token has no roles");
   std::unique_ptr<char, decltype(&std::free)> roles_owner(roles_json, &std::free);
   std::vector<std::string> roles;
-  if (!json::parse(roles_json, roles).empty()) return unauthorized("roles must be an array of strings");
+  if (!json::parse(roles_json, roles).empty())
+    return unauthorized("roles must be an array of strings");
   for (const auto& r : roles) {
-    if (auto known = parse_role(r)) p.roles = static_cast<role_set>(p.roles | static_cast<role_set>(*known));
+    if (auto known = parse_role(r))
+      p.roles = static_cast<role_set>(p.roles | static_cast<role_set>(*known));
   }
   if (!p.roles) return unauthorized("the token has no known role");
   return p;
 }
 
 result<std::string> sign_token(const std::string& secret, const token_request& request) {
-  if (!valid_tenant(request.tenant)) return invalid_field("tenant", "must be letters, digits, '-', '_' or '.'");
+  if (!valid_tenant(request.tenant))
+    return invalid_field("tenant", "must be letters, digits, '-', '_' or '.'");
   for (const auto& r : request.roles)
     if (!parse_role(r)) return invalid_field("role", "unknown role " + r);
   jwt_t* raw = nullptr;

@@ -12,10 +12,21 @@
 
 namespace tally::gateway {
 
-enum class role : std::uint8_t { admin = 1, host = 2, warehouse = 4, auditor = 8, customer = 16, public_ = 32 };
+enum class role : std::uint8_t {
+  admin = 1,
+  host = 2,
+  warehouse = 4,
+  auditor = 8,
+  customer = 16,
+  public_ = 32
+};
 using role_set = std::uint8_t;
-constexpr role_set operator|(role a, role b) { return static_cast<role_set>(static_cast<int>(a) | static_cast<int>(b)); }
-constexpr role_set operator|(role_set a, role b) { return static_cast<role_set>(a | static_cast<int>(b)); }
+constexpr role_set operator|(role a, role b) {
+  return static_cast<role_set>(static_cast<int>(a) | static_cast<int>(b));
+}
+constexpr role_set operator|(role_set a, role b) {
+  return static_cast<role_set>(a | static_cast<int>(b));
+}
 std::optional<role> parse_role(std::string_view name);
 std::string_view role_name(role r);
 
@@ -47,7 +58,8 @@ struct token_request {
   std::optional<std::string> name;
   std::chrono::seconds ttl{3600};
 };
-[[nodiscard]] result<std::string> sign_token(const std::string& secret, const token_request& request);
+[[nodiscard]] result<std::string> sign_token(const std::string& secret,
+                                             const token_request& request);
 
 // Tenant ids are keys in every store: letters, digits, '-', '_', '.'.
 bool valid_tenant(std::string_view t);

@@ -3,6 +3,7 @@
 
 #include "gateway/problem.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +15,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <thread>
@@ -40,7 +40,8 @@ auto async_handle(api& a, http_request req, Token&& token) {
         auto work = asio::make_work_guard(ex);
         auto shared = std::make_shared<std::decay_t<decltype(handler)>>(std::move(handler));
         a.handle(std::move(r), [shared, ex, work](http_response resp) mutable {
-          asio::post(ex, [shared, resp = std::move(resp)]() mutable { (*shared)(std::move(resp)); });
+          asio::post(ex,
+                     [shared, resp = std::move(resp)]() mutable { (*shared)(std::move(resp)); });
           work.reset();
         });
       },
@@ -57,7 +58,8 @@ struct http_server::impl {
   std::unique_ptr<tcp::acceptor> acceptor;
   api* handler = nullptr;
 
-  impl(options o, const clock_source& c) : opts(std::move(o)), clock(c), ioc(static_cast<int>(opts.threads)) {}
+  impl(options o, const clock_source& c)
+      : opts(std::move(o)), clock(c), ioc(static_cast<int>(opts.threads)) {}
 
   http_response transport_problem(errc code, std::string detail) {
     auto r = problem_response(make_error(code, std::move(detail)));
@@ -85,7 +87,8 @@ struct http_server::impl {
                  ec == asio::error::eof) {
         break;
       } else if (ec) {
-        if (ec.category() != http::make_error_code(http::error::body_limit).category()) break;  // the peer went away
+        if (ec.category() != http::make_error_code(http::error::body_limit).category())
+          break;  // the peer went away
         resp = transport_problem(errc::invalid_request, "malformed HTTP request: " + ec.message());
       } else if (stopping) {
         resp = transport_problem(errc::unavailable, "the server is stopping");
@@ -95,7 +98,8 @@ struct http_server::impl {
         http_request r;
         r.method = std::string(req.method_string());
         r.target = std::string(req.target());
-        for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        for (const auto& f : req)
+          r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
         r.body = std::move(req.body());
         resp = co_await async_handle(*handler, std::move(r), asio::use_awaitable);
       }
@@ -157,10 +161,11 @@ http_server::http_server(options opts, const clock_source& clock)
 http_server::~http_server() = default;
 
 schedule_fn http_server::schedule() {
-  return [ex = impl_->ioc.get_executor()](std::chrono::milliseconds delay, std::function<void()> fn) {
-    auto timer = std::make_shared<asio::steady_timer>(ex, delay);
-    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
-  };
+  return
+      [ex = impl_->ioc.get_executor()](std::chrono::milliseconds delay, std::function<void()> fn) {
+        auto timer = std::make_shared<asio::steady_timer>(ex, delay);
+        timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
+      };
 }
 
 status http_server::run(api& handler, const std::function<void(const std::string&)>& on_listening) {
@@ -175,8 +180,9 @@ status http_server::run(api& handler, const std::function<void(const std::string
   if (!ec) s.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) s.acceptor->bind(endpoint, ec);
   if (!ec) s.acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error(errc::unavailable, "cannot listen on " + s.opts.host + ":" +
-                                                   std::to_string(s.opts.port) + ": " + ec.message());
+  if (ec)
+    return make_error(errc::unavailable, "cannot listen on " + s.opts.host + ":" +
+                                             std::to_string(s.opts.port) + ": " + ec.message());
   const auto bound = s.acceptor->local_endpoint();
   asio::signal_set signals(s.ioc);
   if (s.opts.handle_signals) {

@@ -20,28 +20,39 @@ bool http_request::has_header(std::string_view name) const {
 
 int http_status(errc code) {
   switch (code) {
-    case errc::invalid_request: return 400;
-    case errc::unauthorized: return 401;
-    case errc::forbidden: return 403;
-    case errc::not_found: return 404;
-    case errc::method_not_allowed: return 405;
-    case errc::payload_too_large: return 413;
+    case errc::invalid_request:
+      return 400;
+    case errc::unauthorized:
+      return 401;
+    case errc::forbidden:
+      return 403;
+    case errc::not_found:
+      return 404;
+    case errc::method_not_allowed:
+      return 405;
+    case errc::payload_too_large:
+      return 413;
     case errc::insufficient_stock:
     case errc::resource_occupied:
     case errc::invalid_state:
     case errc::already_invoiced:
     case errc::already_exists:
     case errc::credit_exceeds_invoice:
-    case errc::request_in_progress: return 409;
-    case errc::version_conflict: return 412;
+    case errc::request_in_progress:
+      return 409;
+    case errc::version_conflict:
+      return 412;
     case errc::empty_cart:
     case errc::too_early:
     case errc::too_late:
-    case errc::idempotency_key_reused: return 422;
+    case errc::idempotency_key_reused:
+      return 422;
     case errc::unavailable:
     case errc::outcome_unknown:
-    case errc::projection_lagging: return 503;
-    case errc::internal: return 500;
+    case errc::projection_lagging:
+      return 503;
+    case errc::internal:
+      return 500;
   }
   return 500;
 }
@@ -49,28 +60,50 @@ int http_status(errc code) {
 namespace {
 std::string_view title(errc code) {
   switch (code) {
-    case errc::invalid_request: return "The request is not valid";
-    case errc::unauthorized: return "Authentication is required";
-    case errc::forbidden: return "This role may not do that";
-    case errc::not_found: return "Not found";
-    case errc::method_not_allowed: return "Method not allowed";
-    case errc::payload_too_large: return "The body is too large";
-    case errc::insufficient_stock: return "Not enough stock";
-    case errc::resource_occupied: return "The resource is occupied";
-    case errc::invalid_state: return "The session is not in a state that allows this";
-    case errc::already_invoiced: return "Already invoiced";
-    case errc::already_exists: return "Already exists";
-    case errc::credit_exceeds_invoice: return "The credit exceeds what is left to credit";
-    case errc::empty_cart: return "The cart is empty";
-    case errc::too_early: return "Too early";
-    case errc::too_late: return "Too late";
-    case errc::idempotency_key_reused: return "The Idempotency-Key was used for another request";
-    case errc::request_in_progress: return "A request with this Idempotency-Key is in progress";
-    case errc::version_conflict: return "The version does not match";
-    case errc::unavailable: return "Unavailable";
-    case errc::outcome_unknown: return "The outcome is unknown";
-    case errc::projection_lagging: return "The read models have not caught up";
-    case errc::internal: return "Internal error";
+    case errc::invalid_request:
+      return "The request is not valid";
+    case errc::unauthorized:
+      return "Authentication is required";
+    case errc::forbidden:
+      return "This role may not do that";
+    case errc::not_found:
+      return "Not found";
+    case errc::method_not_allowed:
+      return "Method not allowed";
+    case errc::payload_too_large:
+      return "The body is too large";
+    case errc::insufficient_stock:
+      return "Not enough stock";
+    case errc::resource_occupied:
+      return "The resource is occupied";
+    case errc::invalid_state:
+      return "The session is not in a state that allows this";
+    case errc::already_invoiced:
+      return "Already invoiced";
+    case errc::already_exists:
+      return "Already exists";
+    case errc::credit_exceeds_invoice:
+      return "The credit exceeds what is left to credit";
+    case errc::empty_cart:
+      return "The cart is empty";
+    case errc::too_early:
+      return "Too early";
+    case errc::too_late:
+      return "Too late";
+    case errc::idempotency_key_reused:
+      return "The Idempotency-Key was used for another request";
+    case errc::request_in_progress:
+      return "A request with this Idempotency-Key is in progress";
+    case errc::version_conflict:
+      return "The version does not match";
+    case errc::unavailable:
+      return "Unavailable";
+    case errc::outcome_unknown:
+      return "The outcome is unknown";
+    case errc::projection_lagging:
+      return "The read models have not caught up";
+    case errc::internal:
+      return "Internal error";
   }
   return "Error";
 }
@@ -85,7 +118,8 @@ http_response problem_response(const error& e) {
   o["code"] = code_name(e.code);
   o["detail"] = e.detail.empty() ? std::string(title(e.code)) : e.detail;
   boost::json::array errors;
-  for (const auto& f : e.fields) errors.push_back(boost::json::object{{"field", f.field}, {"message", f.message}});
+  for (const auto& f : e.fields)
+    errors.push_back(boost::json::object{{"field", f.field}, {"message", f.message}});
   o["errors"] = std::move(errors);
   http_response r;
   r.status = status;

@@ -19,7 +19,8 @@ std::string offset_key(std::int64_t offset) {
 
 std::int64_t key_offset(const rocksdb::Slice& key) {
   std::int64_t v = 0;
-  for (std::size_t i = 0; i < 8 && i < key.size(); ++i) v = (v << 8) | static_cast<unsigned char>(key[i]);
+  for (std::size_t i = 0; i < 8 && i < key.size(); ++i)
+    v = (v << 8) | static_cast<unsigned char>(key[i]);
   return v;
 }
 
@@ -29,7 +30,8 @@ result<std::unique_ptr<embedded_log>> embedded_log::open(const std::string& dir)
   auto db = rocks_db::open(dir, {"events", "state"});
   if (!db) return std::move(db).take_error();
   std::unique_ptr<embedded_log> log(new embedded_log(std::move(*db)));
-  std::unique_ptr<rocksdb::Iterator> it(log->db_->db().NewIterator(rocksdb::ReadOptions{}, log->events_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      log->db_->db().NewIterator(rocksdb::ReadOptions{}, log->events_));
   it->SeekToLast();
   if (it->Valid()) log->end_ = key_offset(it->key()) + 1;
   if (!it->status().ok()) return to_error(it->status(), "cannot read the log");
@@ -73,7 +75,8 @@ result<std::vector<ports::position>> embedded_log::append(std::int32_t partition
   return positions;
 }
 
-result<std::vector<ports::recorded_event>> embedded_log::read(std::int32_t partition, std::int64_t from,
+result<std::vector<ports::recorded_event>> embedded_log::read(std::int32_t partition,
+                                                              std::int64_t from,
                                                               std::size_t max) const {
   std::vector<ports::recorded_event> out;
   if (partition != 0) return out;
@@ -83,13 +86,16 @@ result<std::vector<ports::recorded_event>> embedded_log::read(std::int32_t parti
     limit = end_;
   }
   std::unique_ptr<rocksdb::Iterator> it(db_->db().NewIterator(rocksdb::ReadOptions{}, events_));
-  for (it->Seek(offset_key(std::max<std::int64_t>(from, 0))); it->Valid() && out.size() < max; it->Next()) {
+  for (it->Seek(offset_key(std::max<std::int64_t>(from, 0))); it->Valid() && out.size() < max;
+       it->Next()) {
     const std::int64_t offset = key_offset(it->key());
     if (offset >= limit) break;
     std::string text = it->value().ToString();
     auto e = decode_cloud_event(text);
-    if (!e) return make_error(errc::internal, "unreadable event at offset " + std::to_string(offset));
-    out.push_back(ports::recorded_event{ports::position{0, offset}, std::move(*e), std::move(text)});
+    if (!e)
+      return make_error(errc::internal, "unreadable event at offset " + std::to_string(offset));
+    out.push_back(
+        ports::recorded_event{ports::position{0, offset}, std::move(*e), std::move(text)});
   }
   if (!it->status().ok()) return to_error(it->status(), "cannot read the log");
   return out;
@@ -100,7 +106,8 @@ std::int64_t embedded_log::end(std::int32_t) const {
   return end_;
 }
 
-bool embedded_log::wait_for(std::int32_t, std::int64_t offset, std::chrono::milliseconds timeout) const {
+bool embedded_log::wait_for(std::int32_t, std::int64_t offset,
+                            std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
   return grew_.wait_for(lock, timeout, [&] { return end_ > offset; });
 }

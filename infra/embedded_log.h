@@ -29,7 +29,8 @@ class embedded_log final : public ports::event_log {
   [[nodiscard]] result<std::vector<ports::position>> append(std::int32_t partition,
                                                             const std::vector<event>& events,
                                                             const side_writes& side) override;
-  [[nodiscard]] result<std::vector<ports::recorded_event>> read(std::int32_t partition, std::int64_t from,
+  [[nodiscard]] result<std::vector<ports::recorded_event>> read(std::int32_t partition,
+                                                                std::int64_t from,
                                                                 std::size_t max) const override;
   [[nodiscard]] std::int64_t end(std::int32_t partition) const override;
   bool wait_for(std::int32_t partition, std::int64_t offset,

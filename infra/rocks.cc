@@ -10,8 +10,9 @@ namespace tally::infra {
 std::string describe(const rocksdb::Status& s) { return s.ToString(); }
 
 error to_error(const rocksdb::Status& s, std::string_view what) {
-  return make_error(s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() ? errc::unavailable : errc::internal,
-                    std::string(what) + ": " + s.ToString());
+  return make_error(
+      s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() ? errc::unavailable : errc::internal,
+      std::string(what) + ": " + s.ToString());
 }
 
 result<std::unique_ptr<rocks_db>> rocks_db::open(const std::string& path,
@@ -54,7 +55,8 @@ rocksdb::ColumnFamilyHandle* rocks_db::family(const std::string& name) const {
 
 std::optional<std::string> rocks_kv::get(std::string_view key) const {
   std::string value;
-  auto s = db_.db().Get(rocksdb::ReadOptions{}, family_, rocksdb::Slice(key.data(), key.size()), &value);
+  auto s =
+      db_.db().Get(rocksdb::ReadOptions{}, family_, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) throw std::runtime_error("rocksdb get: " + s.ToString());
   return value;
@@ -88,7 +90,8 @@ void rocks_kv::scan(std::string_view prefix, std::string_view from,
   for (it->Seek(start); it->Valid(); it->Next()) {
     const auto k = it->key();
     if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
-    if (!visit(std::string_view(k.data(), k.size()), std::string_view(it->value().data(), it->value().size())))
+    if (!visit(std::string_view(k.data(), k.size()),
+               std::string_view(it->value().data(), it->value().size())))
       break;
   }
   if (!it->status().ok()) throw std::runtime_error("rocksdb scan: " + it->status().ToString());

@@ -39,10 +39,14 @@ inline std::string history_prefix(const ids::tenant& t, std::string_view stream)
 inline std::string history(const ids::tenant& t, std::string_view stream, std::int64_t version) {
   return fmt::format("h/{}/{}/{:012}", t.value, stream, version);
 }
-inline std::string tenant_events_prefix(const ids::tenant& t) { return fmt::format("e/{}/", t.value); }
+inline std::string tenant_events_prefix(const ids::tenant& t) {
+  return fmt::format("e/{}/", t.value);
+}
 inline std::string tenant_event(const ids::tenant& t, std::int32_t partition, std::int64_t offset) {
   return fmt::format("e/{}/{:05}/{:019}", t.value, partition, offset);
 }
-inline std::string checkpoint(std::int32_t partition) { return fmt::format("m/checkpoint/{}", partition); }
+inline std::string checkpoint(std::int32_t partition) {
+  return fmt::format("m/checkpoint/{}", partition);
+}
 
 }  // namespace tally::projections::layout

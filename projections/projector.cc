@@ -25,7 +25,9 @@ class batch_writes {
   class tenant_view final : public state_access {
    public:
     tenant_view(batch_writes& b, ids::tenant t) : b_(b), t_(std::move(t)) {}
-    [[nodiscard]] const aggregate* find(std::string_view key) const override { return b_.load(t_, key); }
+    [[nodiscard]] const aggregate* find(std::string_view key) const override {
+      return b_.load(t_, key);
+    }
     [[nodiscard]] aggregate* find_mut(std::string_view key) override {
       aggregate* a = b_.load(t_, key);
       if (a) b_.dirty_.insert(layout::aggregate(t_, key));
@@ -52,13 +54,17 @@ class batch_writes {
   ports::kv_batch finish() {
     for (const auto& k : dirty_) {
       const auto& a = aggregates_[k];
-      if (a) writes_[k] = encode_aggregate(*a);
-      else writes_[k] = std::nullopt;
+      if (a)
+        writes_[k] = encode_aggregate(*a);
+      else
+        writes_[k] = std::nullopt;
     }
     ports::kv_batch batch;
     for (auto& [k, v] : writes_) {
-      if (v) batch.put(k, std::move(*v));
-      else batch.erase(k);
+      if (v)
+        batch.put(k, std::move(*v));
+      else
+        batch.erase(k);
     }
     return batch;
   }
@@ -93,7 +99,9 @@ std::string with_position(const ports::recorded_event& r) {
 }  // namespace
 
 projector::projector(ports::event_log& log, ports::kv_store& views)
-    : log_(log), views_(views), applied_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]) {
+    : log_(log),
+      views_(views),
+      applied_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]) {
   for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
     auto v = views_.get(layout::checkpoint(p));
     applied_[static_cast<std::size_t>(p)] = v ? std::stoll(*v) : -1;
@@ -107,7 +115,8 @@ std::int64_t projector::applied(std::int32_t partition) const {
   return applied_[static_cast<std::size_t>(partition)].load();
 }
 
-void projector::on_applied(std::function<void(const std::vector<ports::recorded_event>&)> listener) {
+void projector::on_applied(
+    std::function<void(const std::vector<ports::recorded_event>&)> listener) {
   std::lock_guard lock(listeners_mutex_);
   listeners_.push_back(std::move(listener));
 }
@@ -127,9 +136,11 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
       b.put(layout::index_entry(e.tenant, "sessions", t, d->session_id.value), "");
     } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
       if (const auto* s = view.session(d->session_id); s && s->started_at)
-        b.erase(layout::index_entry(e.tenant, "active", to_millis(*s->started_at), d->session_id.value));
+        b.erase(layout::index_entry(e.tenant, "active", to_millis(*s->started_at),
+                                    d->session_id.value));
     } else if (const auto* d = std::get_if<customer_registered>(&e.data)) {
-      b.put(layout::index_entry(e.tenant, "customers", to_millis(e.time), d->customer_id.value), "");
+      b.put(layout::index_entry(e.tenant, "customers", to_millis(e.time), d->customer_id.value),
+            "");
     } else if (const auto* d = std::get_if<invoice_issued>(&e.data)) {
       b.put(layout::index_entry(e.tenant, "invoices", d->sequence, d->invoice_id.value), "");
     }
@@ -158,7 +169,8 @@ status projector::catch_up(const std::function<void(std::int64_t, std::int64_t)>
 
 void projector::start() {
   stopping_ = false;
-  for (std::int32_t p = 0; p < log_.partition_count(); ++p) threads_.emplace_back([this, p] { run(p); });
+  for (std::int32_t p = 0; p < log_.partition_count(); ++p)
+    threads_.emplace_back([this, p] { run(p); });
 }
 
 void projector::stop() {

@@ -33,7 +33,9 @@ class projector {
 
   // The last offset applied in `partition` (-1: none).
   [[nodiscard]] std::int64_t applied(std::int32_t partition) const;
-  [[nodiscard]] bool reached(const ports::position& p) const { return applied(p.partition) >= p.offset; }
+  [[nodiscard]] bool reached(const ports::position& p) const {
+    return applied(p.partition) >= p.offset;
+  }
 
   // Called after each applied batch (on the projector's thread).
   void on_applied(std::function<void(const std::vector<ports::recorded_event>&)> listener);

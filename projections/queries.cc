@@ -47,8 +47,8 @@ error bad_cursor() { return invalid_field("cursor", "is not a cursor this list g
 // Walks keys under `prefix` from the page's cursor, `take` deciding per key
 // whether it is part of the page; returns the page as {items, next_cursor}.
 template <class Take>
-result<std::string> page_of(const ports::kv_store& store, const std::string& prefix, const page_request& page,
-                            Take take) {
+result<std::string> page_of(const ports::kv_store& store, const std::string& prefix,
+                            const page_request& page, Take take) {
   std::string from;
   if (!page.cursor.empty()) {
     auto k = unhex(page.cursor);
@@ -70,7 +70,8 @@ result<std::string> page_of(const ports::kv_store& store, const std::string& pre
     return true;
   });
   items += ']';
-  return fmt::format(R"({{"items":{},"next_cursor":{}}})", items, next ? "\"" + *next + "\"" : "null");
+  return fmt::format(R"({{"items":{},"next_cursor":{}}})", items,
+                     next ? "\"" + *next + "\"" : "null");
 }
 
 template <class T>
@@ -82,7 +83,9 @@ std::optional<T> load(const ports::kv_store& store, const ids::tenant& t, const 
   return std::get<T>(std::move(*a));
 }
 
-std::string last_segment(std::string_view key) { return std::string(key.substr(key.rfind('/') + 1)); }
+std::string last_segment(std::string_view key) {
+  return std::string(key.substr(key.rfind('/') + 1));
+}
 
 error missing(std::string_view what, std::string_view id) {
   return make_error(errc::not_found, fmt::format("{} {} does not exist", what, id));
@@ -96,14 +99,16 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-result<std::string> queries::session(const ids::tenant& t, const ids::session& id, bool include_private) const {
+result<std::string> queries::session(const ids::tenant& t, const ids::session& id,
+                                     bool include_private) const {
   auto s = load<session_state>(views_, t, keys::session(id));
   if (!s) return missing("session", id.value);
   return json::write(render(*s, clock_.now(), view_options{include_private}));
 }
 
 result<std::string> queries::session_at(const ids::tenant& t, const ids::session& id,
-                                        std::optional<std::int64_t> version, std::optional<timestamp> as_of,
+                                        std::optional<std::int64_t> version,
+                                        std::optional<timestamp> as_of,
                                         bool include_private) const {
   // Folds the session's own events with the domain's evolve. Other streams
   // are not needed: a session's view depends on its own events only.
@@ -139,8 +144,9 @@ result<std::string> queries::session_cost(const ids::tenant& t, const ids::sessi
 result<std::string> queries::session_events(const ids::tenant& t, const ids::session& id,
                                             const page_request& page) const {
   if (!views_.get(layout::aggregate(t, keys::session(id)))) return missing("session", id.value);
-  return page_of(views_, layout::history_prefix(t, keys::session(id)), page,
-                 [](std::string_view, std::string_view v) { return std::optional<std::string>(v); });
+  return page_of(
+      views_, layout::history_prefix(t, keys::session(id)), page,
+      [](std::string_view, std::string_view v) { return std::optional<std::string>(v); });
 }
 
 result<std::string> queries::active_sessions(const ids::tenant& t, const page_request& page) const {
@@ -152,27 +158,29 @@ result<std::string> queries::active_sessions(const ids::tenant& t, const page_re
                  });
 }
 
-result<std::string> queries::sessions(const ids::tenant& t, const session_filter& f, const page_request& page) const {
+result<std::string> queries::sessions(const ids::tenant& t, const session_filter& f,
+                                      const page_request& page) const {
   const auto now = clock_.now();
   const auto q = f.q ? std::optional<std::string>(lower(*f.q)) : std::nullopt;
-  return page_of(views_, layout::index_prefix(t, "sessions"), page,
-                 [&](std::string_view key, std::string_view) -> std::optional<std::string> {
-                   auto s = load<session_state>(views_, t, "session-" + last_segment(key));
-                   if (!s) return std::nullopt;
-                   auto v = render(*s, now);
-                   auto name = [](auto e) { return std::string(boost::describe::enum_to_string(e, "")); };
-                   if (f.status && name(v.status) != *f.status) return std::nullopt;
-                   if (f.kind && name(v.kind) != *f.kind) return std::nullopt;
-                   if (f.payment_status && name(v.payment_status) != *f.payment_status) return std::nullopt;
-                   if (f.customer_id && v.customer.customer_id.value != *f.customer_id) return std::nullopt;
-                   const auto when = v.kind == session_kind::appointment ? v.scheduled_start : v.started_at;
-                   if (f.from && (!when || *when < *f.from)) return std::nullopt;
-                   if (f.to && (!when || *when >= *f.to)) return std::nullopt;
-                   if (q && lower(v.title.value_or("")).find(*q) == std::string::npos &&
-                       lower(v.customer.name).find(*q) == std::string::npos)
-                     return std::nullopt;
-                   return json::write(v);
-                 });
+  return page_of(
+      views_, layout::index_prefix(t, "sessions"), page,
+      [&](std::string_view key, std::string_view) -> std::optional<std::string> {
+        auto s = load<session_state>(views_, t, "session-" + last_segment(key));
+        if (!s) return std::nullopt;
+        auto v = render(*s, now);
+        auto name = [](auto e) { return std::string(boost::describe::enum_to_string(e, "")); };
+        if (f.status && name(v.status) != *f.status) return std::nullopt;
+        if (f.kind && name(v.kind) != *f.kind) return std::nullopt;
+        if (f.payment_status && name(v.payment_status) != *f.payment_status) return std::nullopt;
+        if (f.customer_id && v.customer.customer_id.value != *f.customer_id) return std::nullopt;
+        const auto when = v.kind == session_kind::appointment ? v.scheduled_start : v.started_at;
+        if (f.from && (!when || *when < *f.from)) return std::nullopt;
+        if (f.to && (!when || *when >= *f.to)) return std::nullopt;
+        if (q && lower(v.title.value_or("")).find(*q) == std::string::npos &&
+            lower(v.customer.name).find(*q) == std::string::npos)
+          return std::nullopt;
+        return json::write(v);
+      });
 }
 
 result<std::string> queries::customer(const ids::tenant& t, const ids::customer& id) const {
@@ -226,11 +234,12 @@ result<std::string> queries::invoice(const ids::tenant& t, const ids::invoice& i
   return json::write(render(*i));
 }
 
-result<std::string> queries::invoices(const ids::tenant& t, const page_request& page) const {
+result<std::string> queries::invoices(const ids::tenant& t, const page_request& page,
+                                      const std::optional<ids::customer>& customer) const {
   return page_of(views_, layout::index_prefix(t, "invoices"), page,
                  [&](std::string_view key, std::string_view) -> std::optional<std::string> {
                    auto i = load<invoice_state>(views_, t, "invoice-" + last_segment(key));
-                   if (!i) return std::nullopt;
+                   if (!i || (customer && i->customer_id != *customer)) return std::nullopt;
                    return json::write(render(*i));
                  });
 }
@@ -240,22 +249,26 @@ result<std::string> queries::settings(const ids::tenant& t) const {
   return json::write(render(s.value_or(tenant_state{})));
 }
 
-std::optional<ids::customer> queries::session_customer(const ids::tenant& t, const ids::session& id) const {
+std::optional<ids::customer> queries::session_customer(const ids::tenant& t,
+                                                       const ids::session& id) const {
   auto s = load<session_state>(views_, t, keys::session(id));
   if (!s) return std::nullopt;
   return s->customer.customer_id;
 }
 
-std::optional<ids::customer> queries::invoice_customer(const ids::tenant& t, const ids::invoice& id) const {
+std::optional<ids::customer> queries::invoice_customer(const ids::tenant& t,
+                                                       const ids::invoice& id) const {
   auto i = load<invoice_state>(views_, t, keys::invoice(id));
   if (!i) return std::nullopt;
   return i->customer_id;
 }
 
-result<std::string> queries::tenant_events(const ids::tenant& t, std::optional<ports::position> after,
+result<std::string> queries::tenant_events(const ids::tenant& t,
+                                           std::optional<ports::position> after,
                                            std::size_t limit) const {
   const std::string prefix = layout::tenant_events_prefix(t);
-  std::string from = after ? layout::tenant_event(t, after->partition, after->offset) + '\0' : std::string();
+  std::string from =
+      after ? layout::tenant_event(t, after->partition, after->offset) + '\0' : std::string();
   std::string out;
   std::size_t n = 0;
   views_.scan(prefix, from, [&](std::string_view, std::string_view value) {

@@ -38,10 +38,12 @@ class queries {
                                                std::optional<std::int64_t> version,
                                                std::optional<timestamp> as_of,
                                                bool include_private_notes) const;
-  [[nodiscard]] result<std::string> session_cost(const ids::tenant& t, const ids::session& id) const;
+  [[nodiscard]] result<std::string> session_cost(const ids::tenant& t,
+                                                 const ids::session& id) const;
   [[nodiscard]] result<std::string> session_events(const ids::tenant& t, const ids::session& id,
                                                    const page_request& page) const;
-  [[nodiscard]] result<std::string> active_sessions(const ids::tenant& t, const page_request& page) const;
+  [[nodiscard]] result<std::string> active_sessions(const ids::tenant& t,
+                                                    const page_request& page) const;
   [[nodiscard]] result<std::string> sessions(const ids::tenant& t, const session_filter& f,
                                              const page_request& page) const;
   [[nodiscard]] result<std::string> customer(const ids::tenant& t, const ids::customer& id) const;
@@ -51,13 +53,19 @@ class queries {
   [[nodiscard]] result<std::string> item(const ids::tenant& t, const ids::item& id) const;
   [[nodiscard]] result<std::string> items(const ids::tenant& t, const page_request& page) const;
   [[nodiscard]] result<std::string> invoice(const ids::tenant& t, const ids::invoice& id) const;
-  [[nodiscard]] result<std::string> invoices(const ids::tenant& t, const page_request& page) const;
+  // Invoices newest first; only one customer's when `customer` is set.
+  [[nodiscard]] result<std::string> invoices(
+      const ids::tenant& t, const page_request& page,
+      const std::optional<ids::customer>& customer = {}) const;
   [[nodiscard]] result<std::string> settings(const ids::tenant& t) const;
   // Who a session or an invoice belongs to (for the customer role).
-  [[nodiscard]] std::optional<ids::customer> session_customer(const ids::tenant& t, const ids::session& id) const;
-  [[nodiscard]] std::optional<ids::customer> invoice_customer(const ids::tenant& t, const ids::invoice& id) const;
+  [[nodiscard]] std::optional<ids::customer> session_customer(const ids::tenant& t,
+                                                              const ids::session& id) const;
+  [[nodiscard]] std::optional<ids::customer> invoice_customer(const ids::tenant& t,
+                                                              const ids::invoice& id) const;
   // The tenant's events after `after`, one CloudEvent a line (NDJSON).
-  [[nodiscard]] result<std::string> tenant_events(const ids::tenant& t, std::optional<ports::position> after,
+  [[nodiscard]] result<std::string> tenant_events(const ids::tenant& t,
+                                                  std::optional<ports::position> after,
                                                   std::size_t limit) const;
 
  private:

@@ -22,3 +22,12 @@ if [ "${TALLY_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== asan tests"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"
 fi
+
+echo "== formatting (clang-format, .clang-format)"
+unformatted=$(git ls-files '*.h' '*.cc' | xargs clang-format --dry-run 2>&1 | grep -c "warning:" || true)
+if [ "$unformatted" != "0" ]; then
+  git ls-files '*.h' '*.cc' | xargs clang-format --dry-run 2>&1 | grep "warning:" | head -20
+  echo "clang-format: $unformatted places differ (run clang-format -i on them)"
+  exit 1
+fi
+echo "clang-format: clean"

@@ -26,10 +26,12 @@ struct position {
   }
   static std::optional<position> parse(std::string_view token) {
     const auto colon = token.find(':');
-    if (colon == std::string_view::npos || colon == 0 || colon + 1 == token.size()) return std::nullopt;
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == token.size())
+      return std::nullopt;
     position p;
     auto [e1, r1] = std::from_chars(token.data(), token.data() + colon, p.partition);
-    auto [e2, r2] = std::from_chars(token.data() + colon + 1, token.data() + token.size(), p.offset);
+    auto [e2, r2] =
+        std::from_chars(token.data() + colon + 1, token.data() + token.size(), p.offset);
     if (r1 != std::errc{} || e1 != token.data() + colon || r2 != std::errc{} ||
         e2 != token.data() + token.size() || p.partition < 0 || p.offset < 0)
       return std::nullopt;

@@ -15,7 +15,9 @@ namespace tally::ports {
 struct kv_batch {
   std::vector<std::pair<std::string, std::string>> puts;
   std::vector<std::string> deletes;
-  void put(std::string key, std::string value) { puts.emplace_back(std::move(key), std::move(value)); }
+  void put(std::string key, std::string value) {
+    puts.emplace_back(std::move(key), std::move(value));
+  }
   void erase(std::string key) { deletes.push_back(std::move(key)); }
   [[nodiscard]] bool empty() const { return puts.empty() && deletes.empty(); }
 };
@@ -29,8 +31,9 @@ class kv_store {
   [[nodiscard]] virtual status write(const kv_batch& batch) = 0;
   // Visits keys with `prefix`, in order, starting at `from` (inclusive; empty:
   // the first) until `visit` returns false.
-  virtual void scan(std::string_view prefix, std::string_view from,
-                    const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
+  virtual void scan(
+      std::string_view prefix, std::string_view from,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
 };
 
 }  // namespace tally::ports

@@ -26,7 +26,8 @@ TEST(json_read, reads_a_valid_body) {
 
 TEST(json_read, names_unknown_duplicate_missing_and_mistyped_fields) {
   add_item cmd;
-  auto errors = json::parse(R"({"item_id": 5, "quantity": 1, "quantity": 2, "colour": "red"})", cmd);
+  auto errors =
+      json::parse(R"({"item_id": 5, "quantity": 1, "quantity": 2, "colour": "red"})", cmd);
   EXPECT_EQ(fields(errors), (std::vector<std::string>{"item_id", "quantity", "colour"}));
   errors = json::parse(R"({})", cmd);
   EXPECT_EQ(fields(errors), (std::vector<std::string>{"item_id", "quantity"}));
@@ -47,7 +48,8 @@ TEST(json_read, refuses_malformed_json_non_objects_and_unsafe_integers) {
 
 TEST(json_read, nested_paths_are_named) {
   issue_invoice cmd;
-  auto errors = json::parse(R"({"customer_id": "c", "lines": [{"description": "x", "quantity": 1}]})", cmd);
+  auto errors =
+      json::parse(R"({"customer_id": "c", "lines": [{"description": "x", "quantity": 1}]})", cmd);
   EXPECT_EQ(fields(errors), (std::vector<std::string>{"lines[0].unit_price_cents"}));
 }
 

@@ -38,7 +38,8 @@ TEST(customers, a_deactivated_customer_cannot_start_a_session) {
   s.given({customer_registered{ids::customer{"c1"}, "Al", {}, {}, false},
            resource_registered{ids::resource{"r1"}, "PC", 100}});
   s.run(deactivate_customer{ids::customer{"c1"}});
-  auto d = s.when(start_session{session_kind::metered, ids::customer{"c1"}, ids::resource{"r1"}, {}});
+  auto d =
+      s.when(start_session{session_kind::metered, ids::customer{"c1"}, ids::resource{"r1"}, {}});
   ASSERT_FALSE(d);
   EXPECT_EQ(d.err().code, errc::invalid_state);
 }
@@ -57,7 +58,8 @@ TEST(items, put_registers_then_updates_and_changes_price_separately) {
 
 TEST(items, stock_cannot_go_below_zero) {
   scenario s;
-  s.given({item_registered{ids::item{"x"}, "X", "unit", 1, ""}, stock_received{ids::item{"x"}, "X", 3, 3}});
+  s.given({item_registered{ids::item{"x"}, "X", "unit", 1, ""},
+           stock_received{ids::item{"x"}, "X", 3, 3}});
   auto d = s.when(adjust_stock{ids::item{"x"}, -4, "breakage"});
   ASSERT_FALSE(d);
   EXPECT_EQ(d.err().code, errc::insufficient_stock);

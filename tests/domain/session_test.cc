@@ -14,13 +14,18 @@ using tally::testing::t0;
 namespace {
 
 customer_registered alice(bool subscribed = false) {
-  return customer_registered{ids::customer{"c1"}, "Alice", std::string("alice@example.com"), {}, subscribed};
+  return customer_registered{
+      ids::customer{"c1"}, "Alice", std::string("alice@example.com"), {}, subscribed};
 }
-resource_registered pc1(cents rate = 600) { return resource_registered{ids::resource{"r1"}, "PC-1", rate}; }
+resource_registered pc1(cents rate = 600) {
+  return resource_registered{ids::resource{"r1"}, "PC-1", rate};
+}
 item_registered cola(cents price = 250) {
   return item_registered{ids::item{"cola"}, "Cola", "can", price, "Fridge A"};
 }
-stock_received cola_stock(std::int64_t q) { return stock_received{ids::item{"cola"}, "Cola", q, q}; }
+stock_received cola_stock(std::int64_t q) {
+  return stock_received{ids::item{"cola"}, "Cola", q, q};
+}
 
 start_session start_metered() {
   return start_session{session_kind::metered, ids::customer{"c1"}, ids::resource{"r1"}, {}};
@@ -47,7 +52,8 @@ TEST_F(metered, start_captures_rate_and_subscription_and_occupies_the_resource) 
 
 TEST_F(metered, a_second_session_on_an_occupied_resource_is_refused) {
   s.given({customer_registered{ids::customer{"c2"}, "Bob", {}, {}, false}});
-  auto d = s.when(start_session{session_kind::metered, ids::customer{"c2"}, ids::resource{"r1"}, {}});
+  auto d =
+      s.when(start_session{session_kind::metered, ids::customer{"c2"}, ids::resource{"r1"}, {}});
   ASSERT_FALSE(d);
   EXPECT_EQ(d.err().code, errc::resource_occupied);
 }
@@ -57,7 +63,8 @@ TEST_F(metered, the_resource_is_free_again_after_the_end) {
   s.run(end_session{started});
   EXPECT_FALSE(s.state().resource(ids::resource{"r1"})->occupied_by);
   s.given({customer_registered{ids::customer{"c2"}, "Bob", {}, {}, false}});
-  EXPECT_TRUE(s.when(start_session{session_kind::metered, ids::customer{"c2"}, ids::resource{"r1"}, {}}));
+  EXPECT_TRUE(
+      s.when(start_session{session_kind::metered, ids::customer{"c2"}, ids::resource{"r1"}, {}}));
 }
 
 TEST_F(metered, rate_changes_after_start_do_not_touch_the_session) {
@@ -164,7 +171,8 @@ TEST_F(metered, end_charges_the_platform_and_issues_an_invoice_with_a_time_line_
   EXPECT_EQ(charge.amount_cents, 1400);
   EXPECT_EQ(charge.reason, charge_reason::time_and_items);
   cents platform = 0, host = 0;
-  for (const auto& sp : charge.splits) (sp.party == party::platform ? platform : host) += sp.amount_cents;
+  for (const auto& sp : charge.splits)
+    (sp.party == party::platform ? platform : host) += sp.amount_cents;
   EXPECT_EQ(platform, 1400);
   EXPECT_EQ(host, 0);
   const auto& inv = scenario::only<invoice_issued>(d, 2);
@@ -209,9 +217,12 @@ TEST(invoice_numbers, are_gapless_and_increase_per_tenant) {
     s.advance(10min);
     numbers.push_back(scenario::only<invoice_issued>(s.run(end_session{id}), 2).number);
   }
-  numbers.push_back(scenario::only<invoice_issued>(
-      s.run(issue_invoice{ids::customer{"c1"}, {new_invoice_line{"Gift card", 1, 2000}}})).number);
-  EXPECT_EQ(numbers, (std::vector<std::string>{"INV-000001", "INV-000002", "INV-000003", "INV-000004"}));
+  numbers.push_back(
+      scenario::only<invoice_issued>(
+          s.run(issue_invoice{ids::customer{"c1"}, {new_invoice_line{"Gift card", 1, 2000}}}))
+          .number);
+  EXPECT_EQ(numbers,
+            (std::vector<std::string>{"INV-000001", "INV-000002", "INV-000003", "INV-000004"}));
 }
 
 TEST_F(metered, payments_move_the_payment_status) {

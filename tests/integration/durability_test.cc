@@ -33,7 +33,8 @@ TEST(durability, acknowledged_commands_survive_kill_9_and_read_models_equal_a_re
   temp_dir dir;
   auto server = std::make_unique<tally_server>(dir.str());
   auto setup = server->client("admin");
-  ASSERT_EQ(setup->put("/v1/inventory/tea", R"({"name":"Tea","unit_price_cents":300})").status, 200);
+  ASSERT_EQ(setup->put("/v1/inventory/tea", R"({"name":"Tea","unit_price_cents":300})").status,
+            200);
   ASSERT_EQ(setup->post("/v1/inventory/tea/receipts", R"({"quantity":100000})").status, 200);
 
   std::mutex m;
@@ -47,7 +48,8 @@ TEST(durability, acknowledged_commands_survive_kill_9_and_read_models_equal_a_re
       c.token = setup->token;
       for (int i = 0; i < 400 && !crashed; ++i) {
         auto r = (i % 3 == 0) ? c.post("/v1/inventory/tea/receipts", R"({"quantity":1})")
-                              : c.post("/v1/customers", "{\"name\":\"w" + std::to_string(w) + "-" + std::to_string(i) + "\"}");
+                              : c.post("/v1/customers", "{\"name\":\"w" + std::to_string(w) + "-" +
+                                                            std::to_string(i) + "\"}");
         std::lock_guard lock(m);
         if (r.status == 201) acked_customers.push_back(str(at(r.json(), {"customer_id"})));
         if (r.status == 200) ++acked_receipts;
@@ -84,7 +86,8 @@ TEST(durability, acknowledged_commands_survive_kill_9_and_read_models_equal_a_re
   ASSERT_EQ(server->stop(), 0);
   const auto live = dump_views(dir.path());
   temp_dir copy;
-  fs::copy(dir.path(), copy.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  fs::copy(dir.path(), copy.path(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   auto rebuilt_run = run_tally({"rebuild", "--data", copy.str()});
   ASSERT_EQ(rebuilt_run.exit_code, 0) << rebuilt_run.out;
   const auto rebuilt = dump_views(copy.path());
@@ -99,7 +102,9 @@ TEST(durability, a_restart_replays_nothing_twice) {
     tally_server server(dir.str());
     auto admin = server.client("admin");
     admin->put("/v1/inventory/tea", R"({"name":"Tea","unit_price_cents":300})");
-    for (int i = 0; i < 10; ++i) position = admin->post("/v1/inventory/tea/receipts", R"({"quantity":2})").header("tally-position");
+    for (int i = 0; i < 10; ++i)
+      position =
+          admin->post("/v1/inventory/tea/receipts", R"({"quantity":2})").header("tally-position");
     server.kill9();
   }
   tally_server server(dir.str());

@@ -18,10 +18,17 @@ struct metered_flows : ::testing::Test {
   void SetUp() override {
     server = std::make_unique<tally_server>(dir.str());
     admin = server->client("admin");
-    customer = create("/v1/customers", R"({"name":"Alice Visitor","email":"alice@example.com"})", "customer_id");
-    subscriber = create("/v1/customers", R"({"name":"Sam Subscriber","subscribed":true})", "customer_id");
+    customer = create("/v1/customers", R"({"name":"Alice Visitor","email":"alice@example.com"})",
+                      "customer_id");
+    subscriber =
+        create("/v1/customers", R"({"name":"Sam Subscriber","subscribed":true})", "customer_id");
     resource = create("/v1/resources", R"({"name":"PC-7","hourly_rate_cents":600})", "resource_id");
-    ASSERT_EQ(admin->put("/v1/inventory/cola", R"({"name":"Cola","unit":"can","unit_price_cents":250,"location":"Fridge A"})").status, 200);
+    ASSERT_EQ(
+        admin
+            ->put("/v1/inventory/cola",
+                  R"({"name":"Cola","unit":"can","unit_price_cents":250,"location":"Fridge A"})")
+            .status,
+        200);
     ASSERT_EQ(admin->post("/v1/inventory/cola/receipts", R"({"quantity":10})").status, 200);
   }
 
@@ -32,18 +39,25 @@ struct metered_flows : ::testing::Test {
     return str(at(r.json(), {id_field}));
   }
   // Reads after the last write, as a screen would (read your writes).
-  response read(const std::string& path) { return admin->get(path, {"Tally-Min-Position: " + last_position}); }
-  response command(const std::string& method, const std::string& path, const std::string& body = "") {
+  response read(const std::string& path) {
+    return admin->get(path, {"Tally-Min-Position: " + last_position});
+  }
+  response command(const std::string& method, const std::string& path,
+                   const std::string& body = "") {
     auto r = admin->request(method, path, body);
     if (!r.header("tally-position").empty()) last_position = r.header("tally-position");
     return r;
   }
   void advance(std::int64_t seconds) {
-    ASSERT_EQ(admin->post("/v1/admin/clock", "{\"advance_seconds\":" + std::to_string(seconds) + "}").status, 200);
+    ASSERT_EQ(
+        admin->post("/v1/admin/clock", "{\"advance_seconds\":" + std::to_string(seconds) + "}")
+            .status,
+        200);
   }
   std::string start(const std::string& who) {
-    auto r = command("POST", "/v1/sessions",
-                     R"({"kind":"metered","customer_id":")" + who + R"(","resource_id":")" + resource + R"("})");
+    auto r = command(
+        "POST", "/v1/sessions",
+        R"({"kind":"metered","customer_id":")" + who + R"(","resource_id":")" + resource + R"("})");
     EXPECT_EQ(r.status, 201) << r.body;
     return str(at(r.json(), {"session_id"}));
   }
@@ -70,7 +84,8 @@ TEST_F(metered_flows, flow1_start_session_shows_in_active_list_and_occupies_the_
 
 TEST_F(metered_flows, flow2_add_inventory_updates_the_total_and_deducts_stock_at_once) {
   const auto session = start(customer);
-  auto added = command("POST", "/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":3})");
+  auto added =
+      command("POST", "/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":3})");
   ASSERT_EQ(added.status, 201) << added.body;
   EXPECT_FALSE(str(at(added.json(), {"line_id"})).empty());
   EXPECT_EQ(num(at(added.json(), {"consumed"})), 3);
@@ -80,21 +95,29 @@ TEST_F(metered_flows, flow2_add_inventory_updates_the_total_and_deducts_stock_at
   EXPECT_EQ(num(at(entry, {"item_count"})), 3);
   EXPECT_EQ(num(at(entry, {"items_total_cents"})), 750);
   // The price is locked: a later list-price change does not touch the line.
-  ASSERT_EQ(command("PUT", "/v1/inventory/cola", R"({"name":"Cola","unit":"can","unit_price_cents":400})").status, 200);
+  ASSERT_EQ(
+      command("PUT", "/v1/inventory/cola", R"({"name":"Cola","unit":"can","unit_price_cents":400})")
+          .status,
+      200);
   EXPECT_EQ(num(at(read("/v1/sessions/" + session).json(), {"items_total_cents"})), 750);
   // A line entered by mistake is removed and its stock comes back.
-  auto removed = command("DELETE", "/v1/sessions/" + session + "/items/" + str(at(added.json(), {"line_id"})));
+  auto removed =
+      command("DELETE", "/v1/sessions/" + session + "/items/" + str(at(added.json(), {"line_id"})));
   ASSERT_EQ(removed.status, 200) << removed.body;
   EXPECT_EQ(num(at(read("/v1/inventory/cola").json(), {"on_hand"})), 10);
   // More than is on hand is refused and changes nothing.
-  auto too_many = admin->post("/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":11})");
+  auto too_many =
+      admin->post("/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":11})");
   EXPECT_EQ(too_many.status, 409);
   EXPECT_EQ(too_many.code(), "insufficient_stock");
 }
 
 TEST_F(metered_flows, flow3_end_session_shows_the_cost_invoices_and_frees_the_resource) {
   const auto session = start(customer);
-  ASSERT_EQ(command("POST", "/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":2})").status, 201);
+  ASSERT_EQ(
+      command("POST", "/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":2})")
+          .status,
+      201);
   advance(90 * 60);
   // The cost summary before confirming: 90 minutes (plus the started one) at 600/h.
   auto cost = read("/v1/sessions/" + session + "/cost");
@@ -121,13 +144,17 @@ TEST_F(metered_flows, flow3_end_session_shows_the_cost_invoices_and_frees_the_re
   EXPECT_TRUE(at(read("/v1/sessions/active").json(), {"items"}).as_array().empty());
   // An ended session refuses items and a second end.
   EXPECT_EQ(admin->post("/v1/sessions/" + session + "/end").code(), "invalid_state");
-  EXPECT_EQ(admin->post("/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":1})").code(),
+  EXPECT_EQ(admin->post("/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":1})")
+                .code(),
             "invalid_state");
 }
 
 TEST_F(metered_flows, a_subscribed_customer_pays_only_for_items) {
   const auto session = start(subscriber);
-  ASSERT_EQ(command("POST", "/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":1})").status, 201);
+  ASSERT_EQ(
+      command("POST", "/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":1})")
+          .status,
+      201);
   advance(3 * 3600);
   auto ended = command("POST", "/v1/sessions/" + session + "/end");
   ASSERT_EQ(ended.status, 200);
@@ -141,7 +168,8 @@ TEST_F(metered_flows, payments_make_the_session_paid_and_count_for_the_customer)
   auto ended = command("POST", "/v1/sessions/" + session + "/end");
   ASSERT_EQ(ended.status, 200);
   EXPECT_EQ(num(at(ended.json(), {"cost", "total_cents"})), 600);
-  auto paid = command("POST", "/v1/sessions/" + session + "/payments", R"({"amount_cents":600,"method":"cash"})");
+  auto paid = command("POST", "/v1/sessions/" + session + "/payments",
+                      R"({"amount_cents":600,"method":"cash"})");
   ASSERT_EQ(paid.status, 200) << paid.body;
   EXPECT_EQ(str(at(paid.json(), {"payment_status"})), "paid");
   auto c = read("/v1/customers/" + customer);
@@ -154,12 +182,14 @@ TEST_F(metered_flows, the_session_history_and_the_event_stream_are_cloudevents) 
   command("POST", "/v1/sessions/" + session + "/items", R"({"item_id":"cola","quantity":1})");
   command("POST", "/v1/sessions/" + session + "/end");
   auto auditor = server->client("auditor");
-  auto history = auditor->get("/v1/sessions/" + session + "/events", {"Tally-Min-Position: " + last_position});
+  auto history =
+      auditor->get("/v1/sessions/" + session + "/events", {"Tally-Min-Position: " + last_position});
   ASSERT_EQ(history.status, 200);
   const auto events = at(history.json(), {"items"}).as_array();
   std::vector<std::string> types;
   for (const auto& e : events) types.push_back(str(at(e, {"type"})));
-  EXPECT_EQ(types, (std::vector<std::string>{"SessionStarted", "ItemAdded", "SessionEnded", "ChargeProcessed"}));
+  EXPECT_EQ(types, (std::vector<std::string>{"SessionStarted", "ItemAdded", "SessionEnded",
+                                             "ChargeProcessed"}));
   const auto& first = events.at(0);
   EXPECT_EQ(str(at(first, {"specversion"})), "1.0");
   EXPECT_EQ(str(at(first, {"source"})), "/tenants/acme");

@@ -23,15 +23,18 @@ struct protocol : ::testing::Test {
   // Events in the tenant's stream, once the read models include a new marker
   // command (so the count is not read from behind), less that marker.
   std::int64_t event_count() {
-    auto marker = admin->put("/v1/inventory/marker-" + std::to_string(++markers_), R"({"name":"m","unit_price_cents":1})");
-    auto r = admin->get("/v1/events?limit=5000", {"Tally-Min-Position: " + marker.header("tally-position")});
+    auto marker = admin->put("/v1/inventory/marker-" + std::to_string(++markers_),
+                             R"({"name":"m","unit_price_cents":1})");
+    auto r = admin->get("/v1/events?limit=5000",
+                        {"Tally-Min-Position: " + marker.header("tally-position")});
     return std::count(r.body.begin(), r.body.end(), '\n') - markers_;
   }
   int markers_ = 0;
 };
 
 TEST_F(protocol, every_response_carries_date_and_server_time) {
-  for (auto r : {admin->get("/healthz"), admin->get("/v1/nothing"), admin->post("/v1/customers", "{")}) {
+  for (auto r :
+       {admin->get("/healthz"), admin->get("/v1/nothing"), admin->post("/v1/customers", "{")}) {
     EXPECT_FALSE(r.header("date").empty());
     const auto t = r.header("tally-server-time");
     ASSERT_EQ(t.size(), 24u) << t;
@@ -100,14 +103,18 @@ TEST_F(protocol, concurrent_retries_with_one_key_append_once) {
 TEST_F(protocol, if_match_refuses_a_stale_version) {
   auto r = admin->post("/v1/resources", R"({"name":"PC","hourly_rate_cents":100})");
   const auto id = str(at(r.json(), {"resource_id"}));
-  auto stale = admin->put("/v1/resources/" + id + "/rate", R"({"hourly_rate_cents":200})", {"If-Match: \"7\""});
+  auto stale = admin->put("/v1/resources/" + id + "/rate", R"({"hourly_rate_cents":200})",
+                          {"If-Match: \"7\""});
   EXPECT_EQ(stale.status, 412);
   EXPECT_EQ(stale.code(), "version_conflict");
-  auto fresh = admin->put("/v1/resources/" + id + "/rate", R"({"hourly_rate_cents":200})", {"If-Match: \"1\""});
+  auto fresh = admin->put("/v1/resources/" + id + "/rate", R"({"hourly_rate_cents":200})",
+                          {"If-Match: \"1\""});
   EXPECT_EQ(fresh.status, 200);
   EXPECT_EQ(fresh.header("etag"), "\"2\"");
-  EXPECT_EQ(admin->put("/v1/resources/" + id + "/rate", R"({"hourly_rate_cents":300})", {"If-Match: one"}).status,
-            400);
+  EXPECT_EQ(
+      admin->put("/v1/resources/" + id + "/rate", R"({"hourly_rate_cents":300})", {"If-Match: one"})
+          .status,
+      400);
 }
 
 TEST_F(protocol, a_read_with_min_position_sees_the_write) {
@@ -120,7 +127,8 @@ TEST_F(protocol, a_read_with_min_position_sees_the_write) {
 }
 
 TEST_F(protocol, lists_page_with_a_cursor) {
-  for (int i = 0; i < 5; ++i) admin->post("/v1/customers", "{\"name\":\"C" + std::to_string(i) + "\"}");
+  for (int i = 0; i < 5; ++i)
+    admin->post("/v1/customers", "{\"name\":\"C" + std::to_string(i) + "\"}");
   auto last = admin->post("/v1/customers", R"({"name":"C5"})");
   std::set<std::string> seen;
   std::string cursor;

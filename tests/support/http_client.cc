@@ -17,7 +17,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* out) {
   auto colon = line.find(':');
   if (colon != std::string::npos) {
     std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
     value.erase(value.find_last_not_of(" \t\r\n") + 1);
@@ -44,19 +45,21 @@ std::string response::code() const { return str(at(json(), {"code"})); }
 std::vector<std::string> response::fields() const {
   std::vector<std::string> out;
   auto j = json();
-  if (const auto* errors = j.is_object() ? j.as_object().if_contains("errors") : nullptr; errors && errors->is_array())
+  if (const auto* errors = j.is_object() ? j.as_object().if_contains("errors") : nullptr;
+      errors && errors->is_array())
     for (const auto& e : errors->as_array()) out.push_back(str(at(e, {"field"})));
   return out;
 }
 
-http_client::http_client(std::string base_url) : base_(std::move(base_url)), curl_(curl_easy_init()) {
+http_client::http_client(std::string base_url)
+    : base_(std::move(base_url)), curl_(curl_easy_init()) {
   if (!curl_) throw std::runtime_error("curl_easy_init");
 }
 
 http_client::~http_client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
-response http_client::request(const std::string& method, const std::string& path, const std::string& body,
-                              const std::vector<std::string>& headers) {
+response http_client::request(const std::string& method, const std::string& path,
+                              const std::string& body, const std::vector<std::string>& headers) {
   CURL* c = static_cast<CURL*>(curl_);
   curl_easy_reset(c);
   response r;
@@ -100,7 +103,12 @@ boost::json::value at(const boost::json::value& v, std::initializer_list<std::st
   return *cur;
 }
 
-std::string str(const boost::json::value& v) { return v.is_string() ? std::string(v.as_string()) : std::string(); }
-std::int64_t num(const boost::json::value& v) { return v.is_int64() ? v.as_int64() : (v.is_uint64() ? static_cast<std::int64_t>(v.as_uint64()) : -1); }
+std::string str(const boost::json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : std::string();
+}
+std::int64_t num(const boost::json::value& v) {
+  return v.is_int64() ? v.as_int64()
+                      : (v.is_uint64() ? static_cast<std::int64_t>(v.as_uint64()) : -1);
+}
 
 }  // namespace tally::testing

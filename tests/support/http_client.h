@@ -36,10 +36,12 @@ class http_client {
   response get(const std::string& path, const std::vector<std::string>& headers = {}) {
     return request("GET", path, "", headers);
   }
-  response post(const std::string& path, const std::string& body = "", const std::vector<std::string>& headers = {}) {
+  response post(const std::string& path, const std::string& body = "",
+                const std::vector<std::string>& headers = {}) {
     return request("POST", path, body, headers);
   }
-  response put(const std::string& path, const std::string& body, const std::vector<std::string>& headers = {}) {
+  response put(const std::string& path, const std::string& body,
+               const std::vector<std::string>& headers = {}) {
     return request("PUT", path, body, headers);
   }
   response del(const std::string& path, const std::vector<std::string>& headers = {}) {

@@ -27,8 +27,9 @@ class scenario {
   }
 
   result<decision> when(const command& cmd) {
-    decide_context ctx{tenant, ids::user{"staff-1"}, std::string("Sam"), admin, now,
-                       [this] { return fmt::format("id-{}", ++next_id_); }};
+    decide_context ctx{tenant, ids::user{"staff-1"}, std::string("Sam"), admin, now, [this] {
+                         return fmt::format("id-{}", ++next_id_);
+                       }};
     auto d = decide(cmd, state_, ctx);
     if (d) last_ = d->events;
     return d;

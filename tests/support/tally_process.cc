@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 temp_dir::temp_dir() {
   std::random_device rd;
-  path_ = fs::temp_directory_path() / ("tally-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  path_ = fs::temp_directory_path() /
+          ("tally-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
   fs::create_directories(path_);
 }
 
@@ -54,7 +55,8 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock) : data_
     ::close(out[1]);
     int devnull = ::open("/dev/null", O_WRONLY);
     if (devnull >= 0 && !std::getenv("TALLY_TEST_LOGS")) ::dup2(devnull, STDERR_FILENO);
-    std::vector<std::string> args{TALLY_BINARY, "serve", "--data", data_dir, "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args{TALLY_BINARY, "serve",    "--data",
+                                  data_dir,     "--listen", "127.0.0.1:0"};
     if (test_clock) args.emplace_back("--test-clock");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -90,9 +92,10 @@ tally_server::~tally_server() {
   if (pid_ > 0) kill9();
 }
 
-std::string tally_server::token(const std::string& role, const std::string& tenant, const std::string& sub,
-                                const std::string& ttl) const {
-  std::vector<std::string> args{"token", "--data", data_dir_, "--tenant", tenant, "--role", role, "--ttl", ttl};
+std::string tally_server::token(const std::string& role, const std::string& tenant,
+                                const std::string& sub, const std::string& ttl) const {
+  std::vector<std::string> args{"token",  "--data", data_dir_, "--tenant", tenant,
+                                "--role", role,     "--ttl",   ttl};
   if (!sub.empty()) {
     args.emplace_back("--sub");
     args.push_back(sub);
@@ -100,7 +103,8 @@ std::string tally_server::token(const std::string& role, const std::string& tena
   return run_tally(args).out;
 }
 
-std::unique_ptr<http_client> tally_server::client(const std::string& role, const std::string& tenant) const {
+std::unique_ptr<http_client> tally_server::client(const std::string& role,
+                                                  const std::string& tenant) const {
   auto c = std::make_unique<http_client>(base_url_);
   c->token = token(role, tenant);
   return c;

@@ -1,0 +1,162 @@
+// The deciders over the real embedded log: group commit under concurrency,
+// a failed append leaves nothing behind, idempotency, recovery from a
+// checkpoint.
+
+#include "commands/command_bus.h"
+#include "infra/embedded_log.h"
+#include "support/memory_kv.h"
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <future>
+#include <random>
+#include <thread>
+
+using namespace tally;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_path {
+  fs::path path =
+      fs::temp_directory_path() / ("tally-bus-" + std::to_string(std::random_device{}()));
+  ~temp_path() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+commands::command_request request(command cmd, std::optional<std::string> key = {}) {
+  commands::command_request r;
+  r.tenant = ids::tenant{"acme"};
+  r.actor = ids::user{"u1"};
+  r.actor_is_admin = true;
+  r.cmd = std::move(cmd);
+  r.idempotency_key = std::move(key);
+  r.fingerprint = "test";
+  r.correlation_id = "c";
+  return r;
+}
+
+commands::command_reply run(commands::command_bus& bus, command cmd,
+                            std::optional<std::string> key = {}) {
+  std::promise<commands::command_reply> p;
+  auto f = p.get_future();
+  bus.submit(request(std::move(cmd), std::move(key)),
+             [&](commands::command_reply r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+std::int64_t on_hand(const commands::command_reply& r) {
+  return boost::json::parse(r.body).as_object().at("on_hand").as_int64();
+}
+
+struct bus_test : ::testing::Test {
+  temp_path dir;
+  std::unique_ptr<infra::embedded_log> log =
+      std::move(*infra::embedded_log::open(dir.path.string()));
+  fixed_clock clock{*parse_rfc3339("2026-11-22T10:00:00Z")};
+};
+
+TEST_F(bus_test, concurrent_commands_are_all_appended_in_order_and_share_syncs) {
+  commands::command_bus bus(*log, log->state_store(), clock, {});
+  ASSERT_TRUE(bus.start());
+  ASSERT_FALSE(run(bus, put_item{ids::item{"tea"}, "Tea", {}, 100, {}}).failure);
+  constexpr int threads = 8, each = 50;
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < each; ++i)
+        if (!run(bus, receive_stock{ids::item{"tea"}, 1}).failure) ++ok;
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok, threads * each);
+  EXPECT_EQ(log->end(0), 1 + threads * each);
+  auto last = run(bus, receive_stock{ids::item{"tea"}, 1});
+  EXPECT_EQ(on_hand(last), threads * each + 1);
+  EXPECT_EQ(last.version.value, threads * each + 2);
+}
+
+TEST_F(bus_test, a_failed_append_fails_the_command_and_leaves_no_trace) {
+  commands::command_bus bus(*log, log->state_store(), clock, {});
+  ASSERT_TRUE(bus.start());
+  ASSERT_FALSE(run(bus, put_item{ids::item{"tea"}, "Tea", {}, 100, {}}).failure);
+  log->fail_appends(true);
+  auto failed = run(bus, receive_stock{ids::item{"tea"}, 5}, "k1");
+  ASSERT_TRUE(failed.failure);
+  EXPECT_EQ(failed.failure->code, errc::unavailable);
+  log->fail_appends(false);
+  // Neither the stock nor the idempotency key was kept.
+  auto next = run(bus, receive_stock{ids::item{"tea"}, 1}, "k1");
+  ASSERT_FALSE(next.failure);
+  EXPECT_EQ(on_hand(next), 1);
+  EXPECT_EQ(log->end(0), 2);
+}
+
+TEST_F(bus_test, an_idempotent_retry_is_answered_from_its_record) {
+  commands::command_bus bus(*log, log->state_store(), clock, {});
+  ASSERT_TRUE(bus.start());
+  run(bus, put_item{ids::item{"tea"}, "Tea", {}, 100, {}});
+  auto first = run(bus, receive_stock{ids::item{"tea"}, 5}, "once");
+  auto again = run(bus, receive_stock{ids::item{"tea"}, 5}, "once");
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.position, first.position);
+  EXPECT_EQ(log->end(0), 2);
+  auto other = request(receive_stock{ids::item{"tea"}, 6}, "once");
+  other.fingerprint = "different";
+  std::promise<commands::command_reply> p;
+  bus.submit(other, [&](commands::command_reply r) { p.set_value(std::move(r)); });
+  auto reused = p.get_future().get();
+  ASSERT_TRUE(reused.failure);
+  EXPECT_EQ(reused.failure->code, errc::idempotency_key_reused);
+}
+
+TEST_F(bus_test, if_match_guards_the_version) {
+  commands::command_bus bus(*log, log->state_store(), clock, {});
+  ASSERT_TRUE(bus.start());
+  run(bus, put_item{ids::item{"tea"}, "Tea", {}, 100, {}});
+  auto r = request(receive_stock{ids::item{"tea"}, 5});
+  r.if_match = 3;
+  std::promise<commands::command_reply> p;
+  bus.submit(r, [&](commands::command_reply x) { p.set_value(std::move(x)); });
+  auto reply = p.get_future().get();
+  ASSERT_TRUE(reply.failure);
+  EXPECT_EQ(reply.failure->code, errc::version_conflict);
+  EXPECT_EQ(log->end(0), 1);
+}
+
+TEST_F(bus_test, a_write_model_behind_the_log_catches_up_from_its_checkpoint) {
+  {
+    commands::command_bus bus(*log, log->state_store(), clock, {});
+    ASSERT_TRUE(bus.start());
+    run(bus, put_item{ids::item{"tea"}, "Tea", {}, 100, {}});
+    for (int i = 0; i < 3; ++i) run(bus, receive_stock{ids::item{"tea"}, 2});
+  }
+  // A store that has seen nothing (as a Kafka-mode decider would start).
+  tally::testing::memory_kv empty;
+  commands::command_bus bus(*log, empty, clock, {});
+  ASSERT_TRUE(bus.start());
+  auto r = run(bus, receive_stock{ids::item{"tea"}, 1});
+  ASSERT_FALSE(r.failure) << r.failure->detail;
+  EXPECT_EQ(on_hand(r), 7);
+  EXPECT_EQ(r.version.value, 5);
+}
+
+TEST_F(bus_test, aggregates_evicted_from_a_small_cache_come_back_from_the_store) {
+  commands::command_bus::options opts;
+  opts.cache_capacity = 16;
+  commands::command_bus bus(*log, log->state_store(), clock, opts);
+  ASSERT_TRUE(bus.start());
+  for (int i = 0; i < 100; ++i)
+    run(bus, put_item{ids::item{"i" + std::to_string(i)}, "X", {}, 1, {}});
+  // Items evicted from the cache come back from the store.
+  auto r = run(bus, receive_stock{ids::item{"i0"}, 3});
+  ASSERT_FALSE(r.failure);
+  EXPECT_EQ(on_hand(r), 3);
+}
+
+}  // namespace
