@@ -1,6 +1,7 @@
 #include "app/serve.h"
 
 #include "commands/command_bus.h"
+#include "commands/scheduler.h"
 #include "gateway/api.h"
 #include "gateway/auth.h"
 #include "gateway/http_server.h"
@@ -87,10 +88,13 @@ int serve(const serve_options& o) {
       test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
 
   commands::command_bus bus(*st->log, st->log->state_store(), clock, {});
+  commands::scheduler scheduler(bus, clock, st->log->state_store());
+  bus.set_scheduler(&scheduler);
   if (auto s = bus.start(); !s) {
     spdlog::error("cannot start the command side: {}", s.err().detail);
     return 1;
   }
+  scheduler.start();
   projections::projector projector(*st->log, *st->views);
   if (auto s = projector.catch_up(); !s) {
     spdlog::error("cannot bring the read models up to date: {}", s.err().detail);
@@ -106,6 +110,7 @@ int serve(const serve_options& o) {
   auto s = server.run(api, [](const std::string& endpoint) {
     std::cout << "listening on http://" << endpoint << std::endl;
   });
+  scheduler.stop();
   bus.stop();
   projector.stop();
   if (!s) {

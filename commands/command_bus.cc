@@ -1,6 +1,7 @@
 #include "commands/command_bus.h"
 
 #include "base/json.h"
+#include "commands/scheduler.h"
 #include "base/uuid.h"
 #include "domain/state_codec.h"
 #include "domain/views.h"
@@ -195,10 +196,12 @@ class command_bus::decider {
 
     bool appended = true;
     std::vector<ports::position> positions;
+    std::vector<due_change> dues;
     if (!events.empty()) {
       auto side = [&](const std::vector<ports::position>& pos) {
         ports::kv_batch kv;
         model_.stage(kv);
+        dues = due_changes(events, kv);
         kv.put(write_model::checkpoint_key(partition_), std::to_string(pos.back().offset));
         for (std::size_t i = 0; i < outcomes.size(); ++i) {
           auto& o = outcomes[i];
@@ -214,6 +217,12 @@ class command_bus::decider {
       if (r) {
         positions = std::move(*r);
         model_.commit();
+        if (bus_.scheduler_) {
+          for (const auto& d : dues) {
+            if (d.timeout_minutes) bus_.scheduler_->set_timeout(d.tenant, *d.timeout_minutes);
+            else bus_.scheduler_->track(d.tenant, d.session, d.last_activity);
+          }
+        }
       } else {
         appended = false;
         model_.discard();
@@ -238,6 +247,40 @@ class command_bus::decider {
       }
       batch[i].done(std::move(o.reply));
     }
+  }
+
+  struct due_change {
+    ids::tenant tenant;
+    ids::session session;
+    std::optional<timestamp> last_activity;      // nullopt: no longer due
+    std::optional<std::int64_t> timeout_minutes;  // set: the tenant's timeout changed
+  };
+
+  // What the batch changes in the scheduler's index (kept beside the write
+  // model, in the same atomic write, so a restart knows what is due).
+  std::vector<due_change> due_changes(const std::vector<event>& events, ports::kv_batch& kv) {
+    std::vector<due_change> out;
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& e : events) {
+      if (const auto* s = std::get_if<tenant_settings_changed>(&e.data)) {
+        kv.put(scheduler::timeout_key(e.tenant), std::to_string(s->settings.shopping_timeout_minutes));
+        out.push_back({e.tenant, {}, {}, s->settings.shopping_timeout_minutes});
+        continue;
+      }
+      if (!e.stream.starts_with("session-") || !seen.insert({e.tenant.value, e.stream}).second) continue;
+      const ids::session id{e.stream.substr(8)};
+      auto state = model_.for_tenant(e.tenant);
+      const auto* ss = state.session(id);
+      if (!ss || ss->kind != session_kind::shopping) continue;
+      if (ss->status == session_status::active) {
+        kv.put(scheduler::activity_key(e.tenant, id), std::to_string(to_millis(ss->last_activity)));
+        out.push_back({e.tenant, id, ss->last_activity, {}});
+      } else {
+        kv.erase(scheduler::activity_key(e.tenant, id));
+        out.push_back({e.tenant, id, std::nullopt, {}});
+      }
+    }
+    return out;
   }
 
   ports::position last_position() {

@@ -68,6 +68,10 @@ class command_bus {
 
   void submit(command_request request, callback done);
 
+  // Tells `s` (owned by the caller, outliving the bus) about every change to
+  // what is due. Set before start().
+  void set_scheduler(class scheduler* s) { scheduler_ = s; }
+
   // Time travel and other readers that fold events themselves use the same
   // rendering as the answers to commands.
   static std::string render_answer(const aggregate& target, const decision& d, timestamp now);
@@ -78,6 +82,7 @@ class command_bus {
   ports::kv_store& state_;
   const clock_source& clock_;
   options opts_;
+  class scheduler* scheduler_ = nullptr;
   std::vector<std::unique_ptr<decider>> deciders_;
 };
 

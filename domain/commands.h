@@ -107,6 +107,33 @@ struct add_note {
 };
 BOOST_DESCRIBE_STRUCT(add_note, (), (text, private_))
 
+struct adjust_price {
+  ids::session session_id;  // path
+  ids::line line_id;        // path
+  cents unit_price_cents = 0;
+  std::optional<std::string> reason;
+};
+BOOST_DESCRIBE_STRUCT(adjust_price, (), (unit_price_cents, reason))
+
+struct pick_item {
+  ids::session session_id;  // path
+  ids::line line_id;        // path
+  std::optional<std::int64_t> quantity;  // default: the rest
+};
+BOOST_DESCRIBE_STRUCT(pick_item, (), (quantity))
+
+struct cancel_session {
+  ids::session session_id;  // path
+  std::optional<std::string> reason;
+};
+BOOST_DESCRIBE_STRUCT(cancel_session, (), (reason))
+
+// Issued by the scheduler when a shopping session may have timed out.
+struct expire_session {
+  ids::session session_id;
+};
+BOOST_DESCRIBE_STRUCT(expire_session, (), ())
+
 struct end_session {
   ids::session session_id;  // path
 };
@@ -156,7 +183,8 @@ BOOST_DESCRIBE_STRUCT(change_settings, (),
 using command =
     std::variant<register_customer, update_customer, deactivate_customer, change_subscription,
                  register_resource, change_resource_rate, put_item, receive_stock, adjust_stock,
-                 start_session, add_item, remove_item, add_note, end_session, record_payment,
+                 start_session, add_item, remove_item, adjust_price, pick_item, add_note,
+                 end_session, cancel_session, expire_session, record_payment,
                  refund_payment, issue_invoice, change_settings>;
 
 }  // namespace tally

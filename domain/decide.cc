@@ -95,6 +95,15 @@ struct validator {
     if (x.unit_price_cents) c.range("unit_price_cents", *x.unit_price_cents, 0, max_price_cents);
   }
   void operator()(const remove_item&) {}
+  void operator()(const adjust_price& x) {
+    c.range("unit_price_cents", x.unit_price_cents, 0, max_price_cents);
+    c.opt_text("reason", x.reason, max_name);
+  }
+  void operator()(const pick_item& x) {
+    if (x.quantity) c.range("quantity", *x.quantity, 1, max_quantity);
+  }
+  void operator()(const cancel_session& x) { c.opt_text("reason", x.reason, max_name); }
+  void operator()(const expire_session&) {}
   void operator()(const add_note& x) { c.text("text", x.text, max_text); }
   void operator()(const end_session&) {}
   void operator()(const record_payment& x) {
@@ -253,11 +262,18 @@ struct decider {
       return error{errc::insufficient_stock,
                    fmt::format("on hand is {}; it cannot go below 0", i->on_hand),
                    {{"delta", "is more than is on hand"}}};
-    // Written down below what is reserved: shopping reservations lose, newest
-    // first (issue #3); metered lines were consumed and are never taken back.
-    return decision{{stock_adjusted{x.item_id, i->name, x.delta, x.reason, i->on_hand + x.delta}},
-                    keys::item(x.item_id),
-                    {}};
+    const std::int64_t on_hand = i->on_hand + x.delta;
+    decision d{{stock_adjusted{x.item_id, i->name, x.delta, x.reason, on_hand}}, keys::item(x.item_id), {}};
+    // Written down below what is reserved: the newest reservations lose their
+    // lines (sold out) until the rest fits; older ones keep their stock.
+    // Metered lines were consumed, not reserved, and are never taken back.
+    std::int64_t reserved = i->reserved;
+    for (auto r = i->reservations.rbegin(); r != i->reservations.rend() && reserved > on_hand; ++r) {
+      d.events.push_back(item_removed{r->session_id, r->line_id, x.item_id, i->name, r->quantity,
+                                      removal_reason::sold_out, stock_effect::released});
+      reserved -= r->quantity;
+    }
+    return d;
   }
   result<decision> operator()(const start_session& x) const {
     auto c = active_customer(x.customer_id);
@@ -322,6 +338,72 @@ struct decider {
                                   removal_reason::removed, back}},
                     keys::session(x.session_id),
                     {}};
+  }
+  result<decision> operator()(const adjust_price& x) const {
+    auto ss = active_session(x.session_id, "adjust a price");
+    if (!ss) return std::move(ss).take_error();
+    const auto* l = (*ss)->find_line(x.line_id);
+    if (!l) return not_found("line", x.line_id.value);
+    return decision{{price_adjusted{x.session_id, x.line_id, l->item_id, l->name, l->quantity,
+                                    x.unit_price_cents, l->unit_price_cents, l->list_price_cents,
+                                    l->quantity * x.unit_price_cents, x.reason, ctx.actor,
+                                    ctx.actor_name}},
+                    keys::session(x.session_id),
+                    {}};
+  }
+  result<decision> operator()(const pick_item& x) const {
+    const auto* ss = s.session(x.session_id);
+    if (!ss) return not_found("session", x.session_id.value);
+    const auto* l = ss->find_line(x.line_id);
+    if (!l) return not_found("line", x.line_id.value);
+    if (ss->kind != session_kind::shopping)
+      return bad_state("only the lines of shopping sessions are picked");
+    if (ss->status == session_status::ended && ss->outcome != session_outcome::completed)
+      return bad_state("the session was cancelled or timed out: its lines are not to be picked");
+    const std::int64_t remaining = l->quantity - l->picked_quantity;
+    if (remaining <= 0) return bad_state("the line is picked in full");
+    const std::int64_t q = x.quantity.value_or(remaining);
+    if (q > remaining)
+      return error{errc::invalid_state, fmt::format("only {} of the line are still to pick", remaining),
+                   {{"quantity", fmt::format("is more than the {} still to pick", remaining)}}};
+    return decision{{item_picked{x.session_id, x.line_id, l->item_id, l->name, l->location, q,
+                                 l->quantity, l->picked_quantity + q, remaining - q, ctx.actor,
+                                 ctx.actor_name}},
+                    keys::session(x.session_id),
+                    {}};
+  }
+  result<decision> operator()(const cancel_session& x) const {
+    auto ss = active_session(x.session_id, "cancel it");
+    if (!ss) return std::move(ss).take_error();
+    const session_state& cur = **ss;
+    session_ended ended;
+    ended.session_id = cur.session_id;
+    ended.kind = cur.kind;
+    ended.outcome = session_outcome::cancelled;
+    ended.ended_at = ctx.now;
+    ended.reason = x.reason;
+    ended.customer_id = cur.customer.customer_id;
+    if (cur.resource) ended.resource_id = cur.resource->resource_id;
+    return decision{{std::move(ended)}, keys::session(cur.session_id), {}};
+  }
+  result<decision> operator()(const expire_session& x) const {
+    const auto* ss = s.session(x.session_id);
+    if (!ss) return not_found("session", x.session_id.value);
+    decision d{{}, keys::session(x.session_id), {}};
+    const auto minutes = s.tenant().settings.shopping_timeout_minutes;
+    if (ss->kind != session_kind::shopping || ss->status != session_status::active || minutes <= 0)
+      return d;
+    const timestamp due = ss->last_activity + std::chrono::minutes(minutes);
+    if (ctx.now < due) return d;
+    session_ended ended;
+    ended.session_id = ss->session_id;
+    ended.kind = ss->kind;
+    ended.outcome = session_outcome::timed_out;
+    ended.ended_at = due;
+    ended.reason = fmt::format("no activity for {} minutes", minutes);
+    ended.customer_id = ss->customer.customer_id;
+    d.events.push_back(std::move(ended));
+    return d;
   }
   result<decision> operator()(const add_note& x) const {
     auto ss = active_session(x.session_id, "add a note");

@@ -249,6 +249,44 @@ struct item_removed {
 BOOST_DESCRIBE_STRUCT(item_removed, (),
                       (session_id, line_id, item_id, name, quantity, reason, effect))
 
+struct price_adjusted {
+  static constexpr std::string_view type = "PriceAdjusted";
+  ids::session session_id;
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::int64_t quantity = 0;
+  cents unit_price_cents = 0;      // the new price
+  cents previous_price_cents = 0;  // the price before this adjustment
+  cents list_price_cents = 0;      // the item's list price when the line was added
+  cents line_total_cents = 0;
+  std::optional<std::string> reason;
+  ids::user adjusted_by;
+  std::optional<std::string> adjusted_by_name;
+};
+BOOST_DESCRIBE_STRUCT(price_adjusted, (),
+                      (session_id, line_id, item_id, name, quantity, unit_price_cents,
+                       previous_price_cents, list_price_cents, line_total_cents, reason,
+                       adjusted_by, adjusted_by_name))
+
+struct item_picked {
+  static constexpr std::string_view type = "ItemPicked";
+  ids::session session_id;
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::string location;
+  std::int64_t quantity = 0;         // picked now
+  std::int64_t line_quantity = 0;    // the line's quantity
+  std::int64_t picked_quantity = 0;  // picked in all, after this pick
+  std::int64_t remaining = 0;        // still to pick
+  ids::user picked_by;
+  std::optional<std::string> picked_by_name;
+};
+BOOST_DESCRIBE_STRUCT(item_picked, (),
+                      (session_id, line_id, item_id, name, location, quantity, line_quantity,
+                       picked_quantity, remaining, picked_by, picked_by_name))
+
 struct note_added {
   static constexpr std::string_view type = "NoteAdded";
   ids::session session_id;
@@ -345,7 +383,7 @@ using event_data =
                  customer_deactivated, customer_subscription_changed, resource_registered,
                  resource_rate_changed, item_registered, item_updated, item_price_changed,
                  stock_received, stock_adjusted, session_started, item_added, item_removed,
-                 note_added, session_ended, charge_processed, payment_recorded, payment_refunded,
+                 price_adjusted, item_picked, note_added, session_ended, charge_processed, payment_recorded, payment_refunded,
                  invoice_issued>;
 
 std::string_view type_of(const event_data& e);

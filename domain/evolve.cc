@@ -18,6 +18,10 @@ struct applier {
   state_access& s;
   const event& e;
 
+  static void release(item_state& i, const ids::line& line) {
+    std::erase_if(i.reservations, [&](const reservation& r) { return r.line_id == line; });
+  }
+
   session_state* session(const ids::session& id) {
     return s.find_mut_as<session_state>(keys::session(id));
   }
@@ -127,7 +131,10 @@ struct applier {
     }
     if (auto* i = item(d.item_id)) {
       if (d.effect == stock_effect::consumed) i->on_hand -= d.quantity;
-      if (d.effect == stock_effect::reserved) i->reserved += d.quantity;
+      if (d.effect == stock_effect::reserved) {
+        i->reserved += d.quantity;
+        i->reservations.push_back(reservation{d.session_id, d.line_id, d.quantity});
+      }
     }
   }
   void operator()(const item_removed& d) {
@@ -137,7 +144,24 @@ struct applier {
     }
     if (auto* i = item(d.item_id)) {
       if (d.effect == stock_effect::returned) i->on_hand += d.quantity;
-      if (d.effect == stock_effect::released) i->reserved -= d.quantity;
+      if (d.effect == stock_effect::released) {
+        i->reserved -= d.quantity;
+        release(*i, d.line_id);
+      }
+    }
+  }
+  void operator()(const price_adjusted& d) {
+    if (auto* ss = session(d.session_id)) {
+      for (auto& l : ss->lines)
+        if (l.line_id == d.line_id) l.unit_price_cents = d.unit_price_cents;
+      ss->last_activity = e.time;
+    }
+  }
+  void operator()(const item_picked& d) {
+    if (auto* ss = session(d.session_id)) {
+      for (auto& l : ss->lines)
+        if (l.line_id == d.line_id) l.picked_quantity = d.picked_quantity;
+      ss->last_activity = e.time;
     }
   }
   void operator()(const note_added& d) {
@@ -165,6 +189,7 @@ struct applier {
         if (l.effect != stock_effect::reserved) continue;
         if (auto* i = item(l.item_id)) {
           i->reserved -= l.quantity;
+          release(*i, l.line_id);
           if (completed) i->on_hand -= l.quantity;
         }
       }

@@ -60,6 +60,14 @@ struct resource_state {
 BOOST_DESCRIBE_STRUCT(resource_state, (),
                       (resource_id, name, hourly_rate_cents, occupied_by, version))
 
+// A shopping line's hold on stock, oldest first in item_state::reservations.
+struct reservation {
+  ids::session session_id;
+  ids::line line_id;
+  std::int64_t quantity = 0;
+};
+BOOST_DESCRIBE_STRUCT(reservation, (), (session_id, line_id, quantity))
+
 struct item_state {
   ids::item item_id;
   std::string name;
@@ -68,11 +76,13 @@ struct item_state {
   std::string location;
   std::int64_t on_hand = 0;
   std::int64_t reserved = 0;
+  std::vector<reservation> reservations;  // oldest first; their sum is `reserved`
   tally::version version;
   [[nodiscard]] std::int64_t available() const { return on_hand - reserved; }
 };
 BOOST_DESCRIBE_STRUCT(item_state, (),
-                      (item_id, name, unit, unit_price_cents, location, on_hand, reserved, version))
+                      (item_id, name, unit, unit_price_cents, location, on_hand, reserved,
+                       reservations, version))
 
 struct line_state {
   ids::line line_id;

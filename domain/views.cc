@@ -51,6 +51,20 @@ active_session_entry render_entry(const session_state& s) {
   return e;
 }
 
+std::optional<pick_session_view> render_picks(const session_state& s) {
+  if (s.kind != session_kind::shopping) return std::nullopt;
+  if (s.status == session_status::ended && s.outcome != session_outcome::completed) return std::nullopt;
+  pick_session_view v{s.session_id, s.customer.name, s.host_id, s.status, {}};
+  for (const auto& l : s.lines) {
+    const auto remaining = l.quantity - l.picked_quantity;
+    if (remaining <= 0) continue;
+    v.lines.push_back(pick_line_view{l.line_id, l.item_id, l.name, l.location, l.quantity,
+                                     l.picked_quantity, remaining});
+  }
+  if (v.lines.empty()) return std::nullopt;
+  return v;
+}
+
 customer_view render(const customer_state& c) {
   return customer_view{c.customer_id,   c.name,   c.email,          c.phone,
                        c.subscribed,    c.active, c.total_sessions, c.total_paid_cents,

@@ -96,6 +96,27 @@ BOOST_DESCRIBE_STRUCT(active_session_entry, (),
                       (session_id, kind, customer, host_id, resource, started_at, line_count,
                        item_count, items_total_cents))
 
+struct pick_line_view {
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::string location;
+  std::int64_t quantity = 0;
+  std::int64_t picked_quantity = 0;
+  std::int64_t remaining = 0;
+};
+BOOST_DESCRIBE_STRUCT(pick_line_view, (),
+                      (line_id, item_id, name, location, quantity, picked_quantity, remaining))
+
+struct pick_session_view {
+  ids::session session_id;
+  std::string customer_name;
+  ids::user host_id;
+  session_status status = session_status::active;
+  std::vector<pick_line_view> lines;
+};
+BOOST_DESCRIBE_STRUCT(pick_session_view, (), (session_id, customer_name, host_id, status, lines))
+
 struct customer_view {
   ids::customer customer_id;
   std::string name;
@@ -177,6 +198,9 @@ struct view_options {
 
 session_view render(const session_state& s, timestamp now, view_options opts = {});
 active_session_entry render_entry(const session_state& s);
+// The session's lines still to pick, if it belongs on the pick list: a
+// shopping session, active or completed, with something left to pick.
+std::optional<pick_session_view> render_picks(const session_state& s);
 customer_view render(const customer_state& c);
 resource_view render(const resource_state& r);
 item_view render(const item_state& i);

@@ -6,6 +6,7 @@
 //   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first
 //   x/<tenant>/customers/<rev time>/<id>    customers, newest first
 //   x/<tenant>/invoices/<rev seq>/<id>      invoices, newest first
+//   x/<tenant>/picklist/<time>/<session>    shopping sessions with lines to pick, oldest first
 //   h/<tenant>/<stream>/<version>           each stream's events (CloudEvents)
 //   e/<tenant>/<partition>/<offset>         the tenant's events in log order
 //   m/checkpoint/<partition>                the last offset applied
@@ -32,6 +33,11 @@ inline std::string rev_number(std::int64_t v) { return fmt::format("{:019}", INT
 inline std::string index_entry(const ids::tenant& t, std::string_view index, std::int64_t order,
                                std::string_view id) {
   return index_prefix(t, index) + rev_number(order) + "/" + std::string(id);
+}
+inline std::string number(std::int64_t v) { return fmt::format("{:019}", v); }
+inline std::string forward_entry(const ids::tenant& t, std::string_view index, std::int64_t order,
+                                 std::string_view id) {
+  return index_prefix(t, index) + number(order) + "/" + std::string(id);
 }
 inline std::string history_prefix(const ids::tenant& t, std::string_view stream) {
   return fmt::format("h/{}/{}/", t.value, stream);

@@ -2,6 +2,7 @@
 
 #include "domain/evolve.h"
 #include "domain/state_codec.h"
+#include "domain/views.h"
 #include "projections/keys.h"
 
 #include <spdlog/spdlog.h>
@@ -138,7 +139,17 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
       if (const auto* s = view.session(d->session_id); s && s->started_at)
         b.erase(layout::index_entry(e.tenant, "active", to_millis(*s->started_at),
                                     d->session_id.value));
-    } else if (const auto* d = std::get_if<customer_registered>(&e.data)) {
+    }
+    if (e.stream.starts_with("session-")) {
+      // The pick list: a shopping session is on it while it has lines to pick.
+      const ids::session id{e.stream.substr(8)};
+      if (const auto* s = view.session(id); s && s->kind == session_kind::shopping && s->started_at) {
+        const auto key = layout::forward_entry(e.tenant, "picklist", to_millis(*s->started_at), id.value);
+        if (render_picks(*s)) b.put(key, "");
+        else b.erase(key);
+      }
+    }
+    if (const auto* d = std::get_if<customer_registered>(&e.data)) {
       b.put(layout::index_entry(e.tenant, "customers", to_millis(e.time), d->customer_id.value),
             "");
     } else if (const auto* d = std::get_if<invoice_issued>(&e.data)) {
@@ -190,7 +201,7 @@ void projector::run(std::int32_t partition) {
         continue;
       }
       if (events->empty()) {
-        log_.wait_for(partition, applied(partition), std::chrono::milliseconds(100));
+        log_.wait_for(partition, applied(partition) + 1, std::chrono::milliseconds(100));
         continue;
       }
       if (auto s = apply(partition, *events); !s) {

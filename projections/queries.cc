@@ -183,6 +183,22 @@ result<std::string> queries::sessions(const ids::tenant& t, const session_filter
       });
 }
 
+result<std::string> queries::picklist(const ids::tenant& t) const {
+  std::string out = R"({"sessions":[)";
+  std::size_t n = 0;
+  views_.scan(layout::index_prefix(t, "picklist"), "", [&](std::string_view key, std::string_view) {
+    auto s = load<session_state>(views_, t, "session-" + last_segment(key));
+    if (!s) return true;
+    if (auto picks = render_picks(*s)) {
+      if (n++) out += ',';
+      out += json::write(*picks);
+    }
+    return true;
+  });
+  out += "]}";
+  return out;
+}
+
 result<std::string> queries::customer(const ids::tenant& t, const ids::customer& id) const {
   auto c = load<customer_state>(views_, t, keys::customer(id));
   if (!c) return missing("customer", id.value);

@@ -46,6 +46,8 @@ class queries {
                                                     const page_request& page) const;
   [[nodiscard]] result<std::string> sessions(const ids::tenant& t, const session_filter& f,
                                              const page_request& page) const;
+  // {"sessions": [...]}: shopping lines still to pick, oldest session first.
+  [[nodiscard]] result<std::string> picklist(const ids::tenant& t) const;
   [[nodiscard]] result<std::string> customer(const ids::tenant& t, const ids::customer& id) const;
   [[nodiscard]] result<std::string> customers(const ids::tenant& t, const page_request& page) const;
   [[nodiscard]] result<std::string> resource(const ids::tenant& t, const ids::resource& id) const;

@@ -1,0 +1,105 @@
+#include "commands/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+namespace tally::commands {
+
+namespace {
+constexpr std::int64_t default_timeout_minutes = tenant_settings{}.shopping_timeout_minutes;
+constexpr auto tick = std::chrono::milliseconds(100);
+}  // namespace
+
+std::string scheduler::activity_key(const ids::tenant& tenant, const ids::session& session) {
+  return "s/" + tenant.value + "/" + session.value;
+}
+std::string scheduler::timeout_key(const ids::tenant& tenant) { return "t/" + tenant.value; }
+
+scheduler::scheduler(command_bus& bus, const clock_source& clock, ports::kv_store& state)
+    : bus_(bus), clock_(clock), state_(state) {}
+
+scheduler::~scheduler() { stop(); }
+
+void scheduler::start() {
+  {
+    std::lock_guard lock(mutex_);
+    state_.scan("s/", "", [&](std::string_view k, std::string_view v) {
+      const auto slash = k.find('/', 2);
+      activity_[{std::string(k.substr(2, slash - 2)), std::string(k.substr(slash + 1))}] =
+          from_millis(std::stoll(std::string(v)));
+      return true;
+    });
+    state_.scan("t/", "", [&](std::string_view k, std::string_view v) {
+      timeouts_[std::string(k.substr(2))] = std::stoll(std::string(v));
+      return true;
+    });
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void scheduler::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void scheduler::track(const ids::tenant& tenant, const ids::session& session, std::optional<timestamp> last) {
+  std::lock_guard lock(mutex_);
+  const key k{tenant.value, session.value};
+  if (last) activity_[k] = *last;
+  else activity_.erase(k);
+  wake_.notify_all();
+}
+
+void scheduler::set_timeout(const ids::tenant& tenant, std::int64_t minutes) {
+  std::lock_guard lock(mutex_);
+  timeouts_[tenant.value] = minutes;
+  wake_.notify_all();
+}
+
+std::optional<timestamp> scheduler::due(const key& k) const {
+  auto t = timeouts_.find(k.first);
+  const auto minutes = t == timeouts_.end() ? default_timeout_minutes : t->second;
+  if (minutes <= 0) return std::nullopt;
+  auto a = activity_.find(k);
+  if (a == activity_.end()) return std::nullopt;
+  return a->second + std::chrono::minutes(minutes);
+}
+
+void scheduler::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    const timestamp now = clock_.now();
+    std::vector<key> fire;
+    for (const auto& [k, last] : activity_) {
+      if (in_flight_.contains(k)) continue;
+      if (auto d = due(k); d && *d <= now) fire.push_back(k);
+    }
+    for (const auto& k : fire) {
+      in_flight_.insert(k);
+      command_request r;
+      r.tenant = ids::tenant{k.first};
+      r.actor = ids::user{"system"};
+      r.actor_name = "Tally scheduler";
+      r.actor_is_admin = true;
+      r.cmd = expire_session{ids::session{k.second}};
+      r.correlation_id = "timeout-" + k.second;
+      lock.unlock();
+      bus_.submit(std::move(r), [this, k](command_reply reply) {
+        std::lock_guard l(mutex_);
+        in_flight_.erase(k);
+        if (reply.failure && reply.failure->code == errc::not_found) activity_.erase(k);
+        if (reply.failure && reply.failure->code != errc::not_found)
+          spdlog::warn("scheduler: timing out session {} failed: {}", k.second, reply.failure->detail);
+      });
+      lock.lock();
+    }
+    // The clock can jump (test clock), so look again on every tick.
+    wake_.wait_for(lock, tick);
+  }
+}
+
+}  // namespace tally::commands
