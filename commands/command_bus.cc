@@ -1,8 +1,8 @@
 #include "commands/command_bus.h"
 
 #include "base/json.h"
-#include "commands/scheduler.h"
 #include "base/uuid.h"
+#include "commands/scheduler.h"
 #include "domain/state_codec.h"
 #include "domain/views.h"
 
@@ -219,8 +219,10 @@ class command_bus::decider {
         model_.commit();
         if (bus_.scheduler_) {
           for (const auto& d : dues) {
-            if (d.timeout_minutes) bus_.scheduler_->set_timeout(d.tenant, *d.timeout_minutes);
-            else bus_.scheduler_->track(d.tenant, d.session, d.last_activity);
+            if (d.timeout_minutes)
+              bus_.scheduler_->set_timeout(d.tenant, *d.timeout_minutes);
+            else
+              bus_.scheduler_->track(d.tenant, d.session, d.last_activity);
           }
         }
       } else {
@@ -252,7 +254,7 @@ class command_bus::decider {
   struct due_change {
     ids::tenant tenant;
     ids::session session;
-    std::optional<timestamp> last_activity;      // nullopt: no longer due
+    std::optional<timestamp> last_activity;       // nullopt: no longer due
     std::optional<std::int64_t> timeout_minutes;  // set: the tenant's timeout changed
   };
 
@@ -263,11 +265,13 @@ class command_bus::decider {
     std::set<std::pair<std::string, std::string>> seen;
     for (const auto& e : events) {
       if (const auto* s = std::get_if<tenant_settings_changed>(&e.data)) {
-        kv.put(scheduler::timeout_key(e.tenant), std::to_string(s->settings.shopping_timeout_minutes));
+        kv.put(scheduler::timeout_key(e.tenant),
+               std::to_string(s->settings.shopping_timeout_minutes));
         out.push_back({e.tenant, {}, {}, s->settings.shopping_timeout_minutes});
         continue;
       }
-      if (!e.stream.starts_with("session-") || !seen.insert({e.tenant.value, e.stream}).second) continue;
+      if (!e.stream.starts_with("session-") || !seen.insert({e.tenant.value, e.stream}).second)
+        continue;
       const ids::session id{e.stream.substr(8)};
       auto state = model_.for_tenant(e.tenant);
       const auto* ss = state.session(id);

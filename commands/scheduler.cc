@@ -46,11 +46,14 @@ void scheduler::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void scheduler::track(const ids::tenant& tenant, const ids::session& session, std::optional<timestamp> last) {
+void scheduler::track(const ids::tenant& tenant, const ids::session& session,
+                      std::optional<timestamp> last) {
   std::lock_guard lock(mutex_);
   const key k{tenant.value, session.value};
-  if (last) activity_[k] = *last;
-  else activity_.erase(k);
+  if (last)
+    activity_[k] = *last;
+  else
+    activity_.erase(k);
   wake_.notify_all();
 }
 
@@ -93,7 +96,8 @@ void scheduler::run() {
         in_flight_.erase(k);
         if (reply.failure && reply.failure->code == errc::not_found) activity_.erase(k);
         if (reply.failure && reply.failure->code != errc::not_found)
-          spdlog::warn("scheduler: timing out session {} failed: {}", k.second, reply.failure->detail);
+          spdlog::warn("scheduler: timing out session {} failed: {}", k.second,
+                       reply.failure->detail);
       });
       lock.lock();
     }

@@ -32,7 +32,8 @@ class scheduler {
   void stop();
 
   // A shopping session's last activity, or nullopt when it is no longer active.
-  void track(const ids::tenant& tenant, const ids::session& session, std::optional<timestamp> last_activity);
+  void track(const ids::tenant& tenant, const ids::session& session,
+             std::optional<timestamp> last_activity);
   void set_timeout(const ids::tenant& tenant, std::int64_t minutes);
 
   // Keys of the index the deciders keep beside the write model.

@@ -116,8 +116,8 @@ struct adjust_price {
 BOOST_DESCRIBE_STRUCT(adjust_price, (), (unit_price_cents, reason))
 
 struct pick_item {
-  ids::session session_id;  // path
-  ids::line line_id;        // path
+  ids::session session_id;               // path
+  ids::line line_id;                     // path
   std::optional<std::int64_t> quantity;  // default: the rest
 };
 BOOST_DESCRIBE_STRUCT(pick_item, (), (quantity))
@@ -184,7 +184,7 @@ using command =
     std::variant<register_customer, update_customer, deactivate_customer, change_subscription,
                  register_resource, change_resource_rate, put_item, receive_stock, adjust_stock,
                  start_session, add_item, remove_item, adjust_price, pick_item, add_note,
-                 end_session, cancel_session, expire_session, record_payment,
-                 refund_payment, issue_invoice, change_settings>;
+                 end_session, cancel_session, expire_session, record_payment, refund_payment,
+                 issue_invoice, change_settings>;
 
 }  // namespace tally

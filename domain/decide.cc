@@ -263,12 +263,15 @@ struct decider {
                    fmt::format("on hand is {}; it cannot go below 0", i->on_hand),
                    {{"delta", "is more than is on hand"}}};
     const std::int64_t on_hand = i->on_hand + x.delta;
-    decision d{{stock_adjusted{x.item_id, i->name, x.delta, x.reason, on_hand}}, keys::item(x.item_id), {}};
+    decision d{{stock_adjusted{x.item_id, i->name, x.delta, x.reason, on_hand}},
+               keys::item(x.item_id),
+               {}};
     // Written down below what is reserved: the newest reservations lose their
     // lines (sold out) until the rest fits; older ones keep their stock.
     // Metered lines were consumed, not reserved, and are never taken back.
     std::int64_t reserved = i->reserved;
-    for (auto r = i->reservations.rbegin(); r != i->reservations.rend() && reserved > on_hand; ++r) {
+    for (auto r = i->reservations.rbegin(); r != i->reservations.rend() && reserved > on_hand;
+         ++r) {
       d.events.push_back(item_removed{r->session_id, r->line_id, x.item_id, i->name, r->quantity,
                                       removal_reason::sold_out, stock_effect::released});
       reserved -= r->quantity;
@@ -344,12 +347,12 @@ struct decider {
     if (!ss) return std::move(ss).take_error();
     const auto* l = (*ss)->find_line(x.line_id);
     if (!l) return not_found("line", x.line_id.value);
-    return decision{{price_adjusted{x.session_id, x.line_id, l->item_id, l->name, l->quantity,
-                                    x.unit_price_cents, l->unit_price_cents, l->list_price_cents,
-                                    l->quantity * x.unit_price_cents, x.reason, ctx.actor,
-                                    ctx.actor_name}},
-                    keys::session(x.session_id),
-                    {}};
+    return decision{
+        {price_adjusted{x.session_id, x.line_id, l->item_id, l->name, l->quantity,
+                        x.unit_price_cents, l->unit_price_cents, l->list_price_cents,
+                        l->quantity * x.unit_price_cents, x.reason, ctx.actor, ctx.actor_name}},
+        keys::session(x.session_id),
+        {}};
   }
   result<decision> operator()(const pick_item& x) const {
     const auto* ss = s.session(x.session_id);
@@ -364,13 +367,14 @@ struct decider {
     if (remaining <= 0) return bad_state("the line is picked in full");
     const std::int64_t q = x.quantity.value_or(remaining);
     if (q > remaining)
-      return error{errc::invalid_state, fmt::format("only {} of the line are still to pick", remaining),
+      return error{errc::invalid_state,
+                   fmt::format("only {} of the line are still to pick", remaining),
                    {{"quantity", fmt::format("is more than the {} still to pick", remaining)}}};
-    return decision{{item_picked{x.session_id, x.line_id, l->item_id, l->name, l->location, q,
-                                 l->quantity, l->picked_quantity + q, remaining - q, ctx.actor,
-                                 ctx.actor_name}},
-                    keys::session(x.session_id),
-                    {}};
+    return decision{
+        {item_picked{x.session_id, x.line_id, l->item_id, l->name, l->location, q, l->quantity,
+                     l->picked_quantity + q, remaining - q, ctx.actor, ctx.actor_name}},
+        keys::session(x.session_id),
+        {}};
   }
   result<decision> operator()(const cancel_session& x) const {
     auto ss = active_session(x.session_id, "cancel it");

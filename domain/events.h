@@ -383,8 +383,8 @@ using event_data =
                  customer_deactivated, customer_subscription_changed, resource_registered,
                  resource_rate_changed, item_registered, item_updated, item_price_changed,
                  stock_received, stock_adjusted, session_started, item_added, item_removed,
-                 price_adjusted, item_picked, note_added, session_ended, charge_processed, payment_recorded, payment_refunded,
-                 invoice_issued>;
+                 price_adjusted, item_picked, note_added, session_ended, charge_processed,
+                 payment_recorded, payment_refunded, invoice_issued>;
 
 std::string_view type_of(const event_data& e);
 // "session-<id>", "item-<id>", ... : the stream an event belongs to.

@@ -53,7 +53,8 @@ active_session_entry render_entry(const session_state& s) {
 
 std::optional<pick_session_view> render_picks(const session_state& s) {
   if (s.kind != session_kind::shopping) return std::nullopt;
-  if (s.status == session_status::ended && s.outcome != session_outcome::completed) return std::nullopt;
+  if (s.status == session_status::ended && s.outcome != session_outcome::completed)
+    return std::nullopt;
   pick_session_view v{s.session_id, s.customer.name, s.host_id, s.status, {}};
   for (const auto& l : s.lines) {
     const auto remaining = l.quantity - l.picked_quantity;

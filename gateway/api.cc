@@ -492,11 +492,11 @@ void api::impl::build_routes() {
     });
   });
   add("POST", "/v1/sessions/{id}/cancel", staff_write, [id](impl& a, C c) {
-    a.command_with_body<cancel_session>(c, 200, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
+    a.command_with_body<cancel_session>(c, 200,
+                                        [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
-  add("GET", "/v1/picklist", role::admin | role::host | role::warehouse, [](impl& a, C c) {
-    a.read(c, [&a, c] { return a.s.queries.picklist(c->who.tenant); });
-  });
+  add("GET", "/v1/picklist", role::admin | role::host | role::warehouse,
+      [](impl& a, C c) { a.read(c, [&a, c] { return a.s.queries.picklist(c->who.tenant); }); });
   add("POST", "/v1/sessions/{id}/notes", staff_write, [id](impl& a, C c) {
     a.command_with_body<add_note>(c, 201,
                                   [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });

@@ -143,10 +143,14 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     if (e.stream.starts_with("session-")) {
       // The pick list: a shopping session is on it while it has lines to pick.
       const ids::session id{e.stream.substr(8)};
-      if (const auto* s = view.session(id); s && s->kind == session_kind::shopping && s->started_at) {
-        const auto key = layout::forward_entry(e.tenant, "picklist", to_millis(*s->started_at), id.value);
-        if (render_picks(*s)) b.put(key, "");
-        else b.erase(key);
+      if (const auto* s = view.session(id);
+          s && s->kind == session_kind::shopping && s->started_at) {
+        const auto key =
+            layout::forward_entry(e.tenant, "picklist", to_millis(*s->started_at), id.value);
+        if (render_picks(*s))
+          b.put(key, "");
+        else
+          b.erase(key);
       }
     }
     if (const auto* d = std::get_if<customer_registered>(&e.data)) {
