@@ -5,6 +5,7 @@
 #include "gateway/api.h"
 #include "gateway/auth.h"
 #include "gateway/http_server.h"
+#include "gateway/stream_hub.h"
 #include "infra/clock.h"
 #include "infra/embedded_log.h"
 #include "infra/rocks.h"
@@ -107,7 +108,8 @@ int serve(const serve_options& o) {
   gateway::http_server server({o.host, o.port, o.threads}, clock);
   gateway::api api(
       {bus, projector, queries, *st->log, clock, verifier, test_clock.get(), server.schedule()});
-  auto s = server.run(api, [](const std::string& endpoint) {
+  gateway::stream_hub hub(projector, queries, *st->log, {});
+  auto s = server.run(api, &hub, [](const std::string& endpoint) {
     std::cout << "listening on http://" << endpoint << std::endl;
   });
   scheduler.stop();

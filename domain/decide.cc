@@ -151,6 +151,14 @@ error not_found(std::string_view what, std::string_view id) {
 
 error bad_state(std::string detail) { return make_error(errc::invalid_state, std::move(detail)); }
 
+std::vector<released_line> released(const session_state& s) {
+  std::vector<released_line> out;
+  for (const auto& l : s.lines)
+    if (l.effect == stock_effect::reserved)
+      out.push_back({l.line_id, l.item_id, l.name, l.quantity});
+  return out;
+}
+
 struct decider {
   const state_reader& s;
   const decide_context& ctx;
@@ -388,6 +396,7 @@ struct decider {
     ended.reason = x.reason;
     ended.customer_id = cur.customer.customer_id;
     if (cur.resource) ended.resource_id = cur.resource->resource_id;
+    ended.released_lines = released(cur);
     return decision{{std::move(ended)}, keys::session(cur.session_id), {}};
   }
   result<decision> operator()(const expire_session& x) const {
@@ -406,6 +415,7 @@ struct decider {
     ended.ended_at = due;
     ended.reason = fmt::format("no activity for {} minutes", minutes);
     ended.customer_id = ss->customer.customer_id;
+    ended.released_lines = released(*ss);
     d.events.push_back(std::move(ended));
     return d;
   }

@@ -298,6 +298,15 @@ struct note_added {
 };
 BOOST_DESCRIBE_STRUCT(note_added, (), (session_id, note_id, text, private_, author_id, author_name))
 
+// A shopping line whose reservation an end released (cancelled, timed out).
+struct released_line {
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::int64_t quantity = 0;
+};
+BOOST_DESCRIBE_STRUCT(released_line, (), (line_id, item_id, name, quantity))
+
 struct session_ended {
   static constexpr std::string_view type = "SessionEnded";
   ids::session session_id;
@@ -311,10 +320,12 @@ struct session_ended {
   cents time_charge_cents = 0;
   cents items_total_cents = 0;
   cents total_cents = 0;
+  std::vector<released_line> released_lines;
 };
 BOOST_DESCRIBE_STRUCT(session_ended, (),
                       (session_id, kind, outcome, ended_at, reason, customer_id, resource_id,
-                       billed_minutes, time_charge_cents, items_total_cents, total_cents))
+                       billed_minutes, time_charge_cents, items_total_cents, total_cents,
+                       released_lines))
 
 struct charge_processed {
   static constexpr std::string_view type = "ChargeProcessed";

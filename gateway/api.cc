@@ -609,6 +609,11 @@ void api::impl::build_routes() {
     });
   });
 
+  // ---- real time --------------------------------------------------------
+  add("GET", "/v1/stream", 0, [](impl& a, C c) {
+    a.fail(c, invalid_field("Upgrade", "GET /v1/stream is a WebSocket: send Upgrade: websocket"));
+  });
+
   // ---- settings and the event stream ----------------------------------
   add("PUT", "/v1/settings", admin_only,
       [](impl& a, C c) { a.command_with_body<change_settings>(c, 200); });
@@ -661,5 +666,17 @@ std::vector<std::string> api::routes() const {
 }
 
 std::int64_t api::in_flight() const { return impl_->in_flight.load(); }
+
+result<principal> api::authorize_stream(const http_request& request) const {
+  auto url = boost::urls::parse_origin_form(request.target);
+  if (!url || url->path() != "/v1/stream") return make_error(errc::not_found, "no such stream");
+  std::string token;
+  std::string_view auth = request.header("Authorization");
+  if (auth.size() > 7 && strncasecmp(auth.data(), "Bearer ", 7) == 0)
+    token = std::string(auth.substr(7));
+  for (auto p : url->params())
+    if (p.key == "access_token") token = p.value;
+  return impl_->s.verifier.verify(token);
+}
 
 }  // namespace tally::gateway

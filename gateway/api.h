@@ -38,6 +38,10 @@ class api {
   // "METHOD /path/{param}" of every route, for the OpenAPI check.
   [[nodiscard]] std::vector<std::string> routes() const;
 
+  // For the WebSocket upgrade of GET /v1/stream: the caller, from the bearer
+  // token in the Authorization header or ?access_token=.
+  [[nodiscard]] result<principal> authorize_stream(const http_request& request) const;
+
   // Requests being handled now (for a graceful stop).
   [[nodiscard]] std::int64_t in_flight() const;
 

@@ -2,6 +2,7 @@
 #include "gateway/http_server.h"
 
 #include "gateway/problem.h"
+#include "gateway/stream_hub.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -15,8 +16,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <atomic>
+#include <deque>
 #include <thread>
 
 namespace tally::gateway {
@@ -24,6 +27,7 @@ namespace tally::gateway {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -48,6 +52,104 @@ auto async_handle(api& a, http_request req, Token&& token) {
       token, std::move(req));
 }
 
+// One WebSocket connection's outbound side: a queue drained by one writer
+// coroutine on the connection's strand. send/close may come from any thread.
+class ws_connection final : public ws_output, public std::enable_shared_from_this<ws_connection> {
+ public:
+  explicit ws_connection(websocket::stream<beast::tcp_stream>& ws)
+      : ws_(ws), signal_(ws.get_executor(), asio::steady_timer::time_point::max()) {}
+
+  void send(std::string text) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_) return;
+      queue_.push_back(std::move(text));
+      ++queued_;
+    }
+    wake();
+  }
+  [[nodiscard]] std::size_t queued() const override { return queued_.load(); }
+  void close(int code, std::string reason) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_) return;
+      closing_ = true;
+      close_code_ = code;
+      close_reason_ = std::move(reason);
+      queue_.clear();
+      queued_ = 0;
+    }
+    wake();
+    // A client that stopped reading cannot take a close frame either: if the
+    // socket is still busy after a grace period, cut it.
+    auto self = shared_from_this();
+    auto timer =
+        std::make_shared<asio::steady_timer>(signal_.get_executor(), std::chrono::seconds(2));
+    timer->async_wait([self, timer](const boost::system::error_code&) {
+      if (!self->done_) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      }
+    });
+  }
+
+  asio::awaitable<void> write_loop(std::shared_ptr<stream_hub::subscriber> sub,
+                                   std::size_t low_water) {
+    for (;;) {
+      std::optional<std::string> next;
+      bool close_now = false;
+      {
+        std::lock_guard lock(mutex_);
+        if (closing_)
+          close_now = true;
+        else if (!queue_.empty()) {
+          next = std::move(queue_.front());
+          queue_.pop_front();
+          --queued_;
+        }
+      }
+      if (close_now) {
+        websocket::close_reason reason(static_cast<websocket::close_code>(close_code_),
+                                       close_reason_);
+        co_await ws_.async_close(reason, use_tuple);
+        break;
+      }
+      if (!next) {
+        if (done_) break;
+        signal_.expires_at(asio::steady_timer::time_point::max());
+        co_await signal_.async_wait(use_tuple);
+        continue;
+      }
+      ws_.text(true);
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(*next), use_tuple);
+      (void)n;
+      if (ec) break;
+      if (queued_ < low_water) sub->on_drained();
+    }
+    done_ = true;
+  }
+
+  void finish() {
+    done_ = true;
+    wake();
+  }
+
+ private:
+  void wake() {
+    asio::post(signal_.get_executor(), [self = shared_from_this()] { self->signal_.cancel(); });
+  }
+
+  websocket::stream<beast::tcp_stream>& ws_;
+  asio::steady_timer signal_;
+  std::mutex mutex_;
+  std::deque<std::string> queue_;
+  std::atomic<std::size_t> queued_{0};
+  bool closing_ = false;
+  int close_code_ = 1000;
+  std::string close_reason_;
+  std::atomic<bool> done_{false};
+};
+
 }  // namespace
 
 struct http_server::impl {
@@ -57,6 +159,34 @@ struct http_server::impl {
   std::atomic<bool> stopping{false};
   std::unique_ptr<tcp::acceptor> acceptor;
   api* handler = nullptr;
+  stream_hub* hub = nullptr;
+
+  asio::awaitable<void> serve_websocket(beast::tcp_stream stream,
+                                        http::request<http::string_body> req, principal who) {
+    websocket::stream<beast::tcp_stream> ws(std::move(stream));
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws.read_message_max(64 * 1024);
+    auto [ec] = co_await ws.async_accept(req, use_tuple);
+    if (ec) co_return;
+    auto out = std::make_shared<ws_connection>(ws);
+    auto sub = hub->connect(who, out);
+    asio::co_spawn(ws.get_executor(), out->write_loop(sub, 200), asio::detached);
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [rec, n] = co_await ws.async_read(buffer, use_tuple);
+      (void)n;
+      if (rec) break;
+      sub->on_text(beast::buffers_to_string(buffer.data()));
+      buffer.consume(buffer.size());
+    }
+    hub->disconnect(sub.get());
+    out->finish();
+    // Let the writer see `done` before the stream it uses goes away.
+    while (out.use_count() > 1) {
+      asio::steady_timer t(ws.get_executor(), std::chrono::milliseconds(5));
+      co_await t.async_wait(use_tuple);
+    }
+  }
 
   impl(options o, const clock_source& c)
       : opts(std::move(o)), clock(c), ioc(static_cast<int>(opts.threads)) {}
@@ -92,6 +222,22 @@ struct http_server::impl {
         resp = transport_problem(errc::invalid_request, "malformed HTTP request: " + ec.message());
       } else if (stopping) {
         resp = transport_problem(errc::unavailable, "the server is stopping");
+      } else if (websocket::is_upgrade(parser.get()) && hub) {
+        auto& req = parser.get();
+        http_request r;
+        r.method = std::string(req.method_string());
+        r.target = std::string(req.target());
+        for (const auto& f : req)
+          r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        auto who = handler->authorize_stream(r);
+        if (who) {
+          stream.expires_never();
+          co_await serve_websocket(std::move(stream), parser.release(), *who);
+          co_return;
+        }
+        resp = problem_response(who.err());
+        add_common_headers(resp, clock);
+        resp.close = true;
       } else {
         auto& req = parser.get();
         keep_alive = req.keep_alive();
@@ -168,9 +314,11 @@ schedule_fn http_server::schedule() {
       };
 }
 
-status http_server::run(api& handler, const std::function<void(const std::string&)>& on_listening) {
+status http_server::run(api& handler, stream_hub* hub,
+                        const std::function<void(const std::string&)>& on_listening) {
   auto& s = *impl_;
   s.handler = &handler;
+  s.hub = hub;
   boost::system::error_code ec;
   auto address = asio::ip::make_address(s.opts.host, ec);
   if (ec) return invalid_field("listen", "is not an IP address: " + s.opts.host);

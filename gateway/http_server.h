@@ -3,6 +3,7 @@
 #include "domain/clock.h"
 #include "gateway/api.h"
 #include "gateway/http_types.h"
+#include "gateway/stream_hub.h"
 
 #include <chrono>
 #include <cstdint>
@@ -38,7 +39,9 @@ class http_server {
 
   [[nodiscard]] schedule_fn schedule();
   // Returns an error if it cannot listen.
-  status run(api& handler, const std::function<void(const std::string& endpoint)>& on_listening);
+  // `hub` serves WebSocket upgrades of /v1/stream (none: upgrades are refused).
+  status run(api& handler, class stream_hub* hub,
+             const std::function<void(const std::string& endpoint)>& on_listening);
   void stop();
 
  private:

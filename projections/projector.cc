@@ -3,6 +3,7 @@
 #include "domain/evolve.h"
 #include "domain/state_codec.h"
 #include "domain/views.h"
+#include "projections/feed.h"
 #include "projections/keys.h"
 
 #include <spdlog/spdlog.h>
@@ -91,12 +92,6 @@ class batch_writes {
   std::map<std::string, std::optional<std::string>> writes_;
 };
 
-std::string with_position(const ports::recorded_event& r) {
-  std::string out = R"({"position":")" + r.pos.token() + "\",";
-  out.append(r.cloud_event, 1);
-  return out;
-}
-
 }  // namespace
 
 projector::projector(ports::event_log& log, ports::kv_store& views)
@@ -127,7 +122,7 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
   for (const auto& r : events) {
     const event& e = r.event;
     batch_writes::tenant_view view(b, e.tenant);
-    const std::string json = with_position(r);
+    const std::string json = cloud_event_with_position(r);
     b.put(layout::history(e.tenant, e.stream, e.stream_version.value), json);
     b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
     evolve(view, e);

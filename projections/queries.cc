@@ -279,6 +279,26 @@ std::optional<ids::customer> queries::invoice_customer(const ids::tenant& t,
   return i->customer_id;
 }
 
+std::vector<queries::stored_event> queries::tenant_events_after(
+    const ids::tenant& t, std::optional<ports::position> after, std::size_t limit) const {
+  std::vector<stored_event> out;
+  const std::string from =
+      after ? layout::tenant_event(t, after->partition, after->offset) + '\0' : std::string();
+  views_.scan(
+      layout::tenant_events_prefix(t), from, [&](std::string_view key, std::string_view value) {
+        // key: e/<tenant>/<partition>/<offset>
+        const auto offset_at = key.rfind('/');
+        const auto partition_at = key.rfind('/', offset_at - 1);
+        ports::position pos{
+            std::stoi(std::string(key.substr(partition_at + 1, offset_at - partition_at - 1))),
+            std::stoll(std::string(key.substr(offset_at + 1)))};
+        if (auto e = decode_cloud_event(value))
+          out.push_back({pos, std::move(*e), std::string(value)});
+        return out.size() < limit;
+      });
+  return out;
+}
+
 result<std::string> queries::tenant_events(const ids::tenant& t,
                                            std::optional<ports::position> after,
                                            std::size_t limit) const {

@@ -65,6 +65,15 @@ class queries {
                                                               const ids::session& id) const;
   [[nodiscard]] std::optional<ids::customer> invoice_customer(const ids::tenant& t,
                                                               const ids::invoice& id) const;
+  struct stored_event {
+    ports::position position;
+    tally::event event;
+    std::string json;  // the CloudEvent with its position
+  };
+  // Up to `limit` of the tenant's events after `after` (all if nullopt), in log order.
+  [[nodiscard]] std::vector<stored_event> tenant_events_after(const ids::tenant& t,
+                                                              std::optional<ports::position> after,
+                                                              std::size_t limit) const;
   // The tenant's events after `after`, one CloudEvent a line (NDJSON).
   [[nodiscard]] result<std::string> tenant_events(const ids::tenant& t,
                                                   std::optional<ports::position> after,

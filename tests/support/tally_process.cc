@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -111,6 +112,14 @@ std::unique_ptr<http_client> tally_server::client(const std::string& role,
   auto c = std::make_unique<http_client>(base_url_);
   c->token = token(role, tenant);
   return c;
+}
+
+long tally_server::rss_kb() const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
 }
 
 int tally_server::stop() {

@@ -45,6 +45,9 @@ class tally_server {
   [[nodiscard]] std::unique_ptr<http_client> client(const std::string& role = "admin",
                                                     const std::string& tenant = "acme") const;
 
+  // The server's resident memory, from /proc (kB).
+  [[nodiscard]] long rss_kb() const;
+
   // SIGTERM and wait; returns the exit status (or -1).
   int stop();
   // SIGKILL: a crash.

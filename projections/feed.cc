@@ -1,0 +1,126 @@
+#include "projections/feed.h"
+
+#include "base/json.h"
+
+namespace tally::projections {
+
+namespace {
+
+struct pick_line {
+  ids::session session_id;
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::string location;
+  std::int64_t quantity = 0;
+  std::int64_t picked_quantity = 0;
+  std::int64_t remaining = 0;
+};
+BOOST_DESCRIBE_STRUCT(pick_line, (),
+                      (session_id, line_id, item_id, name, location, quantity, picked_quantity,
+                       remaining))
+
+struct removed_line {
+  ids::session session_id;
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::int64_t quantity = 0;
+  std::string reason;
+};
+BOOST_DESCRIBE_STRUCT(removed_line, (), (session_id, line_id, item_id, name, quantity, reason))
+
+std::string json_string(std::string_view s) {
+  return boost::json::serialize(boost::json::string(s));
+}
+
+struct builder {
+  std::vector<feed_message> out;
+  const std::string& event_json;
+  std::string position;
+
+  void event_on(const std::string& channel, bool private_note = false) {
+    out.push_back({channel,
+                   R"({"channel":)" + json_string(channel) + R"(,"position":)" + position +
+                       R"(,"event":)" + event_json + "}",
+                   private_note});
+  }
+  void derived(const std::string& channel, std::string_view type, std::string_view body_name,
+               const std::string& body) {
+    out.push_back({channel,
+                   R"({"channel":)" + json_string(channel) + R"(,"type":)" + json_string(type) +
+                       R"(,"position":)" + position + "," + json_string(body_name) + ":" + body +
+                       "}",
+                   false});
+  }
+  void alert(const ids::session& s, std::string_view code, const removed_line& line) {
+    const std::string channel = "session:" + s.value;
+    out.push_back({channel,
+                   R"({"channel":)" + json_string(channel) + R"(,"type":"alert","code":)" +
+                       json_string(code) + R"(,"position":)" + position + R"(,"line":)" +
+                       json::write(line) + "}",
+                   false});
+  }
+};
+
+}  // namespace
+
+std::string cloud_event_with_position(const ports::recorded_event& r) {
+  std::string out = R"({"position":")" + r.pos.token() + "\",";
+  out.append(r.cloud_event, 1);
+  return out;
+}
+
+std::vector<feed_message> derive_feed(const event& e, const ports::position& pos,
+                                      const std::string& event_json) {
+  builder b{{}, event_json, json_string(pos.token())};
+  if (e.stream.starts_with("item-")) {
+    b.event_on("inventory");
+    return std::move(b.out);
+  }
+  if (!e.stream.starts_with("session-")) return std::move(b.out);
+  const std::string session_channel = "session:" + e.stream.substr(8);
+  const auto* note = std::get_if<note_added>(&e.data);
+  const bool private_note = note && note->private_;
+  b.event_on("sessions", private_note);
+  b.event_on(session_channel, private_note);
+
+  if (const auto* d = std::get_if<item_added>(&e.data)) {
+    b.event_on("inventory");
+    if (d->effect == stock_effect::reserved) {
+      b.event_on("picklist");
+      b.derived("picklist", "picklist.line_added", "line",
+                json::write(pick_line{d->session_id, d->line_id, d->item_id, d->name, d->location,
+                                      d->quantity, 0, d->quantity}));
+    }
+  } else if (const auto* d = std::get_if<item_removed>(&e.data)) {
+    b.event_on("inventory");
+    removed_line line{
+        d->session_id, d->line_id,  d->item_id,
+        d->name,       d->quantity, d->reason == removal_reason::sold_out ? "sold_out" : "removed"};
+    if (d->effect == stock_effect::released) {
+      b.event_on("picklist");
+      b.derived("picklist", "picklist.line_removed", "line", json::write(line));
+    }
+    if (d->reason == removal_reason::sold_out) b.alert(d->session_id, "sold_out", line);
+  } else if (const auto* d = std::get_if<item_picked>(&e.data)) {
+    b.event_on("picklist");
+    b.derived("picklist", "picklist.line_picked", "line",
+              json::write(pick_line{d->session_id, d->line_id, d->item_id, d->name, d->location,
+                                    d->line_quantity, d->picked_quantity, d->remaining}));
+  } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
+    if (d->kind == session_kind::shopping) {
+      b.event_on("inventory");
+      b.event_on("picklist");
+      for (const auto& l : d->released_lines) {
+        b.derived("picklist", "picklist.line_removed", "line",
+                  json::write(
+                      removed_line{d->session_id, l.line_id, l.item_id, l.name, l.quantity,
+                                   std::string(boost::describe::enum_to_string(d->outcome, ""))}));
+      }
+    }
+  }
+  return std::move(b.out);
+}
+
+}  // namespace tally::projections
