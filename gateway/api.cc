@@ -378,6 +378,8 @@ void api::impl::build_routes() {
   });
   add("GET", "/v1/openapi.json", 0,
       [](impl& a, C c) { a.json_ok(c, std::string(openapi_document())); });
+  add("GET", "/v1/asyncapi.json", 0,
+      [](impl& a, C c) { a.json_ok(c, std::string(asyncapi_document())); });
 
   // ---- test clock -----------------------------------------------------
   if (s.test_clock) {

@@ -48,6 +48,9 @@ TEST(openapi, documents_exactly_the_routes_of_the_router) {
       }
     }
     EXPECT_EQ(routed, documented);
+    auto async = boost::json::parse(gateway::asyncapi_document());
+    EXPECT_EQ(async.at("asyncapi").as_string(), "3.0.0");
+    EXPECT_EQ(async.at("channels").at("stream").at("address").as_string(), "/v1/stream");
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
