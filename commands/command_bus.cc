@@ -222,7 +222,7 @@ class command_bus::decider {
             if (d.timeout_minutes)
               bus_.scheduler_->set_timeout(d.tenant, *d.timeout_minutes);
             else
-              bus_.scheduler_->track(d.tenant, d.session, d.last_activity);
+              bus_.scheduler_->track(d.tenant, d.session, d.rule);
           }
         }
       } else {
@@ -254,7 +254,7 @@ class command_bus::decider {
   struct due_change {
     ids::tenant tenant;
     ids::session session;
-    std::optional<timestamp> last_activity;       // nullopt: no longer due
+    std::optional<scheduler::due_rule> rule;  // nullopt: no longer due
     std::optional<std::int64_t> timeout_minutes;  // set: the tenant's timeout changed
   };
 
@@ -275,14 +275,16 @@ class command_bus::decider {
       const ids::session id{e.stream.substr(8)};
       auto state = model_.for_tenant(e.tenant);
       const auto* ss = state.session(id);
-      if (!ss || ss->kind != session_kind::shopping) continue;
-      if (ss->status == session_status::active) {
-        kv.put(scheduler::activity_key(e.tenant, id), std::to_string(to_millis(ss->last_activity)));
-        out.push_back({e.tenant, id, ss->last_activity, {}});
-      } else {
-        kv.erase(scheduler::activity_key(e.tenant, id));
-        out.push_back({e.tenant, id, std::nullopt, {}});
-      }
+      if (!ss || ss->kind == session_kind::metered) continue;
+      std::optional<scheduler::due_rule> rule;
+      if (ss->kind == session_kind::shopping && ss->status == session_status::active)
+        rule = scheduler::due_rule{scheduler::due_rule::kind::after_inactivity, ss->last_activity};
+      if (ss->kind == session_kind::appointment && ss->scheduled_end() &&
+          (ss->status == session_status::booked || ss->status == session_status::active))
+        rule = scheduler::due_rule{scheduler::due_rule::kind::at, *ss->scheduled_end()};
+      if (rule) kv.put(scheduler::activity_key(e.tenant, id), scheduler::encode(*rule));
+      else kv.erase(scheduler::activity_key(e.tenant, id));
+      out.push_back({e.tenant, id, rule, {}});
     }
     return out;
   }

@@ -24,8 +24,10 @@ void scheduler::start() {
     std::lock_guard lock(mutex_);
     state_.scan("s/", "", [&](std::string_view k, std::string_view v) {
       const auto slash = k.find('/', 2);
-      activity_[{std::string(k.substr(2, slash - 2)), std::string(k.substr(slash + 1))}] =
-          from_millis(std::stoll(std::string(v)));
+      if (v.size() < 3) return true;
+      due_rule r{v[0] == 'e' ? due_rule::kind::at : due_rule::kind::after_inactivity,
+                 from_millis(std::stoll(std::string(v.substr(2))))};
+      activity_[{std::string(k.substr(2, slash - 2)), std::string(k.substr(slash + 1))}] = r;
       return true;
     });
     state_.scan("t/", "", [&](std::string_view k, std::string_view v) {
@@ -46,12 +48,16 @@ void scheduler::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::string scheduler::encode(const due_rule& r) {
+  return std::string(r.rule == due_rule::kind::at ? "e:" : "a:") + std::to_string(to_millis(r.time));
+}
+
 void scheduler::track(const ids::tenant& tenant, const ids::session& session,
-                      std::optional<timestamp> last) {
+                      std::optional<due_rule> rule) {
   std::lock_guard lock(mutex_);
   const key k{tenant.value, session.value};
-  if (last)
-    activity_[k] = *last;
+  if (rule)
+    activity_[k] = *rule;
   else
     activity_.erase(k);
   wake_.notify_all();
@@ -64,12 +70,13 @@ void scheduler::set_timeout(const ids::tenant& tenant, std::int64_t minutes) {
 }
 
 std::optional<timestamp> scheduler::due(const key& k) const {
+  auto a = activity_.find(k);
+  if (a == activity_.end()) return std::nullopt;
+  if (a->second.rule == due_rule::kind::at) return a->second.time;
   auto t = timeouts_.find(k.first);
   const auto minutes = t == timeouts_.end() ? default_timeout_minutes : t->second;
   if (minutes <= 0) return std::nullopt;
-  auto a = activity_.find(k);
-  if (a == activity_.end()) return std::nullopt;
-  return a->second + std::chrono::minutes(minutes);
+  return a->second.time + std::chrono::minutes(minutes);
 }
 
 void scheduler::run() {

@@ -31,9 +31,16 @@ class scheduler {
   void start();
   void stop();
 
-  // A shopping session's last activity, or nullopt when it is no longer active.
-  void track(const ids::tenant& tenant, const ids::session& session,
-             std::optional<timestamp> last_activity);
+
+  // What makes a session due: a shopping session's last activity (due after
+  // the tenant's timeout), or an appointment's scheduled end (due then).
+  struct due_rule {
+    enum class kind { after_inactivity, at } rule = kind::after_inactivity;
+    timestamp time;
+  };
+  // nullopt: nothing is due for the session any more.
+  void track(const ids::tenant& tenant, const ids::session& session, std::optional<due_rule> rule);
+  static std::string encode(const due_rule& r);
   void set_timeout(const ids::tenant& tenant, std::int64_t minutes);
 
   // Keys of the index the deciders keep beside the write model.
@@ -50,7 +57,7 @@ class scheduler {
   ports::kv_store& state_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::map<key, timestamp> activity_;
+  std::map<key, due_rule> activity_;
   std::map<std::string, std::int64_t> timeouts_;
   std::set<key> in_flight_;
   bool stopping_ = false;

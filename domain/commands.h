@@ -86,6 +86,76 @@ struct start_session {
 };
 BOOST_DESCRIBE_STRUCT(start_session, (), (kind, customer_id, resource_id, notes))
 
+struct new_customer {
+  std::string name;
+  std::string email;
+  std::optional<std::string> phone;
+};
+BOOST_DESCRIBE_STRUCT(new_customer, (), (name, email, phone))
+
+struct request_booking {
+  std::optional<ids::customer> customer_id;
+  std::optional<new_customer> customer;
+  std::string title;
+  std::int64_t duration_minutes = 0;
+  std::optional<timestamp> scheduled_start;
+  std::optional<ids::user> host_id;
+  std::optional<std::string> meeting_url;
+  std::optional<std::string> notes;
+  std::string requested_via = "staff";  // set by the gateway from the role
+};
+BOOST_DESCRIBE_STRUCT(request_booking, (),
+                      (customer_id, customer, title, duration_minutes, scheduled_start, host_id,
+                       meeting_url, notes))
+
+struct quote_session {
+  ids::session session_id;  // path
+  cents price_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(quote_session, (), (price_cents))
+
+struct book_session {
+  ids::session session_id;  // path
+  std::optional<timestamp> scheduled_start;
+  std::optional<std::int64_t> duration_minutes;
+  std::optional<cents> price_cents;
+  std::optional<ids::user> host_id;
+};
+BOOST_DESCRIBE_STRUCT(book_session, (), (scheduled_start, duration_minutes, price_cents, host_id))
+
+struct reschedule_session {
+  ids::session session_id;  // path
+  timestamp scheduled_start;
+  std::optional<std::int64_t> duration_minutes;
+};
+BOOST_DESCRIBE_STRUCT(reschedule_session, (), (scheduled_start, duration_minutes))
+
+struct start_appointment {
+  ids::session session_id;  // path
+};
+BOOST_DESCRIBE_STRUCT(start_appointment, (), ())
+
+enum class absent_party { customer, host };
+BOOST_DESCRIBE_ENUM(absent_party, customer, host)
+
+struct mark_no_show {
+  ids::session session_id;  // path
+  std::optional<absent_party> party;
+};
+BOOST_DESCRIBE_STRUCT(mark_no_show, (), (party))
+
+struct resolve_session {
+  ids::session session_id;  // path
+  cents charge_cents = 0;
+  std::string reason;
+};
+BOOST_DESCRIBE_STRUCT(resolve_session, (), (charge_cents, reason))
+
+struct invoice_session {
+  ids::session session_id;  // path
+};
+BOOST_DESCRIBE_STRUCT(invoice_session, (), ())
+
 struct add_item {
   ids::session session_id;  // path
   ids::item item_id;
@@ -167,6 +237,13 @@ struct issue_invoice {
 };
 BOOST_DESCRIBE_STRUCT(issue_invoice, (), (customer_id, lines))
 
+struct issue_credit_note {
+  ids::invoice invoice_id;  // path
+  std::string reason;
+  std::optional<std::vector<new_invoice_line>> lines;  // default: all that is left
+};
+BOOST_DESCRIBE_STRUCT(issue_credit_note, (), (reason, lines))
+
 struct change_settings {
   std::optional<std::string> currency;
   std::optional<std::int64_t> join_window_minutes;
@@ -185,6 +262,8 @@ using command =
                  register_resource, change_resource_rate, put_item, receive_stock, adjust_stock,
                  start_session, add_item, remove_item, adjust_price, pick_item, add_note,
                  end_session, cancel_session, expire_session, record_payment, refund_payment,
-                 issue_invoice, change_settings>;
+                 issue_invoice, change_settings, request_booking, quote_session, book_session,
+                 reschedule_session, start_appointment, mark_no_show, resolve_session,
+                 invoice_session, issue_credit_note>;
 
 }  // namespace tally

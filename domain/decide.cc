@@ -124,6 +124,48 @@ struct validator {
       c.range(p + "unit_price_cents", x.lines[i].unit_price_cents, 0, max_price_cents);
     }
   }
+  void operator()(const request_booking& x) {
+    if (x.customer_id && x.customer)
+      c.problems.push_back({"customer", "give customer_id or customer, not both"});
+    if (!x.customer_id && !x.customer)
+      c.problems.push_back({"customer_id", "is required (or customer: {name, email})"});
+    if (x.customer) {
+      c.text("customer.name", x.customer->name, max_name);
+      c.email("customer.email", x.customer->email);
+      c.opt_text("customer.phone", x.customer->phone, 50);
+    }
+    c.text("title", x.title, max_name);
+    c.range("duration_minutes", x.duration_minutes, 1, 7 * 24 * 60);
+    c.opt_text("meeting_url", x.meeting_url, 2000);
+    c.opt_text("notes", x.notes, max_text);
+  }
+  void operator()(const quote_session& x) { c.range("price_cents", x.price_cents, 0, max_price_cents); }
+  void operator()(const book_session& x) {
+    if (x.duration_minutes) c.range("duration_minutes", *x.duration_minutes, 1, 7 * 24 * 60);
+    if (x.price_cents) c.range("price_cents", *x.price_cents, 0, max_price_cents);
+  }
+  void operator()(const reschedule_session& x) {
+    if (x.duration_minutes) c.range("duration_minutes", *x.duration_minutes, 1, 7 * 24 * 60);
+  }
+  void operator()(const start_appointment&) {}
+  void operator()(const mark_no_show&) {}
+  void operator()(const resolve_session& x) {
+    c.range("charge_cents", x.charge_cents, 0, max_price_cents);
+    c.text("reason", x.reason, max_name);
+  }
+  void operator()(const invoice_session&) {}
+  void operator()(const issue_credit_note& x) {
+    c.text("reason", x.reason, max_name);
+    if (x.lines) {
+      if (x.lines->empty()) c.problems.push_back({"lines", "must hold at least one line"});
+      for (std::size_t i = 0; i < x.lines->size(); ++i) {
+        const std::string p = fmt::format("lines[{}].", i);
+        c.text(p + "description", (*x.lines)[i].description, max_name);
+        c.range(p + "quantity", (*x.lines)[i].quantity, 1, max_quantity);
+        c.range(p + "unit_price_cents", (*x.lines)[i].unit_price_cents, 0, max_price_cents);
+      }
+    }
+  }
   void operator()(const change_settings& x) {
     if (x.currency &&
         (x.currency->size() != 3 || !std::all_of(x.currency->begin(), x.currency->end(),
@@ -159,9 +201,53 @@ std::vector<released_line> released(const session_state& s) {
   return out;
 }
 
+std::string money_reason(charge_reason r) {
+  switch (r) {
+    case charge_reason::time_and_items: return "Time and items";
+    case charge_reason::booked_price: return "Booked price";
+    case charge_reason::no_show_fee: return "No-show fee";
+    case charge_reason::manual: return "Manual charge";
+  }
+  return "Charge";
+}
+
 struct decider {
   const state_reader& s;
   const decide_context& ctx;
+
+  charge_processed charge(const session_state& ss, cents amount, charge_reason reason,
+                          std::optional<std::string> note = {}) const {
+    return charge_processed{ss.session_id, ss.customer.customer_id, ids::charge{ctx.new_id()}, amount, reason,
+                            split_charge(amount, s.tenant().settings.platform_fee_percent), std::move(note)};
+  }
+  session_ended ending(const session_state& ss, session_outcome outcome, timestamp at, cents total,
+                       std::optional<std::string> reason = {}) const {
+    session_ended e;
+    e.session_id = ss.session_id;
+    e.kind = ss.kind;
+    e.outcome = outcome;
+    e.ended_at = at;
+    e.reason = std::move(reason);
+    e.customer_id = ss.customer.customer_id;
+    if (ss.resource) e.resource_id = ss.resource->resource_id;
+    e.total_cents = total;
+    return e;
+  }
+  result<const session_state*> appointment(const ids::session& id) const {
+    const auto* ss = s.session(id);
+    if (!ss) return not_found("session", id.value);
+    if (ss->kind != session_kind::appointment) return bad_state("only appointments can do this");
+    return ss;
+  }
+  // Appointments that reach their end: charged the full price.
+  decision assumed_completion(const session_state& ss) const {
+    decision d{{}, keys::session(ss.session_id), {}};
+    const cents price = ss.price_cents.value_or(0);
+    d.events.push_back(ending(ss, session_outcome::completed_assumed, *ss.scheduled_end(), price,
+                              std::string("reached its scheduled end")));
+    if (price > 0) d.events.push_back(charge(ss, price, charge_reason::booked_price));
+    return d;
+  }
 
   result<const customer_state*> active_customer(const ids::customer& id) const {
     const auto* c = s.customer(id);
@@ -385,9 +471,10 @@ struct decider {
         {}};
   }
   result<decision> operator()(const cancel_session& x) const {
-    auto ss = active_session(x.session_id, "cancel it");
-    if (!ss) return std::move(ss).take_error();
-    const session_state& cur = **ss;
+    const auto* found = s.session(x.session_id);
+    if (!found) return not_found("session", x.session_id.value);
+    if (found->status == session_status::ended) return bad_state("cannot cancel it: the session is ended");
+    const session_state& cur = *found;
     session_ended ended;
     ended.session_id = cur.session_id;
     ended.kind = cur.kind;
@@ -403,6 +490,11 @@ struct decider {
     const auto* ss = s.session(x.session_id);
     if (!ss) return not_found("session", x.session_id.value);
     decision d{{}, keys::session(x.session_id), {}};
+    if (ss->kind == session_kind::appointment) {
+      const bool open = ss->status == session_status::booked || ss->status == session_status::active;
+      if (open && ss->scheduled_end() && ctx.now >= *ss->scheduled_end()) return assumed_completion(*ss);
+      return d;
+    }
     const auto minutes = s.tenant().settings.shopping_timeout_minutes;
     if (ss->kind != session_kind::shopping || ss->status != session_status::active || minutes <= 0)
       return d;
@@ -434,8 +526,20 @@ struct decider {
     if (cur.kind == session_kind::shopping && cur.lines.empty())
       return make_error(errc::empty_cart,
                         "a shopping session with an empty cart cannot be completed");
-    if (cur.kind == session_kind::appointment)
-      return bad_state("appointments are ended by the booking workflow (issue #4)");
+    if (cur.kind == session_kind::appointment) {
+      const auto& st = s.tenant().settings;
+      const auto min_payable = std::chrono::minutes(*cur.duration_minutes * st.min_payable_percent / 100);
+      decision d{{}, keys::session(cur.session_id), {}};
+      if (ctx.now - *cur.started_at >= min_payable) {
+        const cents price = cur.price_cents.value_or(0);
+        d.events.push_back(ending(cur, session_outcome::completed, ctx.now, price));
+        if (price > 0) d.events.push_back(charge(cur, price, charge_reason::booked_price));
+      } else {
+        d.events.push_back(ending(cur, session_outcome::early_end_short, ctx.now, 0,
+                                  std::string("ended before the minimum payable duration")));
+      }
+      return d;
+    }
     const session_cost cost = cost_of(cur, ctx.now);
     decision d{{}, keys::session(cur.session_id), {}};
     session_ended ended;
@@ -550,6 +654,189 @@ struct decider {
     }
     std::string target = keys::invoice(inv.invoice_id);
     return decision{{std::move(inv)}, std::move(target), {}};
+  }
+  result<decision> operator()(const request_booking& x) const {
+    decision d;
+    customer_ref who;
+    if (x.customer_id) {
+      const auto* c = s.customer(*x.customer_id);
+      if (!c) return error{errc::not_found, "customer does not exist", {{"customer_id", "does not exist"}}};
+      if (!c->active) return bad_state("the customer is deactivated");
+      who = customer_ref{c->customer_id, c->name, c->subscribed};
+    } else {
+      const auto* holder = s.find_as<email_index_state>(keys::email(x.customer->email));
+      if (const auto* c = holder ? s.customer(holder->customer_id) : nullptr) {
+        if (!c->active) return bad_state("the customer is deactivated");
+        who = customer_ref{c->customer_id, c->name, c->subscribed};
+      } else {
+        ids::customer id{ctx.new_id()};
+        d.events.push_back(customer_registered{id, x.customer->name, x.customer->email, x.customer->phone, false});
+        who = customer_ref{id, x.customer->name, false};
+      }
+    }
+    session_requested r{ids::session{ctx.new_id()}, session_kind::appointment, who, x.title, x.duration_minutes,
+                        x.scheduled_start, x.host_id, x.meeting_url, x.notes, x.requested_via};
+    d.target = keys::session(r.session_id);
+    d.events.push_back(std::move(r));
+    return d;
+  }
+  result<decision> operator()(const quote_session& x) const {
+    auto ss = appointment(x.session_id);
+    if (!ss) return std::move(ss).take_error();
+    const auto st = (*ss)->status;
+    if (st != session_status::requested && st != session_status::quoted)
+      return bad_state("only requested or quoted appointments can be quoted");
+    return decision{{session_quoted{x.session_id, x.price_cents, (*ss)->price_cents}}, keys::session(x.session_id), {}};
+  }
+  result<decision> operator()(const book_session& x) const {
+    auto ss = appointment(x.session_id);
+    if (!ss) return std::move(ss).take_error();
+    const session_state& cur = **ss;
+    if (cur.status != session_status::requested && cur.status != session_status::quoted)
+      return bad_state(cur.status == session_status::booked ? "the appointment is booked already: reschedule it"
+                                                             : "only requested or quoted appointments can be booked");
+    const auto start = x.scheduled_start ? x.scheduled_start : cur.scheduled_start;
+    const auto duration = x.duration_minutes ? x.duration_minutes : cur.duration_minutes;
+    const auto price = x.price_cents ? x.price_cents : cur.price_cents;
+    const auto host = x.host_id ? *x.host_id : cur.host_id;
+    error missing{errc::invalid_request, "", {}};
+    if (!start) missing.fields.push_back({"scheduled_start", "is required to book"});
+    if (!duration) missing.fields.push_back({"duration_minutes", "is required to book"});
+    if (!price) missing.fields.push_back({"price_cents", "is required to book (or quote first)"});
+    if (host.empty()) missing.fields.push_back({"host_id", "is required to book"});
+    if (!missing.fields.empty()) {
+      missing.detail = missing.fields.front().field + " " + missing.fields.front().message;
+      return missing;
+    }
+    return decision{{session_booked{cur.session_id, cur.customer.customer_id, *start, *duration,
+                                    *start + std::chrono::minutes(*duration), *price, host, cur.meeting_url}},
+                    keys::session(cur.session_id),
+                    {}};
+  }
+  result<decision> operator()(const reschedule_session& x) const {
+    auto ss = appointment(x.session_id);
+    if (!ss) return std::move(ss).take_error();
+    const session_state& cur = **ss;
+    if (cur.status != session_status::booked) return bad_state("only booked appointments can be rescheduled");
+    const auto duration = x.duration_minutes.value_or(*cur.duration_minutes);
+    return decision{{session_rescheduled{cur.session_id, x.scheduled_start, duration,
+                                         x.scheduled_start + std::chrono::minutes(duration), *cur.scheduled_start,
+                                         *cur.duration_minutes}},
+                    keys::session(cur.session_id),
+                    {}};
+  }
+  result<decision> operator()(const start_appointment& x) const {
+    auto ss = appointment(x.session_id);
+    if (!ss) return std::move(ss).take_error();
+    const session_state& cur = **ss;
+    if (cur.status != session_status::booked) return bad_state("only booked appointments can be started");
+    const auto window = std::chrono::minutes(s.tenant().settings.join_window_minutes);
+    if (ctx.now < *cur.scheduled_start - window)
+      return make_error(errc::too_early, fmt::format("the appointment can be started from {}",
+                                                     format_rfc3339(*cur.scheduled_start - window)));
+    if (ctx.now > *cur.scheduled_end())
+      return make_error(errc::too_late,
+                        fmt::format("the appointment ended at {}", format_rfc3339(*cur.scheduled_end())));
+    session_started ev;
+    ev.session_id = cur.session_id;
+    ev.kind = session_kind::appointment;
+    ev.customer = cur.customer;
+    ev.host_id = cur.host_id;
+    ev.host_name = ctx.actor == cur.host_id ? ctx.actor_name : cur.host_name;
+    ev.started_at = ctx.now;
+    return decision{{std::move(ev)}, keys::session(cur.session_id), {}};
+  }
+  result<decision> operator()(const mark_no_show& x) const {
+    auto ss = appointment(x.session_id);
+    if (!ss) return std::move(ss).take_error();
+    const session_state& cur = **ss;
+    if (cur.status != session_status::booked && cur.status != session_status::active)
+      return bad_state("only booked or active appointments can be marked as a no-show");
+    const auto& st = s.tenant().settings;
+    const auto wait = std::chrono::minutes(*cur.duration_minutes * st.no_show_wait_percent / 100);
+    if (ctx.now < *cur.scheduled_start + wait)
+      return make_error(errc::too_early, fmt::format("a no-show can be marked from {}",
+                                                     format_rfc3339(*cur.scheduled_start + wait)));
+    const auto who = x.party.value_or(absent_party::customer);
+    const cents fee = who == absent_party::customer ? percent_half_up(cur.price_cents.value_or(0), st.no_show_fee_percent) : 0;
+    decision d{{ending(cur, session_outcome::no_show, ctx.now, fee,
+                       std::string(who == absent_party::customer ? "customer absent" : "host absent"))},
+               keys::session(cur.session_id),
+               {}};
+    if (fee > 0) d.events.push_back(charge(cur, fee, charge_reason::no_show_fee));
+    return d;
+  }
+  result<decision> operator()(const resolve_session& x) const {
+    auto ss = appointment(x.session_id);
+    if (!ss) return std::move(ss).take_error();
+    const session_state& cur = **ss;
+    if (cur.outcome != session_outcome::early_end_short || !cur.charges.empty())
+      return bad_state("only an unresolved early_end_short appointment can be resolved");
+    return decision{{charge(cur, x.charge_cents, charge_reason::manual, x.reason)}, keys::session(cur.session_id), {}};
+  }
+  result<decision> operator()(const invoice_session& x) const {
+    const auto* cur = s.session(x.session_id);
+    if (!cur) return not_found("session", x.session_id.value);
+    if (cur->invoice_id)
+      return make_error(errc::already_invoiced, fmt::format("the session is invoiced ({})", cur->invoice_id->value));
+    if (cur->kind != session_kind::appointment)
+      return bad_state("metered and shopping sessions are invoiced when they end");
+    invoice_issued inv;
+    inv.invoice_id = ids::invoice{ctx.new_id()};
+    inv.sequence = s.tenant().invoice_sequence + 1;
+    inv.number = fmt::format("INV-{:06}", inv.sequence);
+    inv.session_id = cur->session_id;
+    inv.customer_id = cur->customer.customer_id;
+    inv.customer_name = cur->customer.name;
+    inv.currency = s.tenant().settings.currency;
+    inv.issued_at = ctx.now;
+    const std::string title = cur->title.value_or("Appointment");
+    if (cur->status == session_status::booked || cur->status == session_status::active) {
+      const cents price = cur->price_cents.value_or(0);
+      inv.lines.push_back(invoice_line{title, 1, price, price});
+    } else if (cur->status == session_status::ended && !cur->charges.empty()) {
+      for (const auto& c : cur->charges)
+        inv.lines.push_back(invoice_line{title + ": " + money_reason(c.reason), 1, c.amount_cents, c.amount_cents});
+    } else {
+      return bad_state("only booked, active, or ended-and-charged appointments can be invoiced");
+    }
+    for (const auto& l : inv.lines) inv.total_cents += l.amount_cents;
+    std::string target = keys::invoice(inv.invoice_id);
+    return decision{{std::move(inv)}, std::move(target), {}};
+  }
+  result<decision> operator()(const issue_credit_note& x) const {
+    const auto* inv = s.invoice(x.invoice_id);
+    if (!inv) return not_found("invoice", x.invoice_id.value);
+    if (inv->kind != invoice_kind::invoice) return bad_state("a credit note cannot be credited");
+    const cents left = inv->total_cents - inv->credited_cents;
+    credit_note_issued cn;
+    if (x.lines) {
+      for (const auto& l : *x.lines)
+        cn.lines.push_back(invoice_line{l.description, l.quantity, l.unit_price_cents, l.quantity * l.unit_price_cents});
+    } else if (inv->credited_cents == 0) {
+      cn.lines = inv->lines;
+    } else {
+      cn.lines.push_back(invoice_line{"Credit for " + inv->number, 1, left, left});
+    }
+    for (const auto& l : cn.lines) cn.total_cents += l.amount_cents;
+    if (left <= 0 || cn.total_cents > left)
+      return error{errc::credit_exceeds_invoice,
+                   fmt::format("{} is left to credit on {}, {} asked", left, inv->number, cn.total_cents),
+                   {{"lines", "credit more than is left"}}};
+    cn.invoice_id = ids::invoice{ctx.new_id()};
+    cn.sequence = s.tenant().credit_note_sequence + 1;
+    cn.number = fmt::format("CN-{:06}", cn.sequence);
+    cn.credits = inv->invoice_id;
+    cn.credits_number = inv->number;
+    cn.session_id = inv->session_id;
+    cn.customer_id = inv->customer_id;
+    cn.customer_name = inv->customer_name;
+    cn.full = cn.total_cents == left;
+    cn.reason = x.reason;
+    cn.currency = inv->currency;
+    cn.issued_at = ctx.now;
+    std::string target = keys::invoice(cn.invoice_id);
+    return decision{{std::move(cn)}, std::move(target), {}};
   }
   result<decision> operator()(const change_settings& x) const {
     tenant_settings next = s.tenant().settings;

@@ -204,6 +204,60 @@ BOOST_DESCRIBE_STRUCT(stock_adjusted, (), (item_id, name, delta, reason, on_hand
 
 // ---- sessions -----------------------------------------------------------
 
+// An appointment asked for (by the public booking form, a customer, or staff).
+struct session_requested {
+  static constexpr std::string_view type = "SessionRequested";
+  ids::session session_id;
+  session_kind kind = session_kind::appointment;
+  customer_ref customer;
+  std::string title;
+  std::int64_t duration_minutes = 0;
+  std::optional<timestamp> scheduled_start;
+  std::optional<ids::user> host_id;
+  std::optional<std::string> meeting_url;
+  std::optional<std::string> notes;
+  std::string requested_via;  // "public", "customer" or "staff"
+};
+BOOST_DESCRIBE_STRUCT(session_requested, (),
+                      (session_id, kind, customer, title, duration_minutes, scheduled_start,
+                       host_id, meeting_url, notes, requested_via))
+
+struct session_quoted {
+  static constexpr std::string_view type = "SessionQuoted";
+  ids::session session_id;
+  cents price_cents = 0;
+  std::optional<cents> previous_price_cents;
+};
+BOOST_DESCRIBE_STRUCT(session_quoted, (), (session_id, price_cents, previous_price_cents))
+
+struct session_booked {
+  static constexpr std::string_view type = "SessionBooked";
+  ids::session session_id;
+  ids::customer customer_id;
+  timestamp scheduled_start;
+  std::int64_t duration_minutes = 0;
+  timestamp scheduled_end;
+  cents price_cents = 0;
+  ids::user host_id;
+  std::optional<std::string> meeting_url;
+};
+BOOST_DESCRIBE_STRUCT(session_booked, (),
+                      (session_id, customer_id, scheduled_start, duration_minutes, scheduled_end,
+                       price_cents, host_id, meeting_url))
+
+struct session_rescheduled {
+  static constexpr std::string_view type = "SessionRescheduled";
+  ids::session session_id;
+  timestamp scheduled_start;
+  std::int64_t duration_minutes = 0;
+  timestamp scheduled_end;
+  timestamp previous_start;
+  std::int64_t previous_duration_minutes = 0;
+};
+BOOST_DESCRIBE_STRUCT(session_rescheduled, (),
+                      (session_id, scheduled_start, duration_minutes, scheduled_end, previous_start,
+                       previous_duration_minutes))
+
 struct session_started {
   static constexpr std::string_view type = "SessionStarted";
   ids::session session_id;
@@ -389,13 +443,37 @@ BOOST_DESCRIBE_STRUCT(invoice_issued, (),
                       (invoice_id, number, sequence, session_id, customer_id, customer_name, lines,
                        total_cents, currency, issued_at))
 
+// A credit note: its own id and number (CN-000001), the invoice it corrects.
+struct credit_note_issued {
+  static constexpr std::string_view type = "CreditNoteIssued";
+  ids::invoice invoice_id;  // the credit note's id
+  std::string number;
+  std::int64_t sequence = 0;
+  ids::invoice credits;
+  std::string credits_number;
+  std::optional<ids::session> session_id;
+  ids::customer customer_id;
+  std::string customer_name;
+  std::vector<invoice_line> lines;
+  cents total_cents = 0;
+  bool full = false;  // nothing is left to credit on `credits` after this
+  std::string reason;
+  std::string currency;
+  timestamp issued_at;
+};
+BOOST_DESCRIBE_STRUCT(credit_note_issued, (),
+                      (invoice_id, number, sequence, credits, credits_number, session_id,
+                       customer_id, customer_name, lines, total_cents, full, reason, currency,
+                       issued_at))
+
 using event_data =
     std::variant<tenant_settings_changed, customer_registered, customer_updated,
                  customer_deactivated, customer_subscription_changed, resource_registered,
                  resource_rate_changed, item_registered, item_updated, item_price_changed,
-                 stock_received, stock_adjusted, session_started, item_added, item_removed,
+                 stock_received, stock_adjusted, session_requested, session_quoted,
+                 session_booked, session_rescheduled, session_started, item_added, item_removed,
                  price_adjusted, item_picked, note_added, session_ended, charge_processed,
-                 payment_recorded, payment_refunded, invoice_issued>;
+                 payment_recorded, payment_refunded, invoice_issued, credit_note_issued>;
 
 std::string_view type_of(const event_data& e);
 // "session-<id>", "item-<id>", ... : the stream an event belongs to.

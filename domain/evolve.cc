@@ -98,6 +98,68 @@ struct applier {
     if (auto* i = item(d.item_id)) i->on_hand += d.delta;
   }
 
+  void operator()(const session_requested& d) {
+    auto& ss = get_or_create<session_state>(s, keys::session(d.session_id));
+    ss.session_id = d.session_id;
+    ss.kind = session_kind::appointment;
+    ss.status = session_status::requested;
+    ss.customer = d.customer;
+    ss.title = d.title;
+    ss.duration_minutes = d.duration_minutes;
+    ss.scheduled_start = d.scheduled_start;
+    if (d.host_id) ss.host_id = *d.host_id;
+    ss.meeting_url = d.meeting_url;
+    ss.requested_via = d.requested_via;
+    ss.last_activity = e.time;
+    if (d.notes && !d.notes->empty())
+      ss.notes.push_back(note_state{ids::note{d.session_id.value + "-request"}, *d.notes, false, e.actor,
+                                    e.actor_name.empty() ? std::nullopt : std::optional(e.actor_name), e.time});
+    if (auto* c = customer(d.customer.customer_id)) ++c->total_sessions;
+  }
+  void operator()(const session_quoted& d) {
+    if (auto* ss = session(d.session_id)) {
+      ss->price_cents = d.price_cents;
+      if (ss->status == session_status::requested) ss->status = session_status::quoted;
+    }
+  }
+  void operator()(const session_booked& d) {
+    if (auto* ss = session(d.session_id)) {
+      ss->scheduled_start = d.scheduled_start;
+      ss->duration_minutes = d.duration_minutes;
+      ss->price_cents = d.price_cents;
+      ss->host_id = d.host_id;
+      if (d.meeting_url) ss->meeting_url = d.meeting_url;
+      ss->status = session_status::booked;
+    }
+  }
+  void operator()(const session_rescheduled& d) {
+    if (auto* ss = session(d.session_id)) {
+      ss->scheduled_start = d.scheduled_start;
+      ss->duration_minutes = d.duration_minutes;
+    }
+  }
+  void operator()(const credit_note_issued& d) {
+    auto& cn = get_or_create<invoice_state>(s, keys::invoice(d.invoice_id));
+    cn.invoice_id = d.invoice_id;
+    cn.number = d.number;
+    cn.kind = invoice_kind::credit_note;
+    cn.session_id = d.session_id;
+    cn.customer_id = d.customer_id;
+    cn.customer_name = d.customer_name;
+    cn.credits = d.credits;
+    cn.lines = d.lines;
+    cn.total_cents = d.total_cents;
+    cn.reason = d.reason;
+    cn.currency = d.currency;
+    cn.issued_at = d.issued_at;
+    auto& t = get_or_create<tenant_state>(s, keys::tenant);
+    t.credit_note_sequence = std::max(t.credit_note_sequence, d.sequence);
+    if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(d.credits))) inv->credited_cents += d.total_cents;
+    if (d.full && d.session_id) {
+      // A full credit note allows the session a new invoice.
+      if (auto* ss = session(*d.session_id); ss && ss->invoice_id == d.credits) ss->invoice_id.reset();
+    }
+  }
   void operator()(const session_started& d) {
     auto& ss = get_or_create<session_state>(s, keys::session(d.session_id));
     const bool new_session = ss.session_id.empty();

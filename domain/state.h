@@ -146,6 +146,7 @@ struct session_state {
   std::optional<timestamp> scheduled_start;
   std::optional<std::int64_t> duration_minutes;
   std::optional<cents> price_cents;
+  std::optional<std::string> requested_via;
   std::vector<line_state> lines;
   std::int64_t line_sequence = 0;
   std::vector<note_state> notes;
@@ -159,12 +160,16 @@ struct session_state {
   tally::version version;
 
   [[nodiscard]] cents paid_cents() const { return payments_cents - refunds_cents; }
+  [[nodiscard]] std::optional<timestamp> scheduled_end() const {
+    if (!scheduled_start || !duration_minutes) return std::nullopt;
+    return *scheduled_start + std::chrono::minutes(*duration_minutes);
+  }
   [[nodiscard]] const line_state* find_line(const ids::line& id) const;
 };
 BOOST_DESCRIBE_STRUCT(session_state, (),
                       (session_id, kind, status, outcome, customer, host_id, host_name, resource,
                        title, meeting_url, started_at, ended_at, scheduled_start, duration_minutes,
-                       price_cents, lines, line_sequence, notes, charges, payments_cents,
+                       price_cents, requested_via, lines, line_sequence, notes, charges, payments_cents,
                        refunds_cents, final_cost, invoice_id, order_id, last_activity, version))
 
 struct invoice_state {
@@ -178,13 +183,16 @@ struct invoice_state {
   std::vector<invoice_line> lines;
   cents total_cents = 0;
   cents paid_cents = 0;
+  cents credited_cents = 0;  // credit notes against this invoice
+  std::optional<std::string> reason;  // a credit note's
   std::string currency;
   timestamp issued_at;
   tally::version version;
 };
 BOOST_DESCRIBE_STRUCT(invoice_state, (),
                       (invoice_id, number, kind, session_id, customer_id, customer_name, credits,
-                       lines, total_cents, paid_cents, currency, issued_at, version))
+                       lines, total_cents, paid_cents, credited_cents, reason, currency, issued_at,
+                       version))
 
 using aggregate = std::variant<tenant_state, customer_state, email_index_state, resource_state,
                                item_state, session_state, invoice_state>;
