@@ -254,7 +254,7 @@ class command_bus::decider {
   struct due_change {
     ids::tenant tenant;
     ids::session session;
-    std::optional<scheduler::due_rule> rule;  // nullopt: no longer due
+    std::optional<scheduler::due_rule> rule;      // nullopt: no longer due
     std::optional<std::int64_t> timeout_minutes;  // set: the tenant's timeout changed
   };
 
@@ -282,8 +282,10 @@ class command_bus::decider {
       if (ss->kind == session_kind::appointment && ss->scheduled_end() &&
           (ss->status == session_status::booked || ss->status == session_status::active))
         rule = scheduler::due_rule{scheduler::due_rule::kind::at, *ss->scheduled_end()};
-      if (rule) kv.put(scheduler::activity_key(e.tenant, id), scheduler::encode(*rule));
-      else kv.erase(scheduler::activity_key(e.tenant, id));
+      if (rule)
+        kv.put(scheduler::activity_key(e.tenant, id), scheduler::encode(*rule));
+      else
+        kv.erase(scheduler::activity_key(e.tenant, id));
       out.push_back({e.tenant, id, rule, {}});
     }
     return out;

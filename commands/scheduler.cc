@@ -49,7 +49,8 @@ void scheduler::stop() {
 }
 
 std::string scheduler::encode(const due_rule& r) {
-  return std::string(r.rule == due_rule::kind::at ? "e:" : "a:") + std::to_string(to_millis(r.time));
+  return std::string(r.rule == due_rule::kind::at ? "e:" : "a:") +
+         std::to_string(to_millis(r.time));
 }
 
 void scheduler::track(const ids::tenant& tenant, const ids::session& session,

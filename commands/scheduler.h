@@ -31,7 +31,6 @@ class scheduler {
   void start();
   void stop();
 
-
   // What makes a session due: a shopping session's last activity (due after
   // the tenant's timeout), or an appointment's scheduled end (due then).
   struct due_rule {

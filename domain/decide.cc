@@ -139,7 +139,9 @@ struct validator {
     c.opt_text("meeting_url", x.meeting_url, 2000);
     c.opt_text("notes", x.notes, max_text);
   }
-  void operator()(const quote_session& x) { c.range("price_cents", x.price_cents, 0, max_price_cents); }
+  void operator()(const quote_session& x) {
+    c.range("price_cents", x.price_cents, 0, max_price_cents);
+  }
   void operator()(const book_session& x) {
     if (x.duration_minutes) c.range("duration_minutes", *x.duration_minutes, 1, 7 * 24 * 60);
     if (x.price_cents) c.range("price_cents", *x.price_cents, 0, max_price_cents);
@@ -203,10 +205,14 @@ std::vector<released_line> released(const session_state& s) {
 
 std::string money_reason(charge_reason r) {
   switch (r) {
-    case charge_reason::time_and_items: return "Time and items";
-    case charge_reason::booked_price: return "Booked price";
-    case charge_reason::no_show_fee: return "No-show fee";
-    case charge_reason::manual: return "Manual charge";
+    case charge_reason::time_and_items:
+      return "Time and items";
+    case charge_reason::booked_price:
+      return "Booked price";
+    case charge_reason::no_show_fee:
+      return "No-show fee";
+    case charge_reason::manual:
+      return "Manual charge";
   }
   return "Charge";
 }
@@ -217,8 +223,13 @@ struct decider {
 
   charge_processed charge(const session_state& ss, cents amount, charge_reason reason,
                           std::optional<std::string> note = {}) const {
-    return charge_processed{ss.session_id, ss.customer.customer_id, ids::charge{ctx.new_id()}, amount, reason,
-                            split_charge(amount, s.tenant().settings.platform_fee_percent), std::move(note)};
+    return charge_processed{ss.session_id,
+                            ss.customer.customer_id,
+                            ids::charge{ctx.new_id()},
+                            amount,
+                            reason,
+                            split_charge(amount, s.tenant().settings.platform_fee_percent),
+                            std::move(note)};
   }
   session_ended ending(const session_state& ss, session_outcome outcome, timestamp at, cents total,
                        std::optional<std::string> reason = {}) const {
@@ -473,7 +484,8 @@ struct decider {
   result<decision> operator()(const cancel_session& x) const {
     const auto* found = s.session(x.session_id);
     if (!found) return not_found("session", x.session_id.value);
-    if (found->status == session_status::ended) return bad_state("cannot cancel it: the session is ended");
+    if (found->status == session_status::ended)
+      return bad_state("cannot cancel it: the session is ended");
     const session_state& cur = *found;
     session_ended ended;
     ended.session_id = cur.session_id;
@@ -491,8 +503,10 @@ struct decider {
     if (!ss) return not_found("session", x.session_id.value);
     decision d{{}, keys::session(x.session_id), {}};
     if (ss->kind == session_kind::appointment) {
-      const bool open = ss->status == session_status::booked || ss->status == session_status::active;
-      if (open && ss->scheduled_end() && ctx.now >= *ss->scheduled_end()) return assumed_completion(*ss);
+      const bool open =
+          ss->status == session_status::booked || ss->status == session_status::active;
+      if (open && ss->scheduled_end() && ctx.now >= *ss->scheduled_end())
+        return assumed_completion(*ss);
       return d;
     }
     const auto minutes = s.tenant().settings.shopping_timeout_minutes;
@@ -528,7 +542,8 @@ struct decider {
                         "a shopping session with an empty cart cannot be completed");
     if (cur.kind == session_kind::appointment) {
       const auto& st = s.tenant().settings;
-      const auto min_payable = std::chrono::minutes(*cur.duration_minutes * st.min_payable_percent / 100);
+      const auto min_payable =
+          std::chrono::minutes(*cur.duration_minutes * st.min_payable_percent / 100);
       decision d{{}, keys::session(cur.session_id), {}};
       if (ctx.now - *cur.started_at >= min_payable) {
         const cents price = cur.price_cents.value_or(0);
@@ -660,7 +675,9 @@ struct decider {
     customer_ref who;
     if (x.customer_id) {
       const auto* c = s.customer(*x.customer_id);
-      if (!c) return error{errc::not_found, "customer does not exist", {{"customer_id", "does not exist"}}};
+      if (!c)
+        return error{
+            errc::not_found, "customer does not exist", {{"customer_id", "does not exist"}}};
       if (!c->active) return bad_state("the customer is deactivated");
       who = customer_ref{c->customer_id, c->name, c->subscribed};
     } else {
@@ -670,12 +687,21 @@ struct decider {
         who = customer_ref{c->customer_id, c->name, c->subscribed};
       } else {
         ids::customer id{ctx.new_id()};
-        d.events.push_back(customer_registered{id, x.customer->name, x.customer->email, x.customer->phone, false});
+        d.events.push_back(
+            customer_registered{id, x.customer->name, x.customer->email, x.customer->phone, false});
         who = customer_ref{id, x.customer->name, false};
       }
     }
-    session_requested r{ids::session{ctx.new_id()}, session_kind::appointment, who, x.title, x.duration_minutes,
-                        x.scheduled_start, x.host_id, x.meeting_url, x.notes, x.requested_via};
+    session_requested r{ids::session{ctx.new_id()},
+                        session_kind::appointment,
+                        who,
+                        x.title,
+                        x.duration_minutes,
+                        x.scheduled_start,
+                        x.host_id,
+                        x.meeting_url,
+                        x.notes,
+                        x.requested_via};
     d.target = keys::session(r.session_id);
     d.events.push_back(std::move(r));
     return d;
@@ -686,15 +712,18 @@ struct decider {
     const auto st = (*ss)->status;
     if (st != session_status::requested && st != session_status::quoted)
       return bad_state("only requested or quoted appointments can be quoted");
-    return decision{{session_quoted{x.session_id, x.price_cents, (*ss)->price_cents}}, keys::session(x.session_id), {}};
+    return decision{{session_quoted{x.session_id, x.price_cents, (*ss)->price_cents}},
+                    keys::session(x.session_id),
+                    {}};
   }
   result<decision> operator()(const book_session& x) const {
     auto ss = appointment(x.session_id);
     if (!ss) return std::move(ss).take_error();
     const session_state& cur = **ss;
     if (cur.status != session_status::requested && cur.status != session_status::quoted)
-      return bad_state(cur.status == session_status::booked ? "the appointment is booked already: reschedule it"
-                                                             : "only requested or quoted appointments can be booked");
+      return bad_state(cur.status == session_status::booked
+                           ? "the appointment is booked already: reschedule it"
+                           : "only requested or quoted appointments can be booked");
     const auto start = x.scheduled_start ? x.scheduled_start : cur.scheduled_start;
     const auto duration = x.duration_minutes ? x.duration_minutes : cur.duration_minutes;
     const auto price = x.price_cents ? x.price_cents : cur.price_cents;
@@ -708,20 +737,22 @@ struct decider {
       missing.detail = missing.fields.front().field + " " + missing.fields.front().message;
       return missing;
     }
-    return decision{{session_booked{cur.session_id, cur.customer.customer_id, *start, *duration,
-                                    *start + std::chrono::minutes(*duration), *price, host, cur.meeting_url}},
-                    keys::session(cur.session_id),
-                    {}};
+    return decision{
+        {session_booked{cur.session_id, cur.customer.customer_id, *start, *duration,
+                        *start + std::chrono::minutes(*duration), *price, host, cur.meeting_url}},
+        keys::session(cur.session_id),
+        {}};
   }
   result<decision> operator()(const reschedule_session& x) const {
     auto ss = appointment(x.session_id);
     if (!ss) return std::move(ss).take_error();
     const session_state& cur = **ss;
-    if (cur.status != session_status::booked) return bad_state("only booked appointments can be rescheduled");
+    if (cur.status != session_status::booked)
+      return bad_state("only booked appointments can be rescheduled");
     const auto duration = x.duration_minutes.value_or(*cur.duration_minutes);
     return decision{{session_rescheduled{cur.session_id, x.scheduled_start, duration,
-                                         x.scheduled_start + std::chrono::minutes(duration), *cur.scheduled_start,
-                                         *cur.duration_minutes}},
+                                         x.scheduled_start + std::chrono::minutes(duration),
+                                         *cur.scheduled_start, *cur.duration_minutes}},
                     keys::session(cur.session_id),
                     {}};
   }
@@ -729,14 +760,16 @@ struct decider {
     auto ss = appointment(x.session_id);
     if (!ss) return std::move(ss).take_error();
     const session_state& cur = **ss;
-    if (cur.status != session_status::booked) return bad_state("only booked appointments can be started");
+    if (cur.status != session_status::booked)
+      return bad_state("only booked appointments can be started");
     const auto window = std::chrono::minutes(s.tenant().settings.join_window_minutes);
     if (ctx.now < *cur.scheduled_start - window)
-      return make_error(errc::too_early, fmt::format("the appointment can be started from {}",
-                                                     format_rfc3339(*cur.scheduled_start - window)));
+      return make_error(errc::too_early,
+                        fmt::format("the appointment can be started from {}",
+                                    format_rfc3339(*cur.scheduled_start - window)));
     if (ctx.now > *cur.scheduled_end())
-      return make_error(errc::too_late,
-                        fmt::format("the appointment ended at {}", format_rfc3339(*cur.scheduled_end())));
+      return make_error(errc::too_late, fmt::format("the appointment ended at {}",
+                                                    format_rfc3339(*cur.scheduled_end())));
     session_started ev;
     ev.session_id = cur.session_id;
     ev.kind = session_kind::appointment;
@@ -758,11 +791,14 @@ struct decider {
       return make_error(errc::too_early, fmt::format("a no-show can be marked from {}",
                                                      format_rfc3339(*cur.scheduled_start + wait)));
     const auto who = x.party.value_or(absent_party::customer);
-    const cents fee = who == absent_party::customer ? percent_half_up(cur.price_cents.value_or(0), st.no_show_fee_percent) : 0;
-    decision d{{ending(cur, session_outcome::no_show, ctx.now, fee,
-                       std::string(who == absent_party::customer ? "customer absent" : "host absent"))},
-               keys::session(cur.session_id),
-               {}};
+    const cents fee = who == absent_party::customer
+                          ? percent_half_up(cur.price_cents.value_or(0), st.no_show_fee_percent)
+                          : 0;
+    decision d{
+        {ending(cur, session_outcome::no_show, ctx.now, fee,
+                std::string(who == absent_party::customer ? "customer absent" : "host absent"))},
+        keys::session(cur.session_id),
+        {}};
     if (fee > 0) d.events.push_back(charge(cur, fee, charge_reason::no_show_fee));
     return d;
   }
@@ -772,13 +808,16 @@ struct decider {
     const session_state& cur = **ss;
     if (cur.outcome != session_outcome::early_end_short || !cur.charges.empty())
       return bad_state("only an unresolved early_end_short appointment can be resolved");
-    return decision{{charge(cur, x.charge_cents, charge_reason::manual, x.reason)}, keys::session(cur.session_id), {}};
+    return decision{{charge(cur, x.charge_cents, charge_reason::manual, x.reason)},
+                    keys::session(cur.session_id),
+                    {}};
   }
   result<decision> operator()(const invoice_session& x) const {
     const auto* cur = s.session(x.session_id);
     if (!cur) return not_found("session", x.session_id.value);
     if (cur->invoice_id)
-      return make_error(errc::already_invoiced, fmt::format("the session is invoiced ({})", cur->invoice_id->value));
+      return make_error(errc::already_invoiced,
+                        fmt::format("the session is invoiced ({})", cur->invoice_id->value));
     if (cur->kind != session_kind::appointment)
       return bad_state("metered and shopping sessions are invoiced when they end");
     invoice_issued inv;
@@ -796,7 +835,8 @@ struct decider {
       inv.lines.push_back(invoice_line{title, 1, price, price});
     } else if (cur->status == session_status::ended && !cur->charges.empty()) {
       for (const auto& c : cur->charges)
-        inv.lines.push_back(invoice_line{title + ": " + money_reason(c.reason), 1, c.amount_cents, c.amount_cents});
+        inv.lines.push_back(
+            invoice_line{title + ": " + money_reason(c.reason), 1, c.amount_cents, c.amount_cents});
     } else {
       return bad_state("only booked, active, or ended-and-charged appointments can be invoiced");
     }
@@ -812,7 +852,8 @@ struct decider {
     credit_note_issued cn;
     if (x.lines) {
       for (const auto& l : *x.lines)
-        cn.lines.push_back(invoice_line{l.description, l.quantity, l.unit_price_cents, l.quantity * l.unit_price_cents});
+        cn.lines.push_back(invoice_line{l.description, l.quantity, l.unit_price_cents,
+                                        l.quantity * l.unit_price_cents});
     } else if (inv->credited_cents == 0) {
       cn.lines = inv->lines;
     } else {
@@ -820,9 +861,10 @@ struct decider {
     }
     for (const auto& l : cn.lines) cn.total_cents += l.amount_cents;
     if (left <= 0 || cn.total_cents > left)
-      return error{errc::credit_exceeds_invoice,
-                   fmt::format("{} is left to credit on {}, {} asked", left, inv->number, cn.total_cents),
-                   {{"lines", "credit more than is left"}}};
+      return error{
+          errc::credit_exceeds_invoice,
+          fmt::format("{} is left to credit on {}, {} asked", left, inv->number, cn.total_cents),
+          {{"lines", "credit more than is left"}}};
     cn.invoice_id = ids::invoice{ctx.new_id()};
     cn.sequence = s.tenant().credit_note_sequence + 1;
     cn.number = fmt::format("CN-{:06}", cn.sequence);

@@ -33,11 +33,17 @@ struct stream_name {
   std::string operator()(const item_price_changed& d) const { return "item-" + d.item_id.value; }
   std::string operator()(const stock_received& d) const { return "item-" + d.item_id.value; }
   std::string operator()(const stock_adjusted& d) const { return "item-" + d.item_id.value; }
-  std::string operator()(const session_requested& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const session_requested& d) const {
+    return "session-" + d.session_id.value;
+  }
   std::string operator()(const session_quoted& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const session_booked& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const session_rescheduled& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const credit_note_issued& d) const { return "invoice-" + d.invoice_id.value; }
+  std::string operator()(const session_rescheduled& d) const {
+    return "session-" + d.session_id.value;
+  }
+  std::string operator()(const credit_note_issued& d) const {
+    return "invoice-" + d.invoice_id.value;
+  }
   std::string operator()(const session_started& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const item_added& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const item_removed& d) const { return "session-" + d.session_id.value; }

@@ -470,10 +470,10 @@ using event_data =
     std::variant<tenant_settings_changed, customer_registered, customer_updated,
                  customer_deactivated, customer_subscription_changed, resource_registered,
                  resource_rate_changed, item_registered, item_updated, item_price_changed,
-                 stock_received, stock_adjusted, session_requested, session_quoted,
-                 session_booked, session_rescheduled, session_started, item_added, item_removed,
-                 price_adjusted, item_picked, note_added, session_ended, charge_processed,
-                 payment_recorded, payment_refunded, invoice_issued, credit_note_issued>;
+                 stock_received, stock_adjusted, session_requested, session_quoted, session_booked,
+                 session_rescheduled, session_started, item_added, item_removed, price_adjusted,
+                 item_picked, note_added, session_ended, charge_processed, payment_recorded,
+                 payment_refunded, invoice_issued, credit_note_issued>;
 
 std::string_view type_of(const event_data& e);
 // "session-<id>", "item-<id>", ... : the stream an event belongs to.

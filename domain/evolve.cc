@@ -112,8 +112,9 @@ struct applier {
     ss.requested_via = d.requested_via;
     ss.last_activity = e.time;
     if (d.notes && !d.notes->empty())
-      ss.notes.push_back(note_state{ids::note{d.session_id.value + "-request"}, *d.notes, false, e.actor,
-                                    e.actor_name.empty() ? std::nullopt : std::optional(e.actor_name), e.time});
+      ss.notes.push_back(
+          note_state{ids::note{d.session_id.value + "-request"}, *d.notes, false, e.actor,
+                     e.actor_name.empty() ? std::nullopt : std::optional(e.actor_name), e.time});
     if (auto* c = customer(d.customer.customer_id)) ++c->total_sessions;
   }
   void operator()(const session_quoted& d) {
@@ -154,10 +155,12 @@ struct applier {
     cn.issued_at = d.issued_at;
     auto& t = get_or_create<tenant_state>(s, keys::tenant);
     t.credit_note_sequence = std::max(t.credit_note_sequence, d.sequence);
-    if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(d.credits))) inv->credited_cents += d.total_cents;
+    if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(d.credits)))
+      inv->credited_cents += d.total_cents;
     if (d.full && d.session_id) {
       // A full credit note allows the session a new invoice.
-      if (auto* ss = session(*d.session_id); ss && ss->invoice_id == d.credits) ss->invoice_id.reset();
+      if (auto* ss = session(*d.session_id); ss && ss->invoice_id == d.credits)
+        ss->invoice_id.reset();
     }
   }
   void operator()(const session_started& d) {

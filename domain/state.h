@@ -169,8 +169,9 @@ struct session_state {
 BOOST_DESCRIBE_STRUCT(session_state, (),
                       (session_id, kind, status, outcome, customer, host_id, host_name, resource,
                        title, meeting_url, started_at, ended_at, scheduled_start, duration_minutes,
-                       price_cents, requested_via, lines, line_sequence, notes, charges, payments_cents,
-                       refunds_cents, final_cost, invoice_id, order_id, last_activity, version))
+                       price_cents, requested_via, lines, line_sequence, notes, charges,
+                       payments_cents, refunds_cents, final_cost, invoice_id, order_id,
+                       last_activity, version))
 
 struct invoice_state {
   ids::invoice invoice_id;
@@ -183,7 +184,7 @@ struct invoice_state {
   std::vector<invoice_line> lines;
   cents total_cents = 0;
   cents paid_cents = 0;
-  cents credited_cents = 0;  // credit notes against this invoice
+  cents credited_cents = 0;           // credit notes against this invoice
   std::optional<std::string> reason;  // a credit note's
   std::string currency;
   timestamp issued_at;

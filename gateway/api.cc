@@ -598,7 +598,8 @@ void api::impl::build_routes() {
       cmd.requested_via = "customer";
     } else if (!staff) {
       if (cmd.customer_id)
-        return a.fail(c, invalid_field("customer_id", "the public books with customer: {name, email}"));
+        return a.fail(
+            c, invalid_field("customer_id", "the public books with customer: {name, email}"));
       cmd.requested_via = "public";
     }
     a.submit(c, std::move(cmd), 201);
@@ -609,16 +610,23 @@ void api::impl::build_routes() {
       a.command_with_body<T>(c, status, [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
     };
   };
-  add("POST", "/v1/sessions/{id}/quote", admin_only, session_command(std::type_identity<quote_session>{}, 200));
-  add("POST", "/v1/sessions/{id}/book", admin_only, session_command(std::type_identity<book_session>{}, 200));
+  add("POST", "/v1/sessions/{id}/quote", admin_only,
+      session_command(std::type_identity<quote_session>{}, 200));
+  add("POST", "/v1/sessions/{id}/book", admin_only,
+      session_command(std::type_identity<book_session>{}, 200));
   add("POST", "/v1/sessions/{id}/reschedule", admin_only,
       session_command(std::type_identity<reschedule_session>{}, 200));
-  add("POST", "/v1/sessions/{id}/start", staff_write, session_command(std::type_identity<start_appointment>{}, 200));
-  add("POST", "/v1/sessions/{id}/no-show", staff_write, session_command(std::type_identity<mark_no_show>{}, 200));
-  add("POST", "/v1/sessions/{id}/resolve", admin_only, session_command(std::type_identity<resolve_session>{}, 200));
-  add("POST", "/v1/sessions/{id}/invoice", admin_only, session_command(std::type_identity<invoice_session>{}, 201));
+  add("POST", "/v1/sessions/{id}/start", staff_write,
+      session_command(std::type_identity<start_appointment>{}, 200));
+  add("POST", "/v1/sessions/{id}/no-show", staff_write,
+      session_command(std::type_identity<mark_no_show>{}, 200));
+  add("POST", "/v1/sessions/{id}/resolve", admin_only,
+      session_command(std::type_identity<resolve_session>{}, 200));
+  add("POST", "/v1/sessions/{id}/invoice", admin_only,
+      session_command(std::type_identity<invoice_session>{}, 201));
   add("POST", "/v1/invoices/{id}/credit-note", admin_only, [id](impl& a, C c) {
-    a.command_with_body<issue_credit_note>(c, 201, [&](auto& x) { x.invoice_id = ids::invoice{id(c, "id")}; });
+    a.command_with_body<issue_credit_note>(
+        c, 201, [&](auto& x) { x.invoice_id = ids::invoice{id(c, "id")}; });
   });
 
   // ---- invoices -------------------------------------------------------

@@ -126,10 +126,14 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     b.put(layout::history(e.tenant, e.stream, e.stream_version.value), json);
     b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
     evolve(view, e);
-    if (const auto* d = std::get_if<session_started>(&e.data)) {
+    if (const auto* d = std::get_if<session_requested>(&e.data)) {
+      b.put(layout::index_entry(e.tenant, "sessions", to_millis(e.time), d->session_id.value), "");
+    } else if (const auto* d = std::get_if<session_started>(&e.data)) {
       const auto t = to_millis(d->started_at);
       b.put(layout::index_entry(e.tenant, "active", t, d->session_id.value), "");
-      b.put(layout::index_entry(e.tenant, "sessions", t, d->session_id.value), "");
+      // Appointments are listed from their request on.
+      if (d->kind != session_kind::appointment)
+        b.put(layout::index_entry(e.tenant, "sessions", t, d->session_id.value), "");
     } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
       if (const auto* s = view.session(d->session_id); s && s->started_at)
         b.erase(layout::index_entry(e.tenant, "active", to_millis(*s->started_at),

@@ -14,18 +14,19 @@ using tally::testing::t0;
 
 namespace {
 
-
 struct appointments : ::testing::Test {
   scenario s;
   ids::session id;
   const timestamp start = t0() + 24h;
 
   void SetUp() override {
-    s.given({customer_registered{ids::customer{"c1"}, "Cleo", std::string("cleo@example.com"), {}, false}});
+    s.given({customer_registered{
+        ids::customer{"c1"}, "Cleo", std::string("cleo@example.com"), {}, false}});
     id = request(60);
   }
   ids::session request(std::int64_t minutes) {
-    auto d = s.run(request_booking{ids::customer{"c1"}, {}, "Tax advice", minutes, {}, {}, {}, {}, "staff"});
+    auto d = s.run(
+        request_booking{ids::customer{"c1"}, {}, "Tax advice", minutes, {}, {}, {}, {}, "staff"});
     return scenario::only<session_requested>(d, d.events.size() - 1).session_id;
   }
   void book(const ids::session& which, cents price, std::int64_t minutes = 60) {
@@ -40,13 +41,16 @@ struct appointments : ::testing::Test {
 };
 
 TEST_F(appointments, a_public_booking_finds_the_customer_by_email_or_registers_one) {
-  auto known = s.run(request_booking{{}, new_customer{"Cleo C.", "CLEO@example.com", {}}, "Intro", 30, {}, {}, {}, {}, "public"});
+  auto known = s.run(request_booking{
+      {}, new_customer{"Cleo C.", "CLEO@example.com", {}}, "Intro", 30, {}, {}, {}, {}, "public"});
   ASSERT_EQ(known.events.size(), 1u);
   EXPECT_EQ(scenario::only<session_requested>(known).customer.customer_id.value, "c1");
-  auto fresh = s.run(request_booking{{}, new_customer{"Dan", "dan@example.com", {}}, "Intro", 30, {}, {}, {}, {}, "public"});
+  auto fresh = s.run(request_booking{
+      {}, new_customer{"Dan", "dan@example.com", {}}, "Intro", 30, {}, {}, {}, {}, "public"});
   ASSERT_EQ(fresh.events.size(), 2u);
   const auto& registered = scenario::only<customer_registered>(fresh, 0);
-  EXPECT_EQ(scenario::only<session_requested>(fresh, 1).customer.customer_id, registered.customer_id);
+  EXPECT_EQ(scenario::only<session_requested>(fresh, 1).customer.customer_id,
+            registered.customer_id);
   EXPECT_EQ(scenario::only<session_requested>(fresh, 1).requested_via, "public");
 }
 
@@ -67,7 +71,8 @@ TEST_F(appointments, booking_needs_start_duration_price_and_host_by_then) {
 TEST_F(appointments, only_requested_or_quoted_can_be_booked_and_only_booked_rescheduled) {
   EXPECT_EQ(s.when(reschedule_session{id, start, {}}).err().code, errc::invalid_state);
   book(id, 1000);
-  EXPECT_EQ(s.when(book_session{id, start, 60, 1000, ids::user{"h"}}).err().code, errc::invalid_state);
+  EXPECT_EQ(s.when(book_session{id, start, 60, 1000, ids::user{"h"}}).err().code,
+            errc::invalid_state);
   auto d = s.run(reschedule_session{id, start + 2h, 90});
   EXPECT_EQ(scenario::only<session_rescheduled>(d).previous_start, start);
   EXPECT_EQ(*s.state().session(id)->scheduled_end(), start + 2h + 90min);
@@ -198,20 +203,24 @@ TEST_F(appointments, invoicing_is_on_request_once_until_a_full_credit_note) {
   EXPECT_EQ(first.total_cents, 1000);
   EXPECT_EQ(s.when(invoice_session{id}).err().code, errc::already_invoiced);
   // A partial credit note does not free the session for a new invoice.
-  auto partial = s.run(issue_credit_note{first.invoice_id, "discount", std::vector<new_invoice_line>{{"Discount", 1, 200}}});
+  auto partial = s.run(issue_credit_note{first.invoice_id, "discount",
+                                         std::vector<new_invoice_line>{{"Discount", 1, 200}}});
   EXPECT_EQ(scenario::only<credit_note_issued>(partial).number, "CN-000001");
   EXPECT_FALSE(scenario::only<credit_note_issued>(partial).full);
   EXPECT_EQ(s.when(invoice_session{id}).err().code, errc::already_invoiced);
   // Never more than is left.
-  auto too_much = s.when(issue_credit_note{first.invoice_id, "x", std::vector<new_invoice_line>{{"All", 1, 801}}});
+  auto too_much = s.when(
+      issue_credit_note{first.invoice_id, "x", std::vector<new_invoice_line>{{"All", 1, 801}}});
   ASSERT_FALSE(too_much);
   EXPECT_EQ(too_much.err().code, errc::credit_exceeds_invoice);
   // The default credits all that is left; then a new invoice is allowed.
-  auto rest = scenario::only<credit_note_issued>(s.run(issue_credit_note{first.invoice_id, "cancelled", {}}));
+  auto rest = scenario::only<credit_note_issued>(
+      s.run(issue_credit_note{first.invoice_id, "cancelled", {}}));
   EXPECT_EQ(rest.total_cents, 800);
   EXPECT_TRUE(rest.full);
   EXPECT_EQ(rest.number, "CN-000002");
-  EXPECT_EQ(s.when(issue_credit_note{first.invoice_id, "x", {}}).err().code, errc::credit_exceeds_invoice);
+  EXPECT_EQ(s.when(issue_credit_note{first.invoice_id, "x", {}}).err().code,
+            errc::credit_exceeds_invoice);
   EXPECT_EQ(scenario::only<invoice_issued>(s.run(invoice_session{id})).number, "INV-000002");
 }
 
