@@ -217,6 +217,13 @@ struct record_payment {
 };
 BOOST_DESCRIBE_STRUCT(record_payment, (), (amount_cents, method))
 
+// Records a payment of everything still due (bulk action mark_paid).
+struct mark_paid {
+  ids::session session_id;
+  std::string method = "bulk";
+};
+BOOST_DESCRIBE_STRUCT(mark_paid, (), ())
+
 struct refund_payment {
   ids::session session_id;  // path
   cents amount_cents = 0;
@@ -264,6 +271,6 @@ using command =
                  end_session, cancel_session, expire_session, record_payment, refund_payment,
                  issue_invoice, change_settings, request_booking, quote_session, book_session,
                  reschedule_session, start_appointment, mark_no_show, resolve_session,
-                 invoice_session, issue_credit_note>;
+                 invoice_session, issue_credit_note, mark_paid>;
 
 }  // namespace tally

@@ -156,6 +156,7 @@ struct validator {
     c.text("reason", x.reason, max_name);
   }
   void operator()(const invoice_session&) {}
+  void operator()(const mark_paid&) {}
   void operator()(const issue_credit_note& x) {
     c.text("reason", x.reason, max_name);
     if (x.lines) {
@@ -634,6 +635,13 @@ struct decider {
                                       payment_status_of(inv->total_cents, paid, 0)}},
                     keys::invoice(*x.invoice_id),
                     {}};
+  }
+  result<decision> operator()(const mark_paid& x) const {
+    const auto* ss = s.session(x.session_id);
+    if (!ss) return not_found("session", x.session_id.value);
+    const cents left = amount_due(*ss) - ss->paid_cents();
+    if (left <= 0) return bad_state("nothing is due on this session");
+    return (*this)(record_payment{x.session_id, {}, left, x.method});
   }
   result<decision> operator()(const refund_payment& x) const {
     const auto* ss = s.session(x.session_id);

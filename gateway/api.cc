@@ -54,6 +54,15 @@ bool valid_path_id(std::string_view s) {
   });
 }
 
+enum class bulk_action { end, mark_paid, cancel };
+BOOST_DESCRIBE_ENUM(bulk_action, end, mark_paid, cancel)
+
+struct bulk_request {
+  std::vector<std::string> session_ids;
+  bulk_action action = bulk_action::end;
+};
+BOOST_DESCRIBE_STRUCT(bulk_request, (), (session_ids, action))
+
 struct clock_answer {
   timestamp now;
   std::int64_t offset_seconds = 0;
@@ -312,6 +321,71 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   void build_routes();
   std::string metrics_text();
+
+  // One command per session, all queued at once (they share the deciders'
+  // group commits); answers when every one has its result.
+  void bulk(const call_ptr& c, bulk_request body) {
+    struct state {
+      std::mutex m;
+      std::vector<std::string> results;
+      std::size_t left;
+    };
+    auto st = std::make_shared<state>();
+    st->results.resize(body.session_ids.size());
+    st->left = body.session_ids.size();
+    auto self = shared_from_this();
+    const std::string key(c->request.header("Idempotency-Key"));
+    for (std::size_t i = 0; i < body.session_ids.size(); ++i) {
+      const auto& sid = body.session_ids[i];
+      auto done = [self, c, st, i, sid](std::string result) {
+        std::lock_guard lock(st->m);
+        st->results[i] = std::move(result);
+        if (--st->left) return;
+        std::string out = R"({"results":[)";
+        for (std::size_t k = 0; k < st->results.size(); ++k) out += (k ? "," : "") + st->results[k];
+        self->json_ok(c, out + "]}");
+      };
+      auto row = [sid](int status, const std::string& problem) {
+        return R"({"session_id":)" + boost::json::serialize(boost::json::string(sid)) +
+               R"(,"status":)" + std::to_string(status) +
+               (problem.empty() ? "" : R"(,"problem":)" + problem) + "}";
+      };
+      if (!valid_path_id(sid)) {
+        done(
+            row(404, problem_response(make_error(errc::not_found, "session does not exist")).body));
+        continue;
+      }
+      commands::command_request req;
+      req.tenant = c->who.tenant;
+      req.actor = c->who.sub;
+      req.actor_name = c->who.name;
+      req.actor_is_admin = c->who.has(role::admin);
+      const ids::session id{sid};
+      switch (body.action) {
+        case bulk_action::end:
+          req.cmd = end_session{id};
+          break;
+        case bulk_action::cancel:
+          req.cmd = cancel_session{id, std::string("bulk cancel")};
+          break;
+        case bulk_action::mark_paid:
+          req.cmd = mark_paid{id, "bulk"};
+          break;
+      }
+      if (!key.empty()) req.idempotency_key = key + ":" + sid;
+      req.fingerprint =
+          "POST /v1/sessions/bulk\n" + std::to_string(static_cast<int>(body.action)) + sid;
+      req.correlation_id = key.empty() ? new_uuid() : key;
+      s.bus.submit(std::move(req), [done, row](commands::command_reply reply) {
+        if (reply.failure) {
+          auto p = problem_response(*reply.failure);
+          done(row(p.status, p.body));
+        } else {
+          done(row(200, ""));
+        }
+      });
+    }
+  }
 };
 
 std::optional<projections::page_request> api::impl::page(const call_ptr& c) {
@@ -515,6 +589,13 @@ void api::impl::build_routes() {
     a.command_with_body<refund_payment>(c, 200,
                                         [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
+  add("POST", "/v1/sessions/bulk", admin_only, [](impl& a, C c) {
+    bulk_request body;
+    if (!a.read_body(c, body)) return;
+    if (body.session_ids.empty() || body.session_ids.size() > 500)
+      return a.fail(c, invalid_field("session_ids", "must list 1 to 500 sessions"));
+    a.bulk(c, std::move(body));
+  });
   add("GET", "/v1/sessions/active", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
@@ -654,6 +735,19 @@ void api::impl::build_routes() {
       }
       a.answer(c, a.s.queries.invoice(c->who.tenant, iid));
     });
+  });
+
+  // ---- analytics --------------------------------------------------------
+  add("GET", "/v1/analytics/summary", audit_read, [](impl& a, C c) {
+    std::optional<timestamp> from, to;
+    for (auto [name, field] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+      if (auto v = a.query(c, name)) {
+        *field = parse_rfc3339(*v);
+        if (!*field) return a.fail(c, invalid_field(name, "must be an RFC 3339 time"));
+      }
+    }
+    if (from && to && *to < *from) return a.fail(c, invalid_field("to", "must not be before from"));
+    a.read(c, [&a, c, from, to] { return a.s.queries.analytics(c->who.tenant, from, to); });
   });
 
   // ---- real time --------------------------------------------------------

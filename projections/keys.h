@@ -7,6 +7,7 @@
 //   x/<tenant>/customers/<rev time>/<id>    customers, newest first
 //   x/<tenant>/invoices/<rev seq>/<id>      invoices, newest first
 //   x/<tenant>/picklist/<time>/<session>    shopping sessions with lines to pick, oldest first
+//   x/<tenant>/day/<yyyy-mm-dd>             analytics bucket of the day (analytics.h)
 //   h/<tenant>/<stream>/<version>           each stream's events (CloudEvents)
 //   e/<tenant>/<partition>/<offset>         the tenant's events in log order
 //   m/checkpoint/<partition>                the last offset applied

@@ -1,8 +1,10 @@
 #include "projections/projector.h"
 
+#include "base/json.h"
 #include "domain/evolve.h"
 #include "domain/state_codec.h"
 #include "domain/views.h"
+#include "projections/analytics.h"
 #include "projections/feed.h"
 #include "projections/keys.h"
 
@@ -21,6 +23,19 @@ class batch_writes {
   explicit batch_writes(ports::kv_store& store) : store_(store) {}
 
   void put(std::string key, std::string value) { writes_[std::move(key)] = std::move(value); }
+
+  // The analytics bucket of a tenant's day, read through the batch.
+  day_bucket& bucket(const ids::tenant& t, timestamp day) {
+    const std::string key = layout::index_prefix(t, "day") + format_rfc3339(day).substr(0, 10);
+    auto it = buckets_.find(key);
+    if (it == buckets_.end()) {
+      day_bucket b;
+      if (auto stored = store_.get(key))
+        b = json::read_own<day_bucket>(*stored).value_or(day_bucket{});
+      it = buckets_.emplace(key, std::move(b)).first;
+    }
+    return it->second;
+  }
   void erase(std::string key) { writes_[std::move(key)] = std::nullopt; }
 
   // Aggregates, read through the batch.
@@ -54,6 +69,7 @@ class batch_writes {
   };
 
   ports::kv_batch finish() {
+    for (const auto& [k, b] : buckets_) writes_[k] = json::write(b);
     for (const auto& k : dirty_) {
       const auto& a = aggregates_[k];
       if (a)
@@ -90,7 +106,32 @@ class batch_writes {
   std::map<std::string, std::optional<aggregate>> aggregates_;
   std::set<std::string> dirty_;
   std::map<std::string, std::optional<std::string>> writes_;
+  std::map<std::string, day_bucket> buckets_;
 };
+
+// Where a session counts in the analytics: its day, status and outcome.
+struct session_mark {
+  timestamp day;
+  std::string status;
+  std::string outcome;
+  friend bool operator==(const session_mark&, const session_mark&) = default;
+};
+
+std::optional<session_mark> mark_of(const session_state* s, timestamp fallback) {
+  if (!s) return std::nullopt;
+  const auto when = s->kind == session_kind::appointment && s->scheduled_start ? *s->scheduled_start
+                    : s->started_at                                            ? *s->started_at
+                                                                               : fallback;
+  return session_mark{std::chrono::floor<std::chrono::days>(when),
+                      boost::describe::enum_to_string(s->status, ""),
+                      s->outcome ? boost::describe::enum_to_string(*s->outcome, "") : ""};
+}
+
+void count(batch_writes& b, const ids::tenant& t, const session_mark& m, int delta) {
+  auto& bucket = b.bucket(t, m.day);
+  bucket.sessions_by_status[m.status] += delta;
+  if (!m.outcome.empty()) bucket.sessions_by_outcome[m.outcome] += delta;
+}
 
 }  // namespace
 
@@ -125,7 +166,38 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     const std::string json = cloud_event_with_position(r);
     b.put(layout::history(e.tenant, e.stream, e.stream_version.value), json);
     b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
+    std::optional<ids::session> session_id;
+    std::optional<session_mark> before;
+    if (e.stream.starts_with("session-")) {
+      session_id = ids::session{e.stream.substr(8)};
+      before = mark_of(view.session(*session_id), e.time);
+    }
     evolve(view, e);
+    if (session_id) {
+      const auto* after_state = view.session(*session_id);
+      const auto after = mark_of(after_state, e.time);
+      if (before != after) {
+        if (before) count(b, e.tenant, *before, -1);
+        if (after) count(b, e.tenant, *after, +1);
+      }
+      if (!before && after_state)
+        ++b.bucket(e.tenant, after->day).customers[after_state->customer.customer_id.value];
+    }
+    if (const auto* d = std::get_if<charge_processed>(&e.data))
+      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).charged_cents +=
+          d->amount_cents;
+    if (const auto* d = std::get_if<payment_recorded>(&e.data))
+      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).paid_cents +=
+          d->amount_cents;
+    if (const auto* d = std::get_if<payment_refunded>(&e.data))
+      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).paid_cents -=
+          d->amount_cents;
+    if (const auto* d = std::get_if<invoice_issued>(&e.data))
+      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).invoiced_cents +=
+          d->total_cents;
+    if (const auto* d = std::get_if<credit_note_issued>(&e.data))
+      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).invoiced_cents -=
+          d->total_cents;
     if (const auto* d = std::get_if<session_requested>(&e.data)) {
       b.put(layout::index_entry(e.tenant, "sessions", to_millis(e.time), d->session_id.value), "");
     } else if (const auto* d = std::get_if<session_started>(&e.data)) {

@@ -5,6 +5,7 @@
 #include "domain/evolve.h"
 #include "domain/state_codec.h"
 #include "domain/views.h"
+#include "projections/analytics.h"
 #include "projections/keys.h"
 
 #include <fmt/format.h>
@@ -258,6 +259,37 @@ result<std::string> queries::invoices(const ids::tenant& t, const page_request& 
                    if (!i || (customer && i->customer_id != *customer)) return std::nullopt;
                    return json::write(render(*i));
                  });
+}
+
+result<std::string> queries::analytics(const ids::tenant& t, std::optional<timestamp> from,
+                                       std::optional<timestamp> to) const {
+  const std::string prefix = layout::index_prefix(t, "day");
+  const std::string first = from ? format_rfc3339(*from).substr(0, 10) : "";
+  const std::string end = to ? format_rfc3339(*to).substr(0, 10) : "";
+  const bool end_has_time = to && format_rfc3339(*to).substr(10) != "T00:00:00.000Z";
+  analytics_summary sum;
+  sum.from = from ? format_rfc3339(*from) : "";
+  sum.to = to ? format_rfc3339(*to) : format_rfc3339(clock_.now());
+  std::map<std::string, std::int64_t> customers;
+  views_.scan(prefix, first.empty() ? "" : prefix + first,
+              [&](std::string_view key, std::string_view value) {
+                const std::string day(key.substr(prefix.size()));
+                if (to && (day > end || (day == end && !end_has_time))) return false;
+                auto b = json::read_own<day_bucket>(value);
+                if (!b) return true;
+                for (const auto& [k, v] : b->sessions_by_status) sum.sessions_by_status[k] += v;
+                for (const auto& [k, v] : b->sessions_by_outcome) sum.sessions_by_outcome[k] += v;
+                sum.charged_cents += b->charged_cents;
+                sum.paid_cents += b->paid_cents;
+                sum.invoiced_cents += b->invoiced_cents;
+                for (const auto& [k, v] : b->customers) customers[k] += v;
+                return true;
+              });
+  std::erase_if(sum.sessions_by_status, [](const auto& kv) { return kv.second == 0; });
+  std::erase_if(sum.sessions_by_outcome, [](const auto& kv) { return kv.second == 0; });
+  sum.outstanding_cents = std::max<cents>(0, sum.charged_cents - sum.paid_cents);
+  for (const auto& [k, v] : customers) sum.repeat_customers += v >= 2;
+  return json::write(sum);
 }
 
 result<std::string> queries::settings(const ids::tenant& t) const {

@@ -60,6 +60,9 @@ class queries {
       const ids::tenant& t, const page_request& page,
       const std::optional<ids::customer>& customer = {}) const;
   [[nodiscard]] result<std::string> settings(const ids::tenant& t) const;
+  // Sums the per-day buckets of [from, to) (whole UTC days).
+  [[nodiscard]] result<std::string> analytics(const ids::tenant& t, std::optional<timestamp> from,
+                                              std::optional<timestamp> to) const;
   // Who a session or an invoice belongs to (for the customer role).
   [[nodiscard]] std::optional<ids::customer> session_customer(const ids::tenant& t,
                                                               const ids::session& id) const;

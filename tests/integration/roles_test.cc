@@ -1,0 +1,99 @@
+// API.md's role table, tried in full: every documented operation with each
+// role (the allowed roles are read from the operation's description in
+// docs/openapi.json, which the router test keeps in step), and every
+// WebSocket channel with each role.
+
+#include "support/tally_process.h"
+#include "support/ws_client.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace tally::testing;
+
+namespace {
+
+const std::vector<std::string> roles{"admin", "host", "warehouse", "auditor", "customer", "public"};
+
+std::set<std::string> allowed_roles(const std::string& description) {
+  std::set<std::string> out;
+  const std::string prefix = "Roles: ";
+  if (description.rfind(prefix, 0) != 0) return out;
+  std::string list = description.substr(prefix.size());
+  list = list.substr(0, list.find('.'));
+  std::size_t pos = 0;
+  while (pos < list.size()) {
+    auto comma = list.find(',', pos);
+    std::string item =
+        list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    item.erase(0, item.find_first_not_of(' '));
+    item = item.substr(0, item.find(' '));  // "customer (own)" → "customer"
+    out.insert(item);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+TEST(roles, every_operation_with_every_role) {
+  temp_dir dir;
+  tally_server server(dir.str());
+  auto admin = server.client("admin");
+  const auto doc = admin->get("/v1/openapi.json").json();
+  int checked = 0;
+  const auto paths = at(doc, {"paths"});
+  for (const auto& [path, ops] : paths.as_object()) {
+    std::string concrete(path);
+    for (auto open = concrete.find('{'); open != std::string::npos; open = concrete.find('{'))
+      concrete.replace(open, concrete.find('}', open) - open + 1, "x1");
+    for (const auto& [method, op] : ops.as_object()) {
+      const auto allowed = allowed_roles(str(at(op, {"description"})));
+      if (allowed.empty()) continue;  // no token needed
+      std::string m(method);
+      std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+      for (const auto& role : roles) {
+        http_client c(server.base_url());
+        c.token = server.token(role, "acme", role == "customer" ? "some-customer" : "");
+        auto r = c.request(m, concrete, m == "GET" || m == "DELETE" ? "" : "{}");
+        if (allowed.contains(role)) {
+          EXPECT_NE(r.status, 403) << role << " " << m << " " << path << ": " << r.body;
+          EXPECT_NE(r.status, 401) << role << " " << m << " " << path;
+        } else {
+          EXPECT_EQ(r.status, 403) << role << " " << m << " " << path << ": " << r.body;
+          EXPECT_EQ(r.code(), "forbidden");
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 200);
+}
+
+TEST(roles, every_channel_with_every_role) {
+  temp_dir dir;
+  tally_server server(dir.str());
+  const std::map<std::string, std::set<std::string>> allowed{
+      {"sessions", {"admin", "host", "auditor"}},
+      {"session:x1", {"admin", "host", "auditor"}},
+      {"picklist", {"admin", "host", "warehouse"}},
+      {"inventory", {"admin", "host", "warehouse"}},
+  };
+  for (const auto& role : roles) {
+    ws_client c(server.base_url(), "/v1/stream?access_token=" + server.token(role));
+    ASSERT_TRUE(c.connected()) << role;
+    for (const auto& [channel, who] : allowed) {
+      c.send(R"({"op":"subscribe","channels":[")" + channel + R"("]})");
+      auto m = c.read();
+      ASSERT_TRUE(m) << role << " " << channel;
+      const auto op = str(at(m->json(), {"op"}));
+      if (who.contains(role)) {
+        EXPECT_EQ(op, "subscribed") << role << " " << channel << ": " << m->text;
+      } else {
+        EXPECT_EQ(op, "error") << role << " " << channel << ": " << m->text;
+      }
+    }
+  }
+}
+
+}  // namespace
