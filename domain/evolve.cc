@@ -111,6 +111,7 @@ struct applier {
     ss.meeting_url = d.meeting_url;
     ss.requested_via = d.requested_via;
     ss.last_activity = e.time;
+    ss.listed_at = e.time;
     if (d.notes && !d.notes->empty())
       ss.notes.push_back(
           note_state{ids::note{d.session_id.value + "-request"}, *d.notes, false, e.actor,
@@ -184,6 +185,7 @@ struct applier {
         r->occupied_by = d.session_id;
     }
     if (new_session) {
+      ss.listed_at = d.started_at;
       if (auto* c = customer(d.customer.customer_id)) ++c->total_sessions;
     }
   }

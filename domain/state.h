@@ -157,6 +157,7 @@ struct session_state {
   std::optional<ids::invoice> invoice_id;
   std::optional<ids::session> order_id;
   timestamp last_activity;
+  timestamp listed_at;  // when it was requested or started: the order of session lists
   tally::version version;
 
   [[nodiscard]] cents paid_cents() const { return payments_cents - refunds_cents; }
@@ -171,7 +172,7 @@ BOOST_DESCRIBE_STRUCT(session_state, (),
                        title, meeting_url, started_at, ended_at, scheduled_start, duration_minutes,
                        price_cents, requested_via, lines, line_sequence, notes, charges,
                        payments_cents, refunds_cents, final_cost, invoice_id, order_id,
-                       last_activity, version))
+                       last_activity, listed_at, version))
 
 struct invoice_state {
   ids::invoice invoice_id;

@@ -3,7 +3,10 @@
 // The layout of the read-model store (one RocksDB database, `<data>/views`).
 //   a/<tenant>/<aggregate key>              aggregate state (JSON), as evolve builds it
 //   x/<tenant>/active/<rev time>/<session>  active sessions, newest first
-//   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first
+//   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first (time: requested or
+//   started) x/<tenant>/by_customer/<id>/…, by_kind/<kind>/…, by_status/<status>/…,
+//   by_payment/<payment status>/…            the same, per filter of GET /v1/sessions
+//   x/<tenant>/by_date/<rev time>/<session>  by scheduled start (appointments) or start
 //   x/<tenant>/customers/<rev time>/<id>    customers, newest first
 //   x/<tenant>/invoices/<rev seq>/<id>      invoices, newest first
 //   x/<tenant>/picklist/<time>/<session>    shopping sessions with lines to pick, oldest first

@@ -2,6 +2,7 @@
 
 #include "base/json.h"
 #include "domain/evolve.h"
+#include "domain/pricing.h"
 #include "domain/state_codec.h"
 #include "domain/views.h"
 #include "projections/analytics.h"
@@ -127,6 +128,27 @@ std::optional<session_mark> mark_of(const session_state* s, timestamp fallback) 
                       s->outcome ? boost::describe::enum_to_string(*s->outcome, "") : ""};
 }
 
+// Every index entry a session has in its current state (keys.h): the list
+// of all sessions, the active list, and one per filter of GET /v1/sessions.
+std::set<std::string> session_index_keys(const ids::tenant& t, const session_state& s) {
+  using layout::index_entry;
+  const auto order = to_millis(s.listed_at);
+  const auto& id = s.session_id.value;
+  auto name = [](auto e) { return std::string(boost::describe::enum_to_string(e, "")); };
+  std::set<std::string> keys{
+      index_entry(t, "sessions", order, id),
+      index_entry(t, "by_customer/" + s.customer.customer_id.value, order, id),
+      index_entry(t, "by_kind/" + name(s.kind), order, id),
+      index_entry(t, "by_status/" + name(s.status), order, id),
+      index_entry(t, "by_payment/" + name(payment_status_of(s)), order, id),
+  };
+  const auto when = s.kind == session_kind::appointment ? s.scheduled_start : s.started_at;
+  if (when) keys.insert(index_entry(t, "by_date", to_millis(*when), id));
+  if (s.status == session_status::active && s.started_at)
+    keys.insert(index_entry(t, "active", to_millis(*s.started_at), id));
+  return keys;
+}
+
 void count(batch_writes& b, const ids::tenant& t, const session_mark& m, int delta) {
   auto& bucket = b.bucket(t, m.day);
   bucket.sessions_by_status[m.status] += delta;
@@ -168,12 +190,22 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
     std::optional<ids::session> session_id;
     std::optional<session_mark> before;
+    std::set<std::string> keys_before;
     if (e.stream.starts_with("session-")) {
       session_id = ids::session{e.stream.substr(8)};
-      before = mark_of(view.session(*session_id), e.time);
+      const auto* old_state = view.session(*session_id);
+      before = mark_of(old_state, e.time);
+      if (old_state) keys_before = session_index_keys(e.tenant, *old_state);
     }
     evolve(view, e);
     if (session_id) {
+      std::set<std::string> keys_after;
+      if (const auto* new_state = view.session(*session_id))
+        keys_after = session_index_keys(e.tenant, *new_state);
+      for (const auto& k : keys_before)
+        if (!keys_after.contains(k)) b.erase(k);
+      for (const auto& k : keys_after)
+        if (!keys_before.contains(k)) b.put(k, "");
       const auto* after_state = view.session(*session_id);
       const auto after = mark_of(after_state, e.time);
       if (before != after) {
@@ -198,19 +230,6 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     if (const auto* d = std::get_if<credit_note_issued>(&e.data))
       b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).invoiced_cents -=
           d->total_cents;
-    if (const auto* d = std::get_if<session_requested>(&e.data)) {
-      b.put(layout::index_entry(e.tenant, "sessions", to_millis(e.time), d->session_id.value), "");
-    } else if (const auto* d = std::get_if<session_started>(&e.data)) {
-      const auto t = to_millis(d->started_at);
-      b.put(layout::index_entry(e.tenant, "active", t, d->session_id.value), "");
-      // Appointments are listed from their request on.
-      if (d->kind != session_kind::appointment)
-        b.put(layout::index_entry(e.tenant, "sessions", t, d->session_id.value), "");
-    } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
-      if (const auto* s = view.session(d->session_id); s && s->started_at)
-        b.erase(layout::index_entry(e.tenant, "active", to_millis(*s->started_at),
-                                    d->session_id.value));
-    }
     if (e.stream.starts_with("session-")) {
       // The pick list: a shopping session is on it while it has lines to pick.
       const ids::session id{e.stream.substr(8)};

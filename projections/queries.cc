@@ -163,9 +163,26 @@ result<std::string> queries::sessions(const ids::tenant& t, const session_filter
                                       const page_request& page) const {
   const auto now = clock_.now();
   const auto q = f.q ? std::optional<std::string>(lower(*f.q)) : std::nullopt;
+  // The most selective index the filters allow; the other filters are
+  // checked on the sessions it yields.
+  std::string index = "sessions";
+  page_request p = page;
+  if (f.customer_id)
+    index = "by_customer/" + *f.customer_id;
+  else if (f.from || f.to)
+    index = "by_date";
+  else if (f.status)
+    index = "by_status/" + *f.status;
+  else if (f.payment_status)
+    index = "by_payment/" + *f.payment_status;
+  else if (f.kind)
+    index = "by_kind/" + *f.kind;
+  const std::string prefix = layout::index_prefix(t, index);
+  // by_date counts down in time: a first page starts at `to`, not at the newest.
+  if (index == "by_date" && f.to && p.cursor.empty())
+    p.cursor = hex(prefix + layout::rev_number(to_millis(*f.to) - 1));
   return page_of(
-      views_, layout::index_prefix(t, "sessions"), page,
-      [&](std::string_view key, std::string_view) -> std::optional<std::string> {
+      views_, prefix, p, [&](std::string_view key, std::string_view) -> std::optional<std::string> {
         auto s = load<session_state>(views_, t, "session-" + last_segment(key));
         if (!s) return std::nullopt;
         auto v = render(*s, now);
@@ -178,8 +195,11 @@ result<std::string> queries::sessions(const ids::tenant& t, const session_filter
         if (f.from && (!when || *when < *f.from)) return std::nullopt;
         if (f.to && (!when || *when >= *f.to)) return std::nullopt;
         if (q && lower(v.title.value_or("")).find(*q) == std::string::npos &&
-            lower(v.customer.name).find(*q) == std::string::npos)
-          return std::nullopt;
+            lower(v.customer.name).find(*q) == std::string::npos) {
+          auto c = load<customer_state>(views_, t, keys::customer(v.customer.customer_id));
+          if (!c || !c->email || lower(*c->email).find(*q) == std::string::npos)
+            return std::nullopt;
+        }
         return json::write(v);
       });
 }

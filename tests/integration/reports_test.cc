@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 using namespace tally::testing;
 
 namespace {
@@ -105,6 +107,37 @@ TEST_F(reports, time_travel_by_version_and_time) {
   auto now = get("/v1/sessions/" + s);
   EXPECT_EQ(at(now, {"lines"}).as_array().size(), 2u);
   EXPECT_EQ(admin->get("/v1/sessions/" + s + "?version=0").code(), "invalid_request");
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(reports, the_session_list_filters_through_its_indexes) {
+  const auto a = shopping_with_tea(), b = shopping_with_tea();
+  const auto other = str(
+      at(admin->post("/v1/customers", R"({"name":"Zed Other","email":"zed@example.com"})").json(),
+         {"customer_id"}));
+  auto c = str(at(
+      admin->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + other + R"("})").json(),
+      {"session_id"}));
+  admin->post("/v1/sessions/" + a + "/end");
+  last = admin->post("/v1/sessions/" + b + "/cancel").header("tally-position");
+  auto ids_of = [&](const std::string& query) {
+    std::set<std::string> out;
+    const auto items = at(get("/v1/sessions" + query), {"items"});
+    for (const auto& i : items.as_array()) out.insert(str(at(i, {"session_id"})));
+    return out;
+  };
+  EXPECT_EQ(ids_of("?status=ended"), (std::set<std::string>{a, b}));
+  EXPECT_EQ(ids_of("?status=active"), (std::set<std::string>{c}));
+  EXPECT_EQ(ids_of("?customer_id=" + other), (std::set<std::string>{c}));
+  EXPECT_EQ(ids_of("?payment_status=unpaid&status=ended"), (std::set<std::string>{a, b}));
+  EXPECT_EQ(ids_of("?kind=shopping&q=zed"), (std::set<std::string>{c}));
+  EXPECT_EQ(ids_of("?q=ZED@EXAMPLE"), (std::set<std::string>{c}));
+  auto clock = str(at(admin->get("/v1/admin/clock").json(), {"now"}));
+  EXPECT_EQ(ids_of("?from=2000-01-01T00:00:00Z&to=" + clock).size(), 3u);
+  EXPECT_TRUE(ids_of("?to=2000-01-01T00:00:00Z").empty());
 }
 
 }  // namespace
