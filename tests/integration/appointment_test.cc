@@ -215,3 +215,46 @@ TEST_F(booking_flow, a_no_show_before_the_wait_is_too_early_then_charges_the_fee
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(booking_flow, private_notes_are_hidden_from_the_customer) {
+  const auto id = booked(1000, "notes@example.com");
+  const auto me = str(at(admin->get("/v1/sessions/" + id, {"Tally-Min-Position: " + last}).json(),
+                         {"customer", "customer_id"}));
+  advance(3600);
+  ok(host->post("/v1/sessions/" + id + "/start"));
+  ok(host->post("/v1/sessions/" + id + "/notes", R"({"text":"bring the 2025 receipts"})"), 201);
+  ok(host->post("/v1/sessions/" + id + "/notes",
+                R"({"text":"seems nervous about the audit","private":true})"),
+     201);
+  http_client customer(server->base_url());
+  customer.token = server->token("customer", "acme", me);
+  auto mine = customer.get("/v1/sessions/" + id, {"Tally-Min-Position: " + last}).json();
+  const auto notes = at(mine, {"notes"}).as_array();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(str(at(notes[0], {"text"})), "bring the 2025 receipts");
+  EXPECT_EQ(at(admin->get("/v1/sessions/" + id).json(), {"notes"}).as_array().size(), 2u);
+}
+
+TEST_F(booking_flow, customers_are_updated_and_deactivated) {
+  auto c =
+      ok(admin->post("/v1/customers", R"({"name":"Old Name","email":"old@example.com"})"), 201);
+  const auto id = str(at(c.json(), {"customer_id"}));
+  auto u = ok(host->put("/v1/customers/" + id, R"({"name":"New Name","email":"new@example.com"})"));
+  EXPECT_EQ(str(at(u.json(), {"name"})), "New Name");
+  EXPECT_EQ(admin->post("/v1/customers", R"({"name":"Copy","email":"NEW@example.com"})").code(),
+            "already_exists");
+  EXPECT_EQ(host->del("/v1/customers/" + id).code(), "forbidden");
+  auto d = ok(admin->del("/v1/customers/" + id));
+  EXPECT_FALSE(at(d.json(), {"active"}).as_bool());
+  EXPECT_EQ(admin
+                ->post("/v1/bookings",
+                       R"({"customer_id":")" + id + R"(","title":"x","duration_minutes":30})")
+                .code(),
+            "invalid_state");
+  auto sub = ok(admin->put("/v1/customers/" + id + "/subscription", R"({"subscribed":true})"));
+  EXPECT_TRUE(at(sub.json(), {"subscribed"}).as_bool());
+}
+
+}  // namespace
