@@ -29,7 +29,7 @@ bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
 
 std::optional<timestamp> parse_rfc3339(std::string_view s) {
   using namespace std::chrono;
-  int y, mo, d, h, mi, sec;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (s.size() < 20) return std::nullopt;
   if (!read_int(s, 0, 4, y) || s[4] != '-' || !read_int(s, 5, 2, mo) || s[7] != '-' ||
       !read_int(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !read_int(s, 11, 2, h) ||
@@ -55,7 +55,7 @@ std::optional<timestamp> parse_rfc3339(std::string_view s) {
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh, om;
+    int oh = 0, om = 0;
     if (!read_int(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
         !read_int(s, pos + 4, 2, om))
       return std::nullopt;

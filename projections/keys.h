@@ -8,7 +8,7 @@
 //   by_payment/<payment status>/…            the same, per filter of GET /v1/sessions
 //   x/<tenant>/by_date/<rev time>/<session>  by scheduled start (appointments) or start
 //   x/<tenant>/customers/<rev time>/<id>    customers, newest first
-//   x/<tenant>/invoices/<rev seq>/<id>      invoices, newest first
+//   x/<tenant>/invoices/<rev offset>/<id>   invoices and credit notes, newest first
 //   x/<tenant>/picklist/<time>/<session>    shopping sessions with lines to pick, oldest first
 //   x/<tenant>/day/<yyyy-mm-dd>             analytics bucket of the day (analytics.h)
 //   h/<tenant>/<stream>/<version>           each stream's events (CloudEvents)

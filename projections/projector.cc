@@ -247,7 +247,10 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
       b.put(layout::index_entry(e.tenant, "customers", to_millis(e.time), d->customer_id.value),
             "");
     } else if (const auto* d = std::get_if<invoice_issued>(&e.data)) {
-      b.put(layout::index_entry(e.tenant, "invoices", d->sequence, d->invoice_id.value), "");
+      // Invoices and credit notes in one list, newest first by log position.
+      b.put(layout::index_entry(e.tenant, "invoices", r.pos.offset, d->invoice_id.value), "");
+    } else if (const auto* d = std::get_if<credit_note_issued>(&e.data)) {
+      b.put(layout::index_entry(e.tenant, "invoices", r.pos.offset, d->invoice_id.value), "");
     }
   }
   b.put(layout::checkpoint(partition), std::to_string(events.back().pos.offset));

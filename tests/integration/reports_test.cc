@@ -141,3 +141,32 @@ TEST_F(reports, the_session_list_filters_through_its_indexes) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(reports, standalone_invoices_take_payments_and_credit_notes) {
+  auto inv = admin->post(
+      "/v1/invoices",
+      R"({"customer_id":")" + customer +
+          R"(","lines":[{"description":"Gift card","quantity":2,"unit_price_cents":500}]})");
+  ASSERT_EQ(inv.status, 201) << inv.body;
+  const auto id = str(at(inv.json(), {"invoice_id"}));
+  EXPECT_EQ(num(at(inv.json(), {"total_cents"})), 1000);
+  auto paid =
+      admin->post("/v1/invoices/" + id + "/payments", R"({"amount_cents":400,"method":"cash"})");
+  ASSERT_EQ(paid.status, 200) << paid.body;
+  EXPECT_EQ(num(at(paid.json(), {"paid_cents"})), 400);
+  auto cn = admin->post("/v1/invoices/" + id + "/credit-note", R"({"reason":"returned one"})");
+  ASSERT_EQ(cn.status, 201) << cn.body;
+  EXPECT_EQ(str(at(cn.json(), {"number"})), "CN-000001");
+  EXPECT_EQ(str(at(cn.json(), {"kind"})), "credit_note");
+  EXPECT_EQ(str(at(cn.json(), {"credits"})), id);
+  EXPECT_EQ(admin->post("/v1/invoices/" + id + "/credit-note", R"({"reason":"again"})").code(),
+            "credit_exceeds_invoice");
+  last = cn.header("tally-position");
+  const auto listed = at(get("/v1/invoices"), {"items"});
+  ASSERT_EQ(listed.as_array().size(), 2u);
+  EXPECT_EQ(str(at(listed.as_array().at(0), {"number"})), "CN-000001");
+}
+
+}  // namespace

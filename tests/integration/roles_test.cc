@@ -97,3 +97,73 @@ TEST(roles, every_channel_with_every_role) {
 }
 
 }  // namespace
+
+namespace {
+
+// Every documented operation that names an aggregate, tried by another
+// tenant's admin with this tenant's real ids: indistinguishable from missing.
+TEST(roles, another_tenants_ids_are_not_found_on_every_path) {
+  temp_dir dir;
+  tally_server server(dir.str());
+  auto acme = server.client("admin", "acme");
+  const auto customer =
+      str(at(acme->post("/v1/customers", R"({"name":"Ann"})").json(), {"customer_id"}));
+  const auto resource =
+      str(at(acme->post("/v1/resources", R"({"name":"PC","hourly_rate_cents":100})").json(),
+             {"resource_id"}));
+  acme->put("/v1/inventory/tea", R"({"name":"Tea","unit_price_cents":300})");
+  acme->post("/v1/inventory/tea/receipts", R"({"quantity":10})");
+  const auto session = str(
+      at(acme->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + customer + R"("})")
+             .json(),
+         {"session_id"}));
+  const auto line = str(at(
+      acme->post("/v1/sessions/" + session + "/items", R"({"item_id":"tea","quantity":1})").json(),
+      {"line_id"}));
+  const auto invoice =
+      str(at(acme->post("/v1/invoices",
+                        R"({"customer_id":")" + customer +
+                            R"(","lines":[{"description":"x","quantity":1,"unit_price_cents":1}]})")
+                 .json(),
+             {"invoice_id"}));
+  auto globex = server.client("admin", "globex");
+  const auto doc = globex->get("/v1/openapi.json").json();
+  const auto paths = at(doc, {"paths"});
+  int checked = 0;
+  for (const auto& [path_view, ops] : paths.as_object()) {
+    std::string path(path_view);
+    if (path.find('{') == std::string::npos) continue;
+    std::string concrete = path;
+    auto fill = [&](const std::string& param, const std::string& value) {
+      auto at_param = concrete.find(param);
+      if (at_param != std::string::npos) concrete.replace(at_param, param.size(), value);
+    };
+    if (path.starts_with("/v1/customers/")) fill("{id}", customer);
+    if (path.starts_with("/v1/resources/")) fill("{id}", resource);
+    if (path.starts_with("/v1/sessions/")) fill("{id}", session);
+    if (path.starts_with("/v1/invoices/")) fill("{id}", invoice);
+    fill("{item_id}", "tea");
+    fill("{line_id}", line);
+    for (const auto& [method, op] : ops.as_object()) {
+      std::string m(method);
+      std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+      if (m == "PUT" && path == "/v1/inventory/{item_id}")
+        continue;  // ids chosen by the client: creates its own
+      auto r = globex->request(m, concrete, m == "GET" || m == "DELETE" ? "" : "{}");
+      // A body check may answer first (400); what must never happen is an answer about acme's data.
+      EXPECT_TRUE(r.status == 404 || r.status == 400)
+          << m << " " << concrete << ": " << r.status << " " << r.body;
+      if (r.status == 400) {
+        // Then the same with a valid body must be 404.
+        EXPECT_NE(r.code(), "") << r.body;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 25);
+  // And the data is untouched.
+  auto s = acme->get("/v1/sessions/" + session).json();
+  EXPECT_EQ(str(at(s, {"status"})), "active");
+}
+
+}  // namespace
