@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git curl
+  build-essential cmake ninja-build ccache pkg-config git curl jq
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   librocksdb-dev librdkafka-dev libsimdjson-dev libssl-dev
   libjwt-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
