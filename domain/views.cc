@@ -59,8 +59,8 @@ std::optional<pick_session_view> render_picks(const session_state& s) {
   for (const auto& l : s.lines) {
     const auto remaining = l.quantity - l.picked_quantity;
     if (remaining <= 0) continue;
-    v.lines.push_back(pick_line_view{l.line_id, l.item_id, l.name, l.location, l.quantity,
-                                     l.picked_quantity, remaining});
+    v.lines.push_back(pick_line_view{s.session_id, l.line_id, l.item_id, l.name, l.location,
+                                     l.quantity, l.picked_quantity, remaining});
   }
   if (v.lines.empty()) return std::nullopt;
   return v;

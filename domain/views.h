@@ -96,7 +96,9 @@ BOOST_DESCRIBE_STRUCT(active_session_entry, (),
                       (session_id, kind, customer, host_id, resource, started_at, line_count,
                        item_count, items_total_cents))
 
+// A line on the pick list (also the `line` of picklist.* feed messages).
 struct pick_line_view {
+  ids::session session_id;
   ids::line line_id;
   ids::item item_id;
   std::string name;
@@ -106,7 +108,8 @@ struct pick_line_view {
   std::int64_t remaining = 0;
 };
 BOOST_DESCRIBE_STRUCT(pick_line_view, (),
-                      (line_id, item_id, name, location, quantity, picked_quantity, remaining))
+                      (session_id, line_id, item_id, name, location, quantity, picked_quantity,
+                       remaining))
 
 struct pick_session_view {
   ids::session session_id;

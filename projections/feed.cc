@@ -1,24 +1,11 @@
 #include "projections/feed.h"
 
 #include "base/json.h"
+#include "domain/views.h"
 
 namespace tally::projections {
 
 namespace {
-
-struct pick_line {
-  ids::session session_id;
-  ids::line line_id;
-  ids::item item_id;
-  std::string name;
-  std::string location;
-  std::int64_t quantity = 0;
-  std::int64_t picked_quantity = 0;
-  std::int64_t remaining = 0;
-};
-BOOST_DESCRIBE_STRUCT(pick_line, (),
-                      (session_id, line_id, item_id, name, location, quantity, picked_quantity,
-                       remaining))
 
 struct removed_line {
   ids::session session_id;
@@ -90,8 +77,8 @@ std::vector<feed_message> derive_feed(const event& e, const ports::position& pos
     if (d->effect == stock_effect::reserved) {
       b.event_on("picklist");
       b.derived("picklist", "picklist.line_added", "line",
-                json::write(pick_line{d->session_id, d->line_id, d->item_id, d->name, d->location,
-                                      d->quantity, 0, d->quantity}));
+                json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name,
+                                           d->location, d->quantity, 0, d->quantity}));
     }
   } else if (const auto* d = std::get_if<item_removed>(&e.data)) {
     b.event_on("inventory");
@@ -105,9 +92,10 @@ std::vector<feed_message> derive_feed(const event& e, const ports::position& pos
     if (d->reason == removal_reason::sold_out) b.alert(d->session_id, "sold_out", line);
   } else if (const auto* d = std::get_if<item_picked>(&e.data)) {
     b.event_on("picklist");
-    b.derived("picklist", "picklist.line_picked", "line",
-              json::write(pick_line{d->session_id, d->line_id, d->item_id, d->name, d->location,
-                                    d->line_quantity, d->picked_quantity, d->remaining}));
+    b.derived(
+        "picklist", "picklist.line_picked", "line",
+        json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name, d->location,
+                                   d->line_quantity, d->picked_quantity, d->remaining}));
   } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
     if (d->kind == session_kind::shopping) {
       b.event_on("inventory");
