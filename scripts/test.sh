@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the dev build (unit, integration, durability
-# tests against the real `tally`), then the Address+UB sanitizer build of
-# everything but the Beast unit, running its tests too.
+# tests against the real `tally`), then the Address+UB and the Thread
+# sanitizer builds of everything but the Beast unit, running their tests too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,6 +21,12 @@ if [ "${TALLY_SKIP_SANITIZERS:-0}" != "1" ]; then
   cmake --build --preset asan -j "$jobs"
   echo "== asan tests"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"
+
+  echo "== tsan build (no Beast units)"
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan -j "$jobs"
+  echo "== tsan tests"
+  TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j "$jobs"
 fi
 
 echo "== formatting (clang-format, .clang-format)"
