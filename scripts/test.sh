@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Cache hits across clones in different folders (CI clones afresh).
+export CCACHE_BASEDIR="$PWD"
 jobs=$(nproc)
 
 echo "== dev build"
