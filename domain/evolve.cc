@@ -14,6 +14,23 @@ T& get_or_create(state_access& s, std::string_view key) {
   return std::get<T>(s.put(key, T{}));
 }
 
+// The fields invoices and credit notes share.
+template <class Issued>
+invoice_state& issue(state_access& s, const Issued& d, invoice_kind kind) {
+  auto& inv = get_or_create<invoice_state>(s, keys::invoice(d.invoice_id));
+  inv.invoice_id = d.invoice_id;
+  inv.number = d.number;
+  inv.kind = kind;
+  inv.session_id = d.session_id;
+  inv.customer_id = d.customer_id;
+  inv.customer_name = d.customer_name;
+  inv.lines = d.lines;
+  inv.total_cents = d.total_cents;
+  inv.currency = d.currency;
+  inv.issued_at = d.issued_at;
+  return inv;
+}
+
 struct applier {
   state_access& s;
   const event& e;
@@ -141,19 +158,9 @@ struct applier {
     }
   }
   void operator()(const credit_note_issued& d) {
-    auto& cn = get_or_create<invoice_state>(s, keys::invoice(d.invoice_id));
-    cn.invoice_id = d.invoice_id;
-    cn.number = d.number;
-    cn.kind = invoice_kind::credit_note;
-    cn.session_id = d.session_id;
-    cn.customer_id = d.customer_id;
-    cn.customer_name = d.customer_name;
+    auto& cn = issue(s, d, invoice_kind::credit_note);
     cn.credits = d.credits;
-    cn.lines = d.lines;
-    cn.total_cents = d.total_cents;
     cn.reason = d.reason;
-    cn.currency = d.currency;
-    cn.issued_at = d.issued_at;
     auto& t = get_or_create<tenant_state>(s, keys::tenant);
     t.credit_note_sequence = std::max(t.credit_note_sequence, d.sequence);
     if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(d.credits)))
@@ -281,17 +288,7 @@ struct applier {
     if (auto* c = customer(d.customer_id)) c->total_paid_cents -= d.amount_cents;
   }
   void operator()(const invoice_issued& d) {
-    auto& inv = get_or_create<invoice_state>(s, keys::invoice(d.invoice_id));
-    inv.invoice_id = d.invoice_id;
-    inv.number = d.number;
-    inv.kind = invoice_kind::invoice;
-    inv.session_id = d.session_id;
-    inv.customer_id = d.customer_id;
-    inv.customer_name = d.customer_name;
-    inv.lines = d.lines;
-    inv.total_cents = d.total_cents;
-    inv.currency = d.currency;
-    inv.issued_at = d.issued_at;
+    issue(s, d, invoice_kind::invoice);
     auto& t = get_or_create<tenant_state>(s, keys::tenant);
     t.invoice_sequence = std::max(t.invoice_sequence, d.sequence);
     if (d.session_id) {

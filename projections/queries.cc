@@ -88,6 +88,31 @@ std::string last_segment(std::string_view key) {
   return std::string(key.substr(key.rfind('/') + 1));
 }
 
+// A page of aggregates stored under "a/<tenant>/<kind>-…", in key order.
+template <class T>
+result<std::string> aggregate_page(const ports::kv_store& store, const ids::tenant& t,
+                                   std::string_view kind, const page_request& page) {
+  return page_of(store, layout::aggregate(t, std::string(kind) + "-"), page,
+                 [](std::string_view, std::string_view v) -> std::optional<std::string> {
+                   auto a = json::read_own<T>(v);
+                   if (!a) return std::nullopt;
+                   return json::write(render(*a));
+                 });
+}
+
+// A page of aggregates listed by an index whose keys end in their id.
+template <class T, class Keep>
+result<std::string> indexed_page(const ports::kv_store& store, const ids::tenant& t,
+                                 std::string_view index, std::string_view kind,
+                                 const page_request& page, Keep keep) {
+  return page_of(store, layout::index_prefix(t, index), page,
+                 [&](std::string_view key, std::string_view) -> std::optional<std::string> {
+                   auto a = load<T>(store, t, std::string(kind) + "-" + last_segment(key));
+                   if (!a || !keep(*a)) return std::nullopt;
+                   return json::write(render(*a));
+                 });
+}
+
 error missing(std::string_view what, std::string_view id) {
   return make_error(errc::not_found, fmt::format("{} {} does not exist", what, id));
 }
@@ -227,12 +252,8 @@ result<std::string> queries::customer(const ids::tenant& t, const ids::customer&
 }
 
 result<std::string> queries::customers(const ids::tenant& t, const page_request& page) const {
-  return page_of(views_, layout::index_prefix(t, "customers"), page,
-                 [&](std::string_view key, std::string_view) -> std::optional<std::string> {
-                   auto c = load<customer_state>(views_, t, "customer-" + last_segment(key));
-                   if (!c) return std::nullopt;
-                   return json::write(render(*c));
-                 });
+  return indexed_page<customer_state>(views_, t, "customers", "customer", page,
+                                      [](const customer_state&) { return true; });
 }
 
 result<std::string> queries::resource(const ids::tenant& t, const ids::resource& id) const {
@@ -242,12 +263,7 @@ result<std::string> queries::resource(const ids::tenant& t, const ids::resource&
 }
 
 result<std::string> queries::resources(const ids::tenant& t, const page_request& page) const {
-  return page_of(views_, layout::aggregate(t, "resource-"), page,
-                 [](std::string_view, std::string_view v) -> std::optional<std::string> {
-                   auto r = json::read_own<resource_state>(v);
-                   if (!r) return std::nullopt;
-                   return json::write(render(*r));
-                 });
+  return aggregate_page<resource_state>(views_, t, "resource", page);
 }
 
 result<std::string> queries::item(const ids::tenant& t, const ids::item& id) const {
@@ -257,12 +273,7 @@ result<std::string> queries::item(const ids::tenant& t, const ids::item& id) con
 }
 
 result<std::string> queries::items(const ids::tenant& t, const page_request& page) const {
-  return page_of(views_, layout::aggregate(t, "item-"), page,
-                 [](std::string_view, std::string_view v) -> std::optional<std::string> {
-                   auto i = json::read_own<item_state>(v);
-                   if (!i) return std::nullopt;
-                   return json::write(render(*i));
-                 });
+  return aggregate_page<item_state>(views_, t, "item", page);
 }
 
 result<std::string> queries::invoice(const ids::tenant& t, const ids::invoice& id) const {
@@ -273,12 +284,9 @@ result<std::string> queries::invoice(const ids::tenant& t, const ids::invoice& i
 
 result<std::string> queries::invoices(const ids::tenant& t, const page_request& page,
                                       const std::optional<ids::customer>& customer) const {
-  return page_of(views_, layout::index_prefix(t, "invoices"), page,
-                 [&](std::string_view key, std::string_view) -> std::optional<std::string> {
-                   auto i = load<invoice_state>(views_, t, "invoice-" + last_segment(key));
-                   if (!i || (customer && i->customer_id != *customer)) return std::nullopt;
-                   return json::write(render(*i));
-                 });
+  return indexed_page<invoice_state>(
+      views_, t, "invoices", "invoice", page,
+      [&](const invoice_state& i) { return !customer || i.customer_id == *customer; });
 }
 
 result<std::string> queries::analytics(const ids::tenant& t, std::optional<timestamp> from,
