@@ -106,8 +106,8 @@ int serve(const serve_options& o) {
   gateway::token_verifier verifier(secret);
 
   gateway::http_server server({o.host, o.port, o.threads}, clock);
-  gateway::api api(
-      {bus, projector, queries, *st->log, clock, verifier, test_clock.get(), server.schedule()});
+  gateway::api api({bus, projector, queries, *st->log, clock, verifier, test_clock.get(),
+                    server.schedule(), &server.metrics()});
   gateway::stream_hub hub(projector, queries, *st->log, {});
   auto s = server.run(api, &hub, [](const std::string& endpoint) {
     std::cout << "listening on http://" << endpoint << std::endl;

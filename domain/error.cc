@@ -46,6 +46,8 @@ std::string_view code_name(errc code) {
       return "outcome_unknown";
     case errc::projection_lagging:
       return "projection_lagging";
+    case errc::not_implemented:
+      return "not_implemented";
     case errc::internal:
       return "internal";
   }

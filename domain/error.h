@@ -32,6 +32,7 @@ enum class errc {
   unavailable,
   outcome_unknown,
   projection_lagging,
+  not_implemented,  // a transfer coding the server does not implement (501)
   internal,
 };
 

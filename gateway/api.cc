@@ -415,6 +415,28 @@ std::string api::impl::metrics_text() {
   out += fmt::format("tally_commands_total{{outcome=\"replayed\"}} {}\n", commands_replayed.load());
   out += "# HELP tally_http_in_flight Requests being handled.\n# TYPE tally_http_in_flight gauge\n";
   out += fmt::format("tally_http_in_flight {}\n", in_flight.load());
+  if (s.transport) {
+    const auto& t = *s.transport;
+    out += "# HELP tally_connections_open Open client connections by protocol.\n";
+    out += "# TYPE tally_connections_open gauge\n";
+    out +=
+        fmt::format("tally_connections_open{{protocol=\"http\"}} {}\n", t.http_connections.load());
+    out += fmt::format("tally_connections_open{{protocol=\"websocket\"}} {}\n",
+                       t.websocket_connections.load());
+    out +=
+        "# HELP tally_accept_failures_total Connections that could not be accepted (e.g. out of "
+        "file descriptors).\n# TYPE tally_accept_failures_total counter\n";
+    out += fmt::format("tally_accept_failures_total {}\n", t.accept_failures.load());
+    out +=
+        "# HELP tally_websocket_slow_closes_total WebSocket clients closed with 1008 for not "
+        "reading.\n# TYPE tally_websocket_slow_closes_total counter\n";
+    out += fmt::format("tally_websocket_slow_closes_total {}\n", t.websocket_slow_closes.load());
+    out +=
+        "# HELP tally_http_framing_rejected_total Requests refused for their framing "
+        "(Transfer-Encoding, Content-Length, Host).\n# TYPE tally_http_framing_rejected_total "
+        "counter\n";
+    out += fmt::format("tally_http_framing_rejected_total {}\n", t.rejected_framing.load());
+  }
   out +=
       "# HELP tally_log_end_offset The next offset of each log partition.\n# TYPE "
       "tally_log_end_offset gauge\n";

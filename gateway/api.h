@@ -23,6 +23,7 @@ struct api_services {
   token_verifier& verifier;
   clock_control* test_clock = nullptr;  // set only with --test-clock
   schedule_fn schedule;
+  const transport_metrics* transport = nullptr;  // the HTTP server's counters
 };
 
 // The HTTP API of API.md, without any network code: routing, auth, reading

@@ -1,4 +1,13 @@
 // The one translation unit with Beast and Asio (docs/decisions/0004-build-time.md).
+//
+// Lifecycle, after Beast's advanced_server_flex_awaitable: every connection is
+// one coroutine on its own strand, registered in a `connection_set` for as
+// long as it runs, so that a stop reaches each of them and the server knows,
+// without polling, when the last one has ended. A WebSocket connection is two
+// coroutines on that strand, a reader and a writer, joined with `||`: when
+// either ends (the client went away, the close handshake finished, a write
+// failed) the other is cancelled, and the socket is closed when the
+// connection's coroutine returns. Nothing waits in a loop.
 #include "gateway/http_server.h"
 
 #include "gateway/problem.h"
@@ -6,21 +15,26 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
+#include <list>
 #include <thread>
+#include <unordered_map>
 
 namespace tally::gateway {
 
@@ -29,10 +43,15 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// How long a client cut off for being slow (or told the server is stopping)
+// has to finish reading the frame in flight and answer the close frame.
+constexpr auto close_grace = std::chrono::seconds(10);
 
 // Turns api::handle's callback into something a coroutine can co_await; the
 // answer is posted back to the connection's strand.
@@ -52,23 +71,137 @@ auto async_handle(api& a, http_request req, Token&& token) {
       token, std::move(req));
 }
 
-// One WebSocket connection's outbound side: a queue drained by one writer
-// coroutine on the connection's strand. send/close may come from any thread.
+// Logs an exception that escaped a connection's coroutine (none should).
+void log_escaped(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("a connection ended with an exception: {}", ex.what());
+  }
+}
+
+// Every running connection, as Beast's task_group has it (Boost 1.81 has
+// none): a stop reaches each one on its strand, and `on_empty` is called
+// when the last one ends after stop_all(). Thread-safe.
+class connection_set {
+ public:
+  struct entry {
+    asio::any_io_executor strand;
+    // Run on `strand` by stop_all(); set and cleared on the strand only.
+    std::function<void()> on_stop;
+  };
+  using handle = std::shared_ptr<entry>;
+
+  handle add(asio::any_io_executor strand) {
+    auto e = std::make_shared<entry>(entry{std::move(strand), {}});
+    std::lock_guard lock(mutex_);
+    entries_.push_back(e);
+    e_iters_.emplace(e.get(), std::prev(entries_.end()));
+    return e;
+  }
+  // On the entry's strand, when its coroutine ends.
+  void remove(const handle& e) {
+    e->on_stop = nullptr;
+    std::function<void()> notify;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = e_iters_.find(e.get());
+      if (it == e_iters_.end()) return;
+      entries_.erase(it->second);
+      e_iters_.erase(it);
+      if (entries_.empty() && stopping_) notify = on_empty_;
+    }
+    if (notify) notify();
+  }
+  void stop_all(std::function<void()> on_empty) {
+    std::vector<handle> all;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      on_empty_ = on_empty;
+      all.assign(entries_.begin(), entries_.end());
+    }
+    if (all.empty()) return on_empty();
+    for (auto& e : all)
+      asio::post(e->strand, [e] {
+        if (e->on_stop) e->on_stop();
+      });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::list<handle> entries_;
+  std::unordered_map<entry*, std::list<handle>::iterator> e_iters_;
+  bool stopping_ = false;
+  std::function<void()> on_empty_;
+};
+
+// Keeps a connection registered while its coroutine runs.
+class registration {
+ public:
+  registration(connection_set& set, asio::any_io_executor strand)
+      : set_(set), entry_(set.add(std::move(strand))) {}
+  ~registration() { set_.remove(entry_); }
+  registration(const registration&) = delete;
+  registration& operator=(const registration&) = delete;
+  void on_stop(std::function<void()> fn) { entry_->on_stop = std::move(fn); }
+
+ private:
+  connection_set& set_;
+  connection_set::handle entry_;
+};
+
+class gauge_guard {
+ public:
+  explicit gauge_guard(std::atomic<std::int64_t>& g) : g_(g) { ++g_; }
+  ~gauge_guard() { --g_; }
+  gauge_guard(const gauge_guard&) = delete;
+  gauge_guard& operator=(const gauge_guard&) = delete;
+
+ private:
+  std::atomic<std::int64_t>& g_;
+};
+
+using ws_stream = websocket::stream<beast::tcp_stream>;
+
+// One WebSocket connection's outbound side: a bounded queue drained by the
+// writer coroutine on the connection's strand. send/close may be called from
+// any thread (the projector's, through the hub); everything that touches the
+// stream runs on the strand and checks `ended_` first, because the stream
+// lives in the connection's coroutine and is gone once it returns.
 class ws_connection final : public ws_output, public std::enable_shared_from_this<ws_connection> {
  public:
-  explicit ws_connection(websocket::stream<beast::tcp_stream>& ws)
-      : ws_(ws), signal_(ws.get_executor(), asio::steady_timer::time_point::max()) {}
+  ws_connection(ws_stream& ws, std::size_t hard_limit, transport_metrics& metrics)
+      : ws_(ws),
+        strand_(ws.get_executor()),
+        signal_(strand_, asio::steady_timer::time_point::max()),
+        cut_(strand_),
+        hard_limit_(hard_limit),
+        metrics_(metrics) {}
 
   void send(std::string text) override {
+    bool overflow = false;
     {
       std::lock_guard lock(mutex_);
       if (closing_) return;
-      queue_.push_back(std::move(text));
-      ++queued_;
+      // Replies to what the client sends bypass the hub's bound; a client
+      // that sends without reading is cut off here.
+      if (queue_.size() >= hard_limit_)
+        overflow = true;
+      else {
+        queue_.push_back(std::move(text));
+        ++queued_;
+      }
     }
+    if (overflow) return close(1008, "too slow: reconnect with after");
     wake();
   }
   [[nodiscard]] std::size_t queued() const override { return queued_.load(); }
+
+  // Drops what is queued; the frame in flight is finished, then the close
+  // frame is sent, and the client has close_grace to answer it before TCP is
+  // closed (a client that reads nothing at all is cut then).
   void close(int code, std::string reason) override {
     {
       std::lock_guard lock(mutex_);
@@ -79,43 +212,51 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
       queue_.clear();
       queued_ = 0;
     }
-    wake();
-    // A client that stopped reading cannot take a close frame either: if the
-    // socket is still busy after a grace period, cut it.
-    auto self = shared_from_this();
-    auto timer =
-        std::make_shared<asio::steady_timer>(signal_.get_executor(), std::chrono::seconds(2));
-    timer->async_wait([self, timer](const boost::system::error_code&) {
-      if (!self->done_) {
+    if (code == 1008) ++metrics_.websocket_slow_closes;
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->ended_) return;
+      self->signal_.cancel();
+      self->cut_.expires_after(close_grace);
+      self->cut_.async_wait([self](const boost::system::error_code& ec) {
+        if (ec || self->ended_) return;
         beast::error_code ignored;
         beast::get_lowest_layer(self->ws_).socket().close(ignored);
-      }
+      });
     });
   }
 
-  asio::awaitable<void> write_loop(std::shared_ptr<stream_hub::subscriber> sub,
-                                   std::size_t low_water) {
+  // On the strand, until the queue is closed and the close frame is sent, or
+  // a write fails, or it is cancelled.
+  asio::awaitable<void> write_loop(stream_hub::subscriber& sub, std::size_t low_water) {
+    co_await asio::this_coro::throw_if_cancelled(false);
     for (;;) {
+      if ((co_await asio::this_coro::cancellation_state).cancelled() !=
+          asio::cancellation_type::none)
+        co_return;
       std::optional<std::string> next;
       bool close_now = false;
+      int code = 1000;
+      std::string reason;
       {
         std::lock_guard lock(mutex_);
-        if (closing_)
+        if (closing_) {
           close_now = true;
-        else if (!queue_.empty()) {
+          code = close_code_;
+          reason = close_reason_;
+        } else if (!queue_.empty()) {
           next = std::move(queue_.front());
           queue_.pop_front();
           --queued_;
         }
       }
       if (close_now) {
-        websocket::close_reason reason(static_cast<websocket::close_code>(close_code_),
-                                       close_reason_);
-        co_await ws_.async_close(reason, use_tuple);
-        break;
+        // Beast reads until the client's close frame arrives (the reader
+        // sees it), then closes TCP; cut_ bounds how long that may take.
+        co_await ws_.async_close(
+            websocket::close_reason(static_cast<websocket::close_code>(code), reason), use_tuple);
+        co_return;
       }
       if (!next) {
-        if (done_) break;
         signal_.expires_at(asio::steady_timer::time_point::max());
         co_await signal_.async_wait(use_tuple);
         continue;
@@ -123,32 +264,114 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
       ws_.text(true);
       auto [ec, n] = co_await ws_.async_write(asio::buffer(*next), use_tuple);
       (void)n;
-      if (ec) break;
-      if (queued_ < low_water) sub->on_drained();
+      if (ec) co_return;
+      if (queued_ < low_water) sub.on_drained();
     }
-    done_ = true;
   }
 
-  void finish() {
-    done_ = true;
-    wake();
+  // On the strand, when the connection's coroutine is about to return.
+  void end() {
+    ended_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+      queue_.clear();
+      queued_ = 0;
+    }
+    cut_.cancel();
+    signal_.cancel();
   }
 
  private:
   void wake() {
-    asio::post(signal_.get_executor(), [self = shared_from_this()] { self->signal_.cancel(); });
+    asio::post(strand_, [self = shared_from_this()] {
+      if (!self->ended_) self->signal_.cancel();
+    });
   }
 
-  websocket::stream<beast::tcp_stream>& ws_;
-  asio::steady_timer signal_;
+  ws_stream& ws_;
+  asio::any_io_executor strand_;
+  asio::steady_timer signal_;  // a wake-up: cancelled when there is something to do
+  asio::steady_timer cut_;     // closes TCP if the close handshake takes too long
+  std::size_t hard_limit_;
+  transport_metrics& metrics_;
   std::mutex mutex_;
   std::deque<std::string> queue_;
   std::atomic<std::size_t> queued_{0};
   bool closing_ = false;
   int close_code_ = 1000;
   std::string close_reason_;
-  std::atomic<bool> done_{false};
+  bool ended_ = false;  // strand only
 };
+
+// The codings of a Transfer-Encoding header, lower-cased and trimmed.
+std::vector<std::string> codings(std::string_view value) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    auto comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    auto part = value.substr(start, comma - start);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
+    std::string c(part);
+    for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out.push_back(std::move(c));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// RFC 9112 §3.2, §6.1, §6.3: what makes a request's framing untrustworthy.
+// Any of these answers with the connection closed, so that bytes the server
+// did not read as this request's body can never be read as another request.
+std::optional<error> framing_problem(const http::request<http::string_body>& req) {
+  const auto te_count = req.count(http::field::transfer_encoding);
+  if (te_count > 0) {
+    std::vector<std::string> all;
+    for (auto it = req.find(http::field::transfer_encoding);
+         it != req.end() && it->name() == http::field::transfer_encoding; ++it) {
+      auto cs = codings(it->value());
+      all.insert(all.end(), cs.begin(), cs.end());
+    }
+    for (const auto& c : all)
+      if (c != "chunked")
+        return error{errc::not_implemented,
+                     "the transfer coding '" + c + "' is not implemented; only chunked is",
+                     {{"Transfer-Encoding", "only chunked is implemented"}}};
+    if (all.size() != 1)
+      return error{errc::invalid_request,
+                   "chunked may be applied only once",
+                   {{"Transfer-Encoding", "chunked may be applied only once"}}};
+    if (req.version() < 11)
+      return error{errc::invalid_request,
+                   "Transfer-Encoding needs HTTP/1.1",
+                   {{"Transfer-Encoding", "is not allowed in HTTP/1.0"}}};
+    if (req.count(http::field::content_length) > 0)
+      return error{errc::invalid_request,
+                   "a request may not carry both Transfer-Encoding and Content-Length",
+                   {{"Content-Length", "is not allowed with Transfer-Encoding"}}};
+  }
+  if (req.version() >= 11) {
+    const auto hosts = req.count(http::field::host);
+    if (hosts == 0)
+      return error{
+          errc::invalid_request, "an HTTP/1.1 request must carry Host", {{"Host", "is missing"}}};
+    if (hosts > 1)
+      return error{
+          errc::invalid_request, "a request may carry only one Host", {{"Host", "is repeated"}}};
+  }
+  return std::nullopt;
+}
+
+http_request to_api_request(const http::request<http::string_body>& req) {
+  http_request r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  for (const auto& f : req)
+    r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  return r;
+}
 
 }  // namespace
 
@@ -160,92 +383,110 @@ struct http_server::impl {
   std::unique_ptr<tcp::acceptor> acceptor;
   api* handler = nullptr;
   stream_hub* hub = nullptr;
-
-  asio::awaitable<void> serve_websocket(beast::tcp_stream stream,
-                                        http::request<http::string_body> req, principal who) {
-    websocket::stream<beast::tcp_stream> ws(std::move(stream));
-    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws.read_message_max(64 * 1024);
-    auto [ec] = co_await ws.async_accept(req, use_tuple);
-    if (ec) co_return;
-    auto out = std::make_shared<ws_connection>(ws);
-    auto sub = hub->connect(who, out);
-    asio::co_spawn(ws.get_executor(), out->write_loop(sub, 200), asio::detached);
-    beast::flat_buffer buffer;
-    for (;;) {
-      auto [rec, n] = co_await ws.async_read(buffer, use_tuple);
-      (void)n;
-      if (rec) break;
-      sub->on_text(beast::buffers_to_string(buffer.data()));
-      buffer.consume(buffer.size());
-    }
-    hub->disconnect(sub.get());
-    out->finish();
-    // Let the writer see `done` before the stream it uses goes away.
-    while (out.use_count() > 1) {
-      asio::steady_timer t(ws.get_executor(), std::chrono::milliseconds(5));
-      co_await t.async_wait(use_tuple);
-    }
-  }
+  connection_set connections;
+  transport_metrics metrics;
+  std::unique_ptr<asio::steady_timer> drained;  // fires when the last connection ended
 
   impl(options o, const clock_source& c)
       : opts(std::move(o)), clock(c), ioc(static_cast<int>(opts.threads)) {}
 
-  http_response transport_problem(errc code, std::string detail) {
-    auto r = problem_response(make_error(code, std::move(detail)));
+  asio::awaitable<void> read_loop(ws_stream& ws, stream_hub::subscriber& sub) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws.async_read(buffer, use_tuple);
+      (void)n;
+      if (ec) co_return;  // closed, gone, timed out or cancelled
+      sub.on_text(beast::buffers_to_string(buffer.data()));
+      buffer.consume(buffer.size());
+    }
+  }
+
+  asio::awaitable<void> serve_websocket(beast::tcp_stream stream,
+                                        http::request<http::string_body> req, principal who,
+                                        registration& reg) {
+    gauge_guard gauge(metrics.websocket_connections);
+    ws_stream ws(std::move(stream));
+    // Pings after 30 s of silence and a cut after 60 s find clients that
+    // vanished without a FIN (a phone that lost its signal); the close
+    // handshake gets close_grace.
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = close_grace;
+    timeouts.idle_timeout = std::chrono::seconds(60);
+    timeouts.keep_alive_pings = true;
+    ws.set_option(timeouts);
+    ws.read_message_max(64 * 1024);
+    auto [ec] = co_await ws.async_accept(req, use_tuple);
+    if (ec) co_return;
+    const auto limits = hub->limits();
+    auto out = std::make_shared<ws_connection>(ws, limits.max_queued * 2, metrics);
+    auto sub = hub->connect(who, out);
+    reg.on_stop([out] { out->close(1001, "the server is stopping"); });
+    if (stopping) out->close(1001, "the server is stopping");
+    co_await (read_loop(ws, *sub) || out->write_loop(*sub, limits.low_water));
+    hub->disconnect(sub.get());
+    reg.on_stop(nullptr);
+    out->end();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws).socket().close(ignored);
+  }
+
+  http_response transport_problem(const error& e) {
+    auto r = problem_response(e);
     add_common_headers(r, clock);
     r.close = true;
     return r;
   }
 
   asio::awaitable<void> serve(tcp::socket socket) {
+    co_await asio::this_coro::throw_if_cancelled(false);
     beast::tcp_stream stream(std::move(socket));
+    bool reading = false;
+    registration reg(connections, stream.get_executor());
+    gauge_guard gauge(metrics.http_connections);
+    // A stop cancels a connection that waits for a request; one that is
+    // handling a request answers it (with Connection: close) and ends.
+    reg.on_stop([&] {
+      if (reading) stream.cancel();
+    });
     beast::flat_buffer buffer;
-    for (;;) {
+    while (!stopping) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(opts.body_limit);
       parser.header_limit(64 * 1024);
       stream.expires_after(opts.read_timeout);
+      reading = true;
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+      reading = false;
       (void)n;
       http_response resp;
       bool keep_alive = false;
       if (ec == http::error::body_limit) {
-        resp = transport_problem(errc::payload_too_large, "the body is over 1 MiB");
-      } else if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-                 ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-                 ec == asio::error::eof) {
-        break;
+        resp = transport_problem(make_error(errc::payload_too_large, "the body is over 1 MiB"));
       } else if (ec) {
         if (ec.category() != http::make_error_code(http::error::body_limit).category())
-          break;  // the peer went away
-        resp = transport_problem(errc::invalid_request, "malformed HTTP request: " + ec.message());
+          break;  // the peer went away, timed out, or the server is stopping
+        if (ec == http::error::end_of_stream || ec == http::error::partial_message) break;
+        resp = transport_problem(
+            make_error(errc::invalid_request, "malformed HTTP request: " + ec.message()));
+      } else if (auto framing = framing_problem(parser.get())) {
+        ++metrics.rejected_framing;
+        resp = transport_problem(*framing);
       } else if (stopping) {
-        resp = transport_problem(errc::unavailable, "the server is stopping");
+        resp = transport_problem(make_error(errc::unavailable, "the server is stopping"));
       } else if (websocket::is_upgrade(parser.get()) && hub) {
-        auto& req = parser.get();
-        http_request r;
-        r.method = std::string(req.method_string());
-        r.target = std::string(req.target());
-        for (const auto& f : req)
-          r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-        auto who = handler->authorize_stream(r);
+        auto who = handler->authorize_stream(to_api_request(parser.get()));
         if (who) {
           stream.expires_never();
-          co_await serve_websocket(std::move(stream), parser.release(), *who);
+          // The upgraded connection stays registered under this coroutine.
+          co_await serve_websocket(std::move(stream), parser.release(), *who, reg);
           co_return;
         }
-        resp = problem_response(who.err());
-        add_common_headers(resp, clock);
-        resp.close = true;
+        resp = transport_problem(who.err());
       } else {
         auto& req = parser.get();
         keep_alive = req.keep_alive();
-        http_request r;
-        r.method = std::string(req.method_string());
-        r.target = std::string(req.target());
-        for (const auto& f : req)
-          r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        http_request r = to_api_request(req);
         r.body = std::move(req.body());
         resp = co_await async_handle(*handler, std::move(r), asio::use_awaitable);
       }
@@ -266,16 +507,36 @@ struct http_server::impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // Accepts until stopped. When accept fails (out of descriptors, say) it
+  // backs off, up to a second, instead of spinning, counts every failure in
+  // /metrics, and logs at most once per ten seconds.
   asio::awaitable<void> accept_loop() {
+    auto backoff = std::chrono::milliseconds(0);
+    auto last_log = std::chrono::steady_clock::time_point{};
+    std::uint64_t unlogged = 0;
+    asio::steady_timer pause(co_await asio::this_coro::executor);
     for (;;) {
       auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(ioc), use_tuple);
+      if (stopping) co_return;
       if (ec) {
-        if (stopping || ec == asio::error::operation_aborted) co_return;
-        spdlog::warn("accept: {}", ec.message());
+        if (ec == asio::error::operation_aborted) co_return;
+        ++metrics.accept_failures;
+        ++unlogged;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_log >= std::chrono::seconds(10)) {
+          spdlog::warn("accept failed {} time(s): {}; backing off", unlogged, ec.message());
+          unlogged = 0;
+          last_log = now;
+        }
+        backoff =
+            std::clamp(backoff * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+        pause.expires_after(backoff);
+        co_await pause.async_wait(use_tuple);
         continue;
       }
+      backoff = std::chrono::milliseconds(0);
       auto ex = socket.get_executor();
-      asio::co_spawn(ex, serve(std::move(socket)), asio::detached);
+      asio::co_spawn(ex, serve(std::move(socket)), log_escaped);
     }
   }
 
@@ -284,20 +545,18 @@ struct http_server::impl {
     asio::post(ioc, [this] {
       beast::error_code ignored;
       if (acceptor) acceptor->close(ignored);
-      drain(std::chrono::steady_clock::now() + opts.drain);
+      drained = std::make_unique<asio::steady_timer>(ioc, opts.drain);
+      drained->async_wait([this](const boost::system::error_code&) {
+        // Let the last answers reach their sockets, then stop.
+        auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
+        t->async_wait([this, t](auto) { ioc.stop(); });
+      });
+      connections.stop_all([this] {
+        asio::post(ioc, [this] {
+          if (drained) drained->cancel();
+        });
+      });
     });
-  }
-
-  // Waits until every request already read has been answered, then stops.
-  void drain(std::chrono::steady_clock::time_point deadline) {
-    if (handler->in_flight() == 0 || std::chrono::steady_clock::now() >= deadline) {
-      // Let the last answers reach their sockets.
-      auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
-      t->async_wait([this, t](auto) { ioc.stop(); });
-      return;
-    }
-    auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(20));
-    t->async_wait([this, t, deadline](auto) { drain(deadline); });
   }
 };
 
@@ -313,6 +572,8 @@ schedule_fn http_server::schedule() {
         timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
       };
 }
+
+const transport_metrics& http_server::metrics() const { return impl_->metrics; }
 
 status http_server::run(api& handler, stream_hub* hub,
                         const std::function<void(const std::string&)>& on_listening) {
@@ -340,7 +601,7 @@ status http_server::run(api& handler, stream_hub* hub,
       if (!e) impl_->begin_stop();
     });
   }
-  asio::co_spawn(s.ioc, s.accept_loop(), asio::detached);
+  asio::co_spawn(s.ioc, s.accept_loop(), log_escaped);
   on_listening(bound.address().to_string() + ":" + std::to_string(bound.port()));
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < s.opts.threads; ++i) threads.emplace_back([&] { s.ioc.run(); });

@@ -38,6 +38,8 @@ class http_server {
   ~http_server();
 
   [[nodiscard]] schedule_fn schedule();
+  // Connections, accept failures and refused framings, for /metrics.
+  [[nodiscard]] const transport_metrics& metrics() const;
   // Returns an error if it cannot listen.
   // `hub` serves WebSocket upgrades of /v1/stream (none: upgrades are refused).
   status run(api& handler, class stream_hub* hub,

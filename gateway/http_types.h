@@ -3,7 +3,9 @@
 // HTTP as the API sees it, without Beast: the server (http_server.cc)
 // converts, so that only that file compiles Beast and Asio.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -29,6 +31,16 @@ struct http_response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  // close the connection after this response
+};
+
+// What the transport (http_server.cc) counts, for /metrics. Written by the
+// server's threads, read by the api: atomics only.
+struct transport_metrics {
+  std::atomic<std::int64_t> http_connections{0};        // open HTTP connections
+  std::atomic<std::int64_t> websocket_connections{0};   // open WebSocket connections
+  std::atomic<std::uint64_t> accept_failures{0};        // accept() failed (e.g. out of descriptors)
+  std::atomic<std::uint64_t> websocket_slow_closes{0};  // clients closed with 1008 for being slow
+  std::atomic<std::uint64_t> rejected_framing{0};  // requests refused for their framing (smuggling)
 };
 
 using respond_fn = std::function<void(http_response)>;

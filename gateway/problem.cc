@@ -51,6 +51,8 @@ int http_status(errc code) {
     case errc::outcome_unknown:
     case errc::projection_lagging:
       return 503;
+    case errc::not_implemented:
+      return 501;
     case errc::internal:
       return 500;
   }
@@ -102,6 +104,8 @@ std::string_view title(errc code) {
       return "The outcome is unknown";
     case errc::projection_lagging:
       return "The read models have not caught up";
+    case errc::not_implemented:
+      return "Not implemented";
     case errc::internal:
       return "Internal error";
   }
@@ -117,10 +121,15 @@ http_response problem_response(const error& e) {
   o["status"] = status;
   o["code"] = code_name(e.code);
   o["detail"] = e.detail.empty() ? std::string(title(e.code)) : e.detail;
+  // A body with thousands of faults must not be answered with a larger one.
   boost::json::array errors;
-  for (const auto& f : e.fields)
+  for (const auto& f : e.fields) {
+    if (errors.size() == max_problem_errors) break;
     errors.push_back(boost::json::object{{"field", f.field}, {"message", f.message}});
+  }
   o["errors"] = std::move(errors);
+  if (e.fields.size() > max_problem_errors)
+    o["errors_omitted"] = e.fields.size() - max_problem_errors;
   http_response r;
   r.status = status;
   r.content_type = "application/problem+json";

@@ -42,7 +42,8 @@ std::shared_ptr<stream_hub::subscriber> stream_hub::connect(const principal& who
 
 void stream_hub::disconnect(const subscriber* s) {
   std::lock_guard lock(mutex_);
-  for (auto it = by_tenant_.begin(); it != by_tenant_.end();) {
+  auto [b, e] = by_tenant_.equal_range(s->who().tenant.value);
+  for (auto it = b; it != e;) {
     auto p = it->second.lock();
     if (!p || p.get() == s)
       it = by_tenant_.erase(it);
@@ -140,7 +141,14 @@ void stream_hub::subscriber::on_text(std::string_view text) {
     if (!allowed(c, why))
       return reply_error(why == "no such session" ? "not_found" : "forbidden", c + ": " + why);
   }
-  for (const auto& c : *m.channels) channels_.insert(c);
+  std::set<std::string> added;
+  for (const auto& c : *m.channels)
+    if (!channels_.contains(c)) added.insert(c);
+  if (channels_.size() + added.size() > hub_.opts_.max_channels)
+    return reply_error("invalid_request",
+                       fmt::format("channels: a connection may hold at most {} channels",
+                                   hub_.opts_.max_channels));
+  channels_.insert(added.begin(), added.end());
   std::vector<std::string> now(channels_.begin(), channels_.end());
   const auto partition = hub_.log_.partition_of(who_.tenant);
   const ports::position current{partition, hub_.projector_.applied(partition)};

@@ -35,6 +35,7 @@ class stream_hub {
     std::size_t max_queued = 2'000;  // messages a client may have waiting before 1008
     std::size_t low_water = 200;     // replay refills the queue below this
     std::size_t replay_chunk = 200;
+    std::size_t max_channels = 256;  // channels one connection may hold
   };
 
   // One subscriber per connection. Its methods are thread-safe.
@@ -73,6 +74,7 @@ class stream_hub {
   std::shared_ptr<subscriber> connect(const principal& who, std::shared_ptr<ws_output> out);
   void disconnect(const subscriber* s);
   [[nodiscard]] std::size_t connections() const;
+  [[nodiscard]] const options& limits() const { return opts_; }
 
  private:
   void on_applied(const std::vector<ports::recorded_event>& events);

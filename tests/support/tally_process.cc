@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,7 +49,9 @@ run_result run_tally(const std::vector<std::string>& args) {
   return r;
 }
 
-tally_server::tally_server(const std::string& data_dir, bool test_clock) : data_dir_(data_dir) {
+tally_server::tally_server(const std::string& data_dir, bool test_clock,
+                           const server_limits& limits)
+    : data_dir_(data_dir) {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe");
   pid_ = ::fork();
@@ -57,8 +61,18 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock) : data_
     ::dup2(out[1], STDOUT_FILENO);
     ::close(out[0]);
     ::close(out[1]);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    if (devnull >= 0 && !std::getenv("TALLY_TEST_LOGS")) ::dup2(devnull, STDERR_FILENO);
+    if (!limits.log_file.empty()) {
+      int log = ::open(limits.log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (log >= 0) ::dup2(log, STDERR_FILENO);
+    } else {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      if (devnull >= 0 && !std::getenv("TALLY_TEST_LOGS")) ::dup2(devnull, STDERR_FILENO);
+    }
+    if (limits.max_open_files > 0) {
+      rlimit rl{static_cast<rlim_t>(limits.max_open_files),
+                static_cast<rlim_t>(limits.max_open_files)};
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
     std::vector<std::string> args{TALLY_BINARY, "serve",    "--data",
                                   data_dir,     "--listen", "127.0.0.1:0"};
     if (test_clock) args.emplace_back("--test-clock");
@@ -119,6 +133,43 @@ long tally_server::rss_kb() const {
   std::string line;
   while (std::getline(status, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+long tally_server::open_fds() const {
+  std::error_code ec;
+  long n = 0;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid_) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec))
+    ++n;
+  return ec ? -1 : n;
+}
+
+std::chrono::milliseconds tally_server::cpu_time() const {
+  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which is in parentheses): utime is the 14th
+  // field of the line, stime the 15th.
+  const auto close = all.rfind(')');
+  if (close == std::string::npos) return std::chrono::milliseconds(-1);
+  std::istringstream rest(all.substr(close + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  return std::chrono::milliseconds((utime + stime) * 1000 / hz);
+}
+
+double tally_server::metric(const std::string& series) const {
+  http_client c(base_url_);
+  auto r = c.get("/metrics");
+  std::istringstream lines(r.body);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
   return -1;
 }
 

@@ -4,6 +4,7 @@
 
 #include "support/http_client.h"
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -33,9 +34,15 @@ run_result run_tally(const std::vector<std::string>& args);
 
 // `tally serve --data DIR --listen 127.0.0.1:0 [--test-clock]`, started on
 // construction and waited for ("listening on http://…").
+struct server_limits {
+  int max_open_files = 0;  // RLIMIT_NOFILE of the server; 0: inherited
+  std::string log_file;  // where its standard error goes; "": nowhere (TALLY_TEST_LOGS: inherited)
+};
+
 class tally_server {
  public:
-  explicit tally_server(const std::string& data_dir, bool test_clock = true);
+  explicit tally_server(const std::string& data_dir, bool test_clock = true,
+                        const server_limits& limits = {});
   ~tally_server();
 
   [[nodiscard]] const std::string& base_url() const { return base_url_; }
@@ -47,6 +54,12 @@ class tally_server {
 
   // The server's resident memory, from /proc (kB).
   [[nodiscard]] long rss_kb() const;
+  // Its open file descriptors, from /proc/<pid>/fd.
+  [[nodiscard]] long open_fds() const;
+  // CPU time it has used (user + system), from /proc/<pid>/stat.
+  [[nodiscard]] std::chrono::milliseconds cpu_time() const;
+  // A value from /metrics ("name" or "name{label=\"v\"}"), or -1.
+  [[nodiscard]] double metric(const std::string& series) const;
 
   // SIGTERM and wait; returns the exit status (or -1).
   int stop();
