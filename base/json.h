@@ -130,9 +130,11 @@ class reader {
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (!e.is_string()) return fail<T>(path);
       out = std::string(e.get_string().value_unsafe());
+      refuse_nul(out, path);
     } else if constexpr (string_wrapper<T>) {
       if (!e.is_string()) return fail<T>(path);
       out.value = std::string(e.get_string().value_unsafe());
+      refuse_nul(out.value, path);
     } else if constexpr (std::is_same_v<T, timestamp>) {
       std::optional<timestamp> t;
       if (e.is_string()) t = parse_rfc3339(e.get_string().value_unsafe());
@@ -173,6 +175,13 @@ class reader {
   }
 
  private:
+  // A NUL in a name or a note truncates it in C strings, logs and terminals
+  // downstream: requests may not carry one (what Tally wrote itself is read as is).
+  void refuse_nul(const std::string& value, const std::string& path) {
+    if (mode_ == mode::strict && value.find('\0') != std::string::npos)
+      errors_.push_back({path, "must not contain NUL (\\u0000)"});
+  }
+
   template <class T>
   void fail(const std::string& path) {
     errors_.push_back({path, std::string("must be ") + kind_name<T>()});

@@ -29,8 +29,11 @@ struct idempotency_record {
 };
 BOOST_DESCRIBE_STRUCT(idempotency_record, (), (fingerprint, body, position, version, stored_at_ms))
 
-std::string idempotency_key(const ids::tenant& t, const std::string& key) {
-  return "i/" + t.value + "/" + key;
+// Keys are the caller's (API.md): tenant and token `sub`, so that two callers
+// never see each other's answers. The sub is length-prefixed because both it
+// and the key may hold any character.
+std::string idempotency_key(const ids::tenant& t, const ids::user& caller, const std::string& key) {
+  return fmt::format("i/{}/{}:{}/{}", t.value, caller.value.size(), caller.value, key);
 }
 
 std::int64_t real_now_ms() {
@@ -302,7 +305,7 @@ class command_bus::decider {
   void decide_one(const command_request& req, outcome& out, std::vector<event>& events,
                   std::set<std::string>& keys_in_batch, timestamp now) {
     if (req.idempotency_key) {
-      const std::string key = idempotency_key(req.tenant, *req.idempotency_key);
+      const std::string key = idempotency_key(req.tenant, req.actor, *req.idempotency_key);
       if (keys_in_batch.contains(key)) {
         out.reply.failure = make_error(errc::request_in_progress,
                                        "a request with this Idempotency-Key is in progress");

@@ -1,6 +1,8 @@
 #include "gateway/api.h"
 
 #include "base/json.h"
+
+#include <boost/json.hpp>
 #include "base/uuid.h"
 #include "gateway/openapi.h"
 #include "gateway/problem.h"
@@ -23,6 +25,19 @@ namespace {
 
 constexpr std::chrono::seconds min_position_wait{5};
 constexpr std::size_t max_idempotency_key = 255;
+
+// What a `public` caller learns from its booking: the booking, never the
+// customer record an e-mail address may already belong to (API.md).
+std::string public_booking_answer(const std::string& session_json) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(session_json, ec);
+  if (ec || !v.is_object()) return "{}";
+  boost::json::object out;
+  for (const char* field :
+       {"session_id", "kind", "status", "title", "scheduled_start", "duration_minutes", "version"})
+    if (const auto* f = v.as_object().if_contains(field)) out[field] = *f;
+  return boost::json::serialize(out);
+}
 
 constexpr role_set staff_read = role::admin | role::host | role::auditor;
 constexpr role_set staff_write = role::admin | role::host;
@@ -207,7 +222,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   // ---- commands ---------------------------------------------------------
 
-  void submit(const call_ptr& c, command cmd, int success_status) {
+  // `reshape` (optional) turns the answer into what this caller may see.
+  using reshape_fn = std::string (*)(const std::string&);
+  void submit(const call_ptr& c, command cmd, int success_status, reshape_fn reshape = nullptr) {
     commands::command_request req;
     req.tenant = c->who.tenant;
     req.actor = c->who.sub;
@@ -232,7 +249,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     req.fingerprint = c->request.method + " " + c->path + "\n" + c->request.body;
     req.correlation_id = req.idempotency_key.value_or(new_uuid());
     auto self = shared_from_this();
-    s.bus.submit(std::move(req), [self, c, success_status](commands::command_reply reply) {
+    s.bus.submit(std::move(req), [self, c, success_status, reshape](commands::command_reply reply) {
       if (reply.failure) {
         self->commands_failed++;
         return self->fail(c, *reply.failure);
@@ -240,7 +257,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
       (reply.replayed ? self->commands_replayed : self->commands_ok)++;
       http_response r;
       r.status = success_status;
-      r.body = std::move(reply.body);
+      r.body = reshape ? reshape(reply.body) : std::move(reply.body);
       if (reply.position) r.headers.emplace_back("Tally-Position", reply.position->token());
       r.headers.emplace_back("ETag", fmt::format("\"{}\"", reply.version.value));
       if (reply.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
@@ -297,8 +314,12 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         std::string token;
         if (auth.size() > 7 && strncasecmp(auth.data(), "Bearer ", 7) == 0)
           token = std::string(auth.substr(7));
-        else if (auto q = query(c, "access_token"))
-          token = *q;
+        else if (c->query.contains("access_token"))
+          // A token in a URL ends up in logs and browser history: only the
+          // WebSocket upgrade, which cannot send headers from a browser, takes one.
+          return fail(c, make_error(errc::unauthorized,
+                                    "send the token in the Authorization header; ?access_token= "
+                                    "is accepted on /v1/stream only"));
         auto who = s.verifier.verify(token);
         if (!who) return fail(c, who.err());
         c->who = *who;
@@ -704,6 +725,7 @@ void api::impl::build_routes() {
         return a.fail(
             c, invalid_field("customer_id", "the public books with customer: {name, email}"));
       cmd.requested_via = "public";
+      return a.submit(c, std::move(cmd), 201, public_booking_answer);
     }
     a.submit(c, std::move(cmd), 201);
   });

@@ -76,6 +76,9 @@ result<principal> token_verifier::verify(std::string_view token) const {
   const long exp = jwt_get_grant_int(jwt.get(), "exp");
   if (errno != 0 || exp <= 0) return unauthorized("the token has no exp");
   if (exp <= real_now_seconds()) return unauthorized("the token has expired");
+  errno = 0;
+  if (const long nbf = jwt_get_grant_int(jwt.get(), "nbf"); errno == 0 && nbf > real_now_seconds())
+    return unauthorized("the token is not valid yet (nbf)");
   const char* sub = jwt_get_grant(jwt.get(), "sub");
   const char* tenant = jwt_get_grant(jwt.get(), "tenant");
   if (!sub || !*sub) return unauthorized("the token has no sub");
