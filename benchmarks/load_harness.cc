@@ -2,11 +2,17 @@
 // drives it over HTTP from N client threads for S seconds, then prints
 // throughput and latency percentiles. Every request goes to 127.0.0.1.
 //
-//   load_harness [threads=8] [seconds=5] [workload=commands|reads]
+//   load_harness [threads=8] [seconds=5] [workload=commands|reads|shopping|hot] [active=0]
 //
 // commands: each thread registers customers (one durable append each; the
 // decider's group commit shares fsyncs between threads).
 // reads: each thread reads the inventory list.
+// shopping: each thread runs the live-shopping loop: start a session, add
+// three items, end it (five commands; the rate counts commands).
+// hot: each thread adds one unit of the same item to its own open session,
+// over and over: the popular item of a live-shopping evening.
+// active: shopping sessions opened (and left open, each holding one item)
+// before the run: what the server carries while it works.
 
 #include "support/tally_process.h"
 
@@ -28,13 +34,44 @@ int main(int argc, char** argv) {
   temp_dir dir;
   tally_server server(dir.str(), false);
   const auto token = server.token("admin");
+  const long active = argc > 4 ? std::stol(argv[4]) : 0;
+  std::string customer;
   {
     http_client setup(server.base_url());
     setup.token = token;
-    for (int i = 0; i < 50; ++i)
+    for (int i = 0; i < 50; ++i) {
       setup.put("/v1/inventory/item-" + std::to_string(i),
                 R"({"name":"Item","unit_price_cents":100})");
+      setup.post("/v1/inventory/item-" + std::to_string(i) + "/receipts",
+                 R"({"quantity":900000000})");
+    }
+    customer =
+        str(at(setup.post("/v1/customers", R"({"name":"Shopper"})").json(), {"customer_id"}));
   }
+  auto start_session = [&](http_client& c) {
+    return str(at(
+        c.post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + customer + R"("})").json(),
+        {"session_id"}));
+  };
+  if (active > 0) {
+    const auto t0 = clock_type::now();
+    std::vector<std::thread> openers;
+    std::atomic<long> opened{0};
+    for (int t = 0; t < 16; ++t)
+      openers.emplace_back([&] {
+        http_client c(server.base_url());
+        c.token = token;
+        for (long i = opened++; i < active; i = opened++) {
+          const auto id = start_session(c);
+          c.post("/v1/sessions/" + id + "/items",
+                 R"({"item_id":"item-)" + std::to_string(i % 50) + R"(","quantity":1})");
+        }
+      });
+    for (auto& th : openers) th.join();
+    std::printf("opened %ld shopping sessions in %.1f s\n", active,
+                std::chrono::duration<double>(clock_type::now() - t0).count());
+  }
+  const auto rss_before = server.rss_kb();
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(threads));
   std::atomic<long> errors{0};
@@ -45,14 +82,44 @@ int main(int argc, char** argv) {
       http_client c(server.base_url());
       c.token = token;
       auto& mine = latencies[static_cast<std::size_t>(t)];
-      for (long i = 0; !stop; ++i) {
+      auto timed = [&](auto&& call) {
         const auto t0 = clock_type::now();
-        auto r = workload == "reads"
-                     ? c.get("/v1/inventory?limit=50")
-                     : c.post("/v1/customers", R"({"name":"Load )" + std::to_string(i) + "\"}");
+        auto r = call();
         const auto t1 = clock_type::now();
         if (r.status >= 300) ++errors;
         mine.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        return r;
+      };
+      std::string hot_session;
+      if (workload == "hot") hot_session = start_session(c);
+      for (long i = 0; !stop; ++i) {
+        if (workload == "reads") {
+          timed([&] { return c.get("/v1/inventory?limit=50"); });
+        } else if (workload == "shopping") {
+          auto r = timed([&] {
+            return c.post("/v1/sessions",
+                          R"({"kind":"shopping","customer_id":")" + customer + R"("})");
+          });
+          const auto id = str(at(r.json(), {"session_id"}));
+          for (int k = 0; k < 3; ++k)
+            timed([&] {
+              return c.post(
+                  "/v1/sessions/" + id + "/items",
+                  R"({"item_id":"item-)" + std::to_string((i + k + t) % 50) + R"(","quantity":1})");
+            });
+          timed([&] { return c.post("/v1/sessions/" + id + "/end"); });
+        } else if (workload == "hot") {
+          timed([&] {
+            return c.post("/v1/sessions/" + hot_session + "/items",
+                          R"({"item_id":"item-0","quantity":1})");
+          });
+          // A session of a few hundred lines, then the next one.
+          if (i % 200 == 199) hot_session = start_session(c);
+        } else {
+          timed([&] {
+            return c.post("/v1/customers", R"({"name":"Load )" + std::to_string(i) + "\"}");
+          });
+        }
       }
     });
   }
@@ -67,8 +134,10 @@ int main(int argc, char** argv) {
     return all.empty() ? 0.0
                        : all[static_cast<std::size_t>(p * static_cast<double>(all.size() - 1))];
   };
-  std::printf("workload=%s threads=%d seconds=%.1f requests=%zu errors=%ld\n", workload.c_str(),
-              threads, elapsed, all.size(), errors.load());
+  std::printf("workload=%s threads=%d active=%ld seconds=%.1f requests=%zu errors=%ld\n",
+              workload.c_str(), threads, active, elapsed, all.size(), errors.load());
+  std::printf("server RSS %ld MB before the run, %ld MB after\n", rss_before / 1024,
+              server.rss_kb() / 1024);
   std::printf("throughput=%.0f req/s  p50=%.2f ms  p90=%.2f ms  p99=%.2f ms  max=%.2f ms\n",
               static_cast<double>(all.size()) / elapsed, pct(0.5), pct(0.9), pct(0.99),
               all.empty() ? 0.0 : all.back());

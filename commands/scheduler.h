@@ -5,6 +5,7 @@
 #include "infra/ports/kv_store.h"
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -13,8 +14,9 @@
 namespace tally::commands {
 
 // Issues commands when their time comes, reading the one clock (so the test
-// clock drives it). First use: a shopping session with no activity for the
-// tenant's `shopping_timeout_minutes` is ended as timed out.
+// clock drives it). A shopping session with no activity for the tenant's
+// `shopping_timeout_minutes` is ended as timed out; an appointment is
+// completed at its scheduled end.
 //
 // What is due is derived from the write model: the deciders tell the
 // scheduler about every change (track/set_timeout), and start() rebuilds it
@@ -22,10 +24,20 @@ namespace tally::commands {
 // the server was down fires once it is up. Firing twice is harmless: the
 // domain's expire_session does nothing unless the session is still due.
 //
+// Cost: a queue ordered by due time. track() is O(log n) and wakes the thread
+// only when the earliest due time moved earlier; a turn of the thread looks
+// at the front of the queue only. A tenant's timeout change re-queues that
+// tenant's shopping sessions (O(k log n), k of them). The thread also looks
+// every `tick` (100 ms) because the test clock can jump.
+//
 // Owns one thread. track/set_timeout are thread-safe.
 class scheduler {
  public:
+  using submit_fn = std::function<void(command_request, command_bus::callback)>;
+
   scheduler(command_bus& bus, const clock_source& clock, ports::kv_store& state);
+  // For tests: commands go to `submit` instead of a bus.
+  scheduler(submit_fn submit, const clock_source& clock, ports::kv_store& state);
   ~scheduler();
 
   void start();
@@ -42,23 +54,38 @@ class scheduler {
   static std::string encode(const due_rule& r);
   void set_timeout(const ids::tenant& tenant, std::int64_t minutes);
 
+  // Sessions tracked, and of them waiting in the queue (not being fired).
+  [[nodiscard]] std::size_t tracked() const;
+  [[nodiscard]] std::size_t queued() const;
+
   // Keys of the index the deciders keep beside the write model.
   static std::string activity_key(const ids::tenant& tenant, const ids::session& session);
   static std::string timeout_key(const ids::tenant& tenant);
 
  private:
   using key = std::pair<std::string, std::string>;  // tenant, session
+  struct entry {
+    due_rule rule;
+    std::optional<timestamp> queued_at;  // its place in queue_, if queued
+    bool in_flight = false;              // fired, the answer not back yet
+  };
   void run();
-  std::optional<timestamp> due(const key& k) const;
+  [[nodiscard]] std::optional<timestamp> due(const key& k, const due_rule& r) const;
+  void enqueue(const key& k, entry& e, timestamp not_before);
+  void unqueue(const key& k, entry& e);
+  void index(const key& k, const due_rule* before, const due_rule* after);
+  void fire(const key& k);
 
-  command_bus& bus_;
+  submit_fn submit_;
   const clock_source& clock_;
   ports::kv_store& state_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::map<key, due_rule> activity_;
+  std::map<key, entry> entries_;
+  std::set<std::pair<timestamp, key>> queue_;
+  // Per tenant, its sessions due after inactivity: what a timeout change moves.
+  std::map<std::string, std::set<std::string>> inactivity_;
   std::map<std::string, std::int64_t> timeouts_;
-  std::set<key> in_flight_;
   bool stopping_ = false;
   std::thread thread_;
 };

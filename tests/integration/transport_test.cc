@@ -134,6 +134,9 @@ TEST_F(transport, a_slow_websocket_client_gets_the_1008_close_frame_after_whole_
             R"({"text":"a note long enough to fill buffers quickly, over and over again"})");
     });
   for (auto& t : writers) t.join();
+  // The client is slow for a few seconds more (a phone on a bad network)
+  // before it reads again: the close must still be waiting for it.
+  std::this_thread::sleep_for(4s);
   // Every frame that arrives is whole (the client would fail to parse a cut
   // one), and the last thing is the close frame with 1008.
   std::optional<int> close_code;
