@@ -72,7 +72,8 @@ std::string command_bus::render_answer(const aggregate& target, const decision& 
             return json::write(a);
           }
           return json::write(v);
-        } else if constexpr (std::is_same_v<T, email_index_state>) {
+        } else if constexpr (std::is_same_v<T, email_index_state> ||
+                             std::is_same_v<T, reservation_state>) {
           return json::write(s);
         } else {
           return json::write(render(s));

@@ -375,12 +375,15 @@ struct decider {
     // Written down below what is reserved: the newest reservations lose their
     // lines (sold out) until the rest fits; older ones keep their stock.
     // Metered lines were consumed, not reserved, and are never taken back.
+    // Walks from the newest hold only as far as it must.
     std::int64_t reserved = i->reserved;
-    for (auto r = i->reservations.rbegin(); r != i->reservations.rend() && reserved > on_hand;
-         ++r) {
+    for (auto line = i->newest_reservation; line && reserved > on_hand;) {
+      const auto* r = s.reservation(x.item_id, *line);
+      if (!r) break;
       d.events.push_back(item_removed{r->session_id, r->line_id, x.item_id, i->name, r->quantity,
                                       removal_reason::sold_out, stock_effect::released});
       reserved -= r->quantity;
+      line = r->older;
     }
     return d;
   }

@@ -35,8 +35,40 @@ struct applier {
   state_access& s;
   const event& e;
 
-  static void release(item_state& i, const ids::line& line) {
-    std::erase_if(i.reservations, [&](const reservation& r) { return r.line_id == line; });
+  // Appends a hold to the item's list: the new node, the old newest, the item.
+  void reserve(item_state& i, const ids::session& session, const ids::line& line,
+               std::int64_t quantity) {
+    i.reserved += quantity;
+    reservation_state node{session, line, quantity, i.newest_reservation, std::nullopt};
+    if (i.newest_reservation) {
+      if (auto* newest = hold(i.item_id, *i.newest_reservation)) newest->newer = line;
+    } else {
+      i.oldest_reservation = line;
+    }
+    i.newest_reservation = line;
+    s.put(keys::reservation(i.item_id, line), std::move(node));
+  }
+  // Unlinks a hold: its neighbours (or the item's ends) point past it.
+  void release(item_state& i, const ids::line& line, std::int64_t quantity) {
+    i.reserved -= quantity;
+    const auto* node = s.find_as<reservation_state>(keys::reservation(i.item_id, line));
+    if (!node) return;
+    const auto older = node->older;
+    const auto newer = node->newer;
+    if (older) {
+      if (auto* o = hold(i.item_id, *older)) o->newer = newer;
+    } else {
+      i.oldest_reservation = newer;
+    }
+    if (newer) {
+      if (auto* n = hold(i.item_id, *newer)) n->older = older;
+    } else {
+      i.newest_reservation = older;
+    }
+    s.erase(keys::reservation(i.item_id, line));
+  }
+  reservation_state* hold(const ids::item& item, const ids::line& line) {
+    return s.find_mut_as<reservation_state>(keys::reservation(item, line));
   }
 
   session_state* session(const ids::session& id) {
@@ -205,10 +237,7 @@ struct applier {
     }
     if (auto* i = item(d.item_id)) {
       if (d.effect == stock_effect::consumed) i->on_hand -= d.quantity;
-      if (d.effect == stock_effect::reserved) {
-        i->reserved += d.quantity;
-        i->reservations.push_back(reservation{d.session_id, d.line_id, d.quantity});
-      }
+      if (d.effect == stock_effect::reserved) reserve(*i, d.session_id, d.line_id, d.quantity);
     }
   }
   void operator()(const item_removed& d) {
@@ -218,10 +247,7 @@ struct applier {
     }
     if (auto* i = item(d.item_id)) {
       if (d.effect == stock_effect::returned) i->on_hand += d.quantity;
-      if (d.effect == stock_effect::released) {
-        i->reserved -= d.quantity;
-        release(*i, d.line_id);
-      }
+      if (d.effect == stock_effect::released) release(*i, d.line_id, d.quantity);
     }
   }
   void operator()(const price_adjusted& d) {
@@ -262,8 +288,7 @@ struct applier {
       for (const auto& l : ss->lines) {
         if (l.effect != stock_effect::reserved) continue;
         if (auto* i = item(l.item_id)) {
-          i->reserved -= l.quantity;
-          release(*i, l.line_id);
+          release(*i, l.line_id, l.quantity);
           if (completed) i->on_hand -= l.quantity;
         }
       }

@@ -14,6 +14,9 @@ std::string email(std::string_view address) {
 }
 std::string resource(const ids::resource& id) { return "resource-" + id.value; }
 std::string item(const ids::item& id) { return "item-" + id.value; }
+std::string reservation(const ids::item& item, const ids::line& line) {
+  return "reservation-" + item.value + "/" + line.value;
+}
 std::string session(const ids::session& id) { return "session-" + id.value; }
 std::string invoice(const ids::invoice& id) { return "invoice-" + id.value; }
 }  // namespace keys

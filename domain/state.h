@@ -60,13 +60,19 @@ struct resource_state {
 BOOST_DESCRIBE_STRUCT(resource_state, (),
                       (resource_id, name, hourly_rate_cents, occupied_by, version))
 
-// A shopping line's hold on stock, oldest first in item_state::reservations.
-struct reservation {
+// A shopping line's hold on an item's stock: one node of the item's list of
+// holds, oldest first (a write-down takes stock back from the newest). Each
+// node is stored under its own key (keys::reservation), linked to its
+// neighbours, so that adding or releasing a hold writes that node and at most
+// its two neighbours and the item, however many sessions hold the item.
+struct reservation_state {
   ids::session session_id;
   ids::line line_id;
   std::int64_t quantity = 0;
+  std::optional<ids::line> older;  // the previous hold, towards the oldest
+  std::optional<ids::line> newer;  // the next hold, towards the newest
 };
-BOOST_DESCRIBE_STRUCT(reservation, (), (session_id, line_id, quantity))
+BOOST_DESCRIBE_STRUCT(reservation_state, (), (session_id, line_id, quantity, older, newer))
 
 struct item_state {
   ids::item item_id;
@@ -75,14 +81,15 @@ struct item_state {
   cents unit_price_cents = 0;
   std::string location;
   std::int64_t on_hand = 0;
-  std::int64_t reserved = 0;
-  std::vector<reservation> reservations;  // oldest first; their sum is `reserved`
+  std::int64_t reserved = 0;                    // the sum of the holds' quantities
+  std::optional<ids::line> oldest_reservation;  // ends of the list of holds
+  std::optional<ids::line> newest_reservation;
   tally::version version;
   [[nodiscard]] std::int64_t available() const { return on_hand - reserved; }
 };
 BOOST_DESCRIBE_STRUCT(item_state, (),
                       (item_id, name, unit, unit_price_cents, location, on_hand, reserved,
-                       reservations, version))
+                       oldest_reservation, newest_reservation, version))
 
 struct line_state {
   ids::line line_id;
@@ -197,7 +204,7 @@ BOOST_DESCRIBE_STRUCT(invoice_state, (),
                        version))
 
 using aggregate = std::variant<tenant_state, customer_state, email_index_state, resource_state,
-                               item_state, session_state, invoice_state>;
+                               item_state, session_state, invoice_state, reservation_state>;
 
 // Keys of the aggregates within a tenant: the stream name where there is one.
 namespace keys {
@@ -206,6 +213,7 @@ std::string customer(const ids::customer& id);
 std::string email(std::string_view address);  // case-insensitive
 std::string resource(const ids::resource& id);
 std::string item(const ids::item& id);
+std::string reservation(const ids::item& item, const ids::line& line);
 std::string session(const ids::session& id);
 std::string invoice(const ids::invoice& id);
 }  // namespace keys
@@ -232,6 +240,10 @@ class state_reader {
   }
   [[nodiscard]] const item_state* item(const ids::item& id) const {
     return find_as<item_state>(keys::item(id));
+  }
+  [[nodiscard]] const reservation_state* reservation(const ids::item& item,
+                                                     const ids::line& line) const {
+    return find_as<reservation_state>(keys::reservation(item, line));
   }
   [[nodiscard]] const session_state* session(const ids::session& id) const {
     return find_as<session_state>(keys::session(id));

@@ -19,6 +19,7 @@ std::optional<aggregate> decode_aggregate(std::string_view key, std::string_view
   if (key.starts_with("email-")) return decode_as<email_index_state>(json);
   if (key.starts_with("resource-")) return decode_as<resource_state>(json);
   if (key.starts_with("item-")) return decode_as<item_state>(json);
+  if (key.starts_with("reservation-")) return decode_as<reservation_state>(json);
   if (key.starts_with("session-")) return decode_as<session_state>(json);
   if (key.starts_with("invoice-")) return decode_as<invoice_state>(json);
   return std::nullopt;

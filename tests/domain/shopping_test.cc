@@ -3,7 +3,10 @@
 
 #include "support/scenario.h"
 
+#include "domain/state_codec.h"
 #include "domain/views.h"
+
+#include <set>
 
 using namespace tally;
 using namespace std::chrono_literals;
@@ -185,3 +188,138 @@ TEST_F(shopping, any_command_on_the_session_is_activity_and_zero_means_never) {
 }
 
 }  // namespace
+
+// The item's holds are a list of nodes under their own keys (issue #7,
+// defect 3): adding, releasing and writing down touch a few keys, never a
+// list that grows with how many sessions hold the item.
+struct holds : ::testing::Test {
+  scenario s;
+  std::vector<ids::session> sessions;
+  void SetUp() override {
+    s.given({customer_registered{ids::customer{"c1"}, "Ann", {}, {}, false},
+             item_registered{ids::item{"mug"}, "Mug", "pcs", 1200, "Shelf B3"},
+             stock_received{ids::item{"mug"}, "Mug", 100'000, 100'000}});
+  }
+  ids::line hold(std::int64_t q) {
+    sessions.push_back(
+        scenario::only<session_started>(
+            s.run(start_session{session_kind::shopping, ids::customer{"c1"}, {}, {}}))
+            .session_id);
+    return scenario::only<item_added>(s.run(add_item{sessions.back(), ids::item{"mug"}, q, {}}))
+        .line_id;
+  }
+  const item_state& mug() { return *s.state().item(ids::item{"mug"}); }
+  // The list from oldest to newest, checking the links both ways.
+  std::vector<ids::line> walk() {
+    std::vector<ids::line> out;
+    std::optional<ids::line> prev;
+    for (auto at = mug().oldest_reservation; at;) {
+      const auto* r = s.state().reservation(ids::item{"mug"}, *at);
+      EXPECT_NE(r, nullptr);
+      if (!r) break;
+      EXPECT_EQ(r->older, prev);
+      out.push_back(r->line_id);
+      prev = r->line_id;
+      at = r->newer;
+    }
+    EXPECT_EQ(mug().newest_reservation, prev);
+    return out;
+  }
+};
+
+TEST_F(holds, are_linked_oldest_to_newest_and_unlinked_from_anywhere) {
+  auto a = hold(1), b = hold(2), c = hold(3), d = hold(4);
+  EXPECT_EQ(walk(), (std::vector<ids::line>{a, b, c, d}));
+  s.run(remove_item{sessions[1], b});  // the middle
+  EXPECT_EQ(walk(), (std::vector<ids::line>{a, c, d}));
+  s.run(remove_item{sessions[3], d});  // the newest
+  EXPECT_EQ(walk(), (std::vector<ids::line>{a, c}));
+  s.run(end_session{sessions[0]});  // the oldest, by completing its session
+  EXPECT_EQ(walk(), (std::vector<ids::line>{c}));
+  EXPECT_EQ(mug().reserved, 3);
+  s.run(cancel_session{sessions[2], {}});
+  EXPECT_TRUE(walk().empty());
+  EXPECT_EQ(mug().reserved, 0);
+  EXPECT_FALSE(mug().oldest_reservation);
+  EXPECT_FALSE(s.state().reservation(ids::item{"mug"}, c));
+}
+
+TEST_F(holds, a_write_down_reads_only_the_newest_holds_it_takes_back) {
+  std::vector<ids::line> lines;
+  for (int i = 0; i < 1000; ++i) lines.push_back(hold(100));
+  // 100 000 on hand, 100 000 reserved: writing down 250 takes the 3 newest.
+  auto d = s.run(adjust_stock{ids::item{"mug"}, -250, "breakage"});
+  ASSERT_EQ(d.events.size(), 4u);
+  EXPECT_EQ(scenario::only<item_removed>(d, 1).line_id, lines[999]);
+  EXPECT_EQ(scenario::only<item_removed>(d, 2).line_id, lines[998]);
+  EXPECT_EQ(scenario::only<item_removed>(d, 3).line_id, lines[997]);
+  EXPECT_EQ(walk().size(), 997u);
+  EXPECT_EQ(mug().reserved, 99'700);
+}
+
+// Counts what evolve writes: keys taken for change, put or erased.
+class counting_state final : public state_access {
+ public:
+  explicit counting_state(memory_state& inner) : inner_(inner) {}
+  [[nodiscard]] const aggregate* find(std::string_view key) const override {
+    return inner_.find(key);
+  }
+  aggregate* find_mut(std::string_view key) override {
+    auto* a = inner_.find_mut(key);
+    if (a) written.insert(std::string(key));
+    return a;
+  }
+  aggregate& put(std::string_view key, aggregate value) override {
+    written.insert(std::string(key));
+    return inner_.put(key, std::move(value));
+  }
+  void erase(std::string_view key) override {
+    written.insert(std::string(key));
+    inner_.erase(key);
+  }
+  std::set<std::string> written;
+
+ private:
+  memory_state& inner_;
+};
+
+TEST(holds_cost, adding_a_hold_writes_the_same_few_small_keys_with_1_or_5000_holders) {
+  memory_state state;
+  const ids::tenant acme{"acme"};
+  int n = 0;
+  auto apply = [&](event_data d) {
+    event e;
+    e.tenant = acme;
+    e.stream = stream_of(acme, d);
+    e.id = ids::event{"e" + std::to_string(++n)};
+    e.data = std::move(d);
+    evolve(state, e);
+  };
+  apply(item_registered{ids::item{"mug"}, "Mug", "pcs", 1200, "B3"});
+  auto add = [&](int i) {
+    item_added a{};
+    a.session_id = ids::session{"s" + std::to_string(i)};
+    a.line_id = ids::line{"l" + std::to_string(i)};
+    a.item_id = ids::item{"mug"};
+    a.quantity = 1;
+    a.effect = stock_effect::reserved;
+    event e;
+    e.tenant = acme;
+    e.stream = "session-s" + std::to_string(i);
+    e.data = a;
+    counting_state counting(state);
+    evolve(counting, e);
+    return counting.written;
+  };
+  const auto first = add(0);
+  for (int i = 1; i < 5000; ++i) add(i);
+  const auto last = add(5000);
+  // The item, the new hold and the previous newest (the session is absent here).
+  EXPECT_EQ(last.size(), 3u);
+  EXPECT_TRUE(last.contains("item-mug"));
+  EXPECT_TRUE(last.contains(keys::reservation(ids::item{"mug"}, ids::line{"l5000"})));
+  EXPECT_TRUE(last.contains(keys::reservation(ids::item{"mug"}, ids::line{"l4999"})));
+  EXPECT_EQ(first.size(), 2u);
+  // And the item itself stays small.
+  EXPECT_LT(encode_aggregate(*state.find("item-mug")).size(), 400u);
+}
