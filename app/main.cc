@@ -71,6 +71,10 @@ int main(int argc, char** argv) {
                   "enable /v1/admin/clock (never in production)");
   serve->add_option("--threads", serve_opts.threads, "HTTP threads (default 2)")
       ->check(CLI::Range(1, 64));
+  serve
+      ->add_option("--min-free-disk-mb", serve_opts.min_free_disk_mb,
+                   "refuse writes (503) while the data disk has less free (default 64)")
+      ->check(CLI::Range(0, 1 << 20));
 
   std::string token_data = "./tally-data", token_tenant, token_sub, token_name, token_ttl = "1h";
   std::vector<std::string> token_roles;
@@ -96,6 +100,8 @@ int main(int argc, char** argv) {
   // Settings: TALLY_* variables, then the TOML file, then flags.
   if (const char* v = env("TALLY_DATA"); v && serve->count("--data") == 0) serve_opts.data_dir = v;
   if (const char* v = env("TALLY_LISTEN"); v && listen.empty()) listen = v;
+  if (const char* v = env("TALLY_MIN_FREE_DISK_MB"); v && serve->count("--min-free-disk-mb") == 0)
+    serve_opts.min_free_disk_mb = std::strtoull(v, nullptr, 10);
   if (!config_file.empty()) {
     try {
       auto t = toml::parse_file(config_file);
@@ -103,6 +109,9 @@ int main(int argc, char** argv) {
         if (auto v = t["data"].value<std::string>()) serve_opts.data_dir = *v;
       if (serve->count("--listen") == 0)
         if (auto v = t["listen"].value<std::string>()) listen = *v;
+      if (serve->count("--min-free-disk-mb") == 0)
+        if (auto v = t["min_free_disk_mb"].value<std::int64_t>(); v && *v >= 0)
+          serve_opts.min_free_disk_mb = static_cast<std::uint64_t>(*v);
       if (serve->count("--threads") == 0)
         if (auto v = t["threads"].value<std::int64_t>())
           serve_opts.threads = static_cast<std::size_t>(*v);

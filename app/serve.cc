@@ -38,7 +38,8 @@ std::string jwt_secret(const std::string& data_dir, bool create) {
     if (in >> secret && !secret.empty()) return secret;
   }
   if (!create) return {};
-  fs::create_directories(data_dir);
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
   std::random_device rd;
   std::string secret;
   static constexpr char digits[] = "0123456789abcdef";
@@ -46,6 +47,14 @@ std::string jwt_secret(const std::string& data_dir, bool create) {
   {
     std::ofstream out(file, std::ios::trunc);
     out << secret << '\n';
+    out.flush();
+    if (!out) {
+      // A full disk, say: a secret that was not kept would change at the
+      // next start and void every token.
+      out.close();
+      fs::remove(file, ec);
+      return {};
+    }
   }
   ::chmod(file.c_str(), 0600);
   return secret;
@@ -59,15 +68,16 @@ struct stores {
   std::unique_ptr<infra::rocks_kv> views;
 };
 
-result<stores> open_stores(const std::string& data_dir) {
+result<stores> open_stores(const std::string& data_dir, std::uint64_t min_free_bytes) {
   stores s;
-  auto log = infra::embedded_log::open((fs::path(data_dir) / "log").string());
+  auto log = infra::embedded_log::open((fs::path(data_dir) / "log").string(), min_free_bytes);
   if (!log) return std::move(log).take_error();
   s.log = std::move(*log);
-  auto views = infra::rocks_db::open((fs::path(data_dir) / "views").string(), {"views"});
+  auto views =
+      infra::rocks_db::open((fs::path(data_dir) / "views").string(), {"views"}, min_free_bytes);
   if (!views) return std::move(views).take_error();
   s.views_db = std::move(*views);
-  s.views = std::make_unique<infra::rocks_kv>(*s.views_db, s.views_db->family("views"));
+  s.views = std::make_unique<infra::rocks_kv>(*s.views_db, "views");
   return s;
 }
 
@@ -75,7 +85,11 @@ result<stores> open_stores(const std::string& data_dir) {
 
 int serve(const serve_options& o) {
   const std::string secret = jwt_secret(o.data_dir, true);
-  auto st = open_stores(o.data_dir);
+  if (secret.empty()) {
+    spdlog::error("cannot keep the token secret in {} (is the disk full?)", o.data_dir);
+    return 1;
+  }
+  auto st = open_stores(o.data_dir, o.min_free_disk_mb << 20);
   if (!st) {
     spdlog::error("{}", st.err().detail);
     return 1;
@@ -134,7 +148,7 @@ int rebuild(const std::string& data_dir, bool progress_bar) {
     spdlog::error("cannot drop the read models: {}", ec.message());
     return 1;
   }
-  auto st = open_stores(data_dir);
+  auto st = open_stores(data_dir, infra::rocks_db::default_min_free_bytes);
   if (!st) {
     spdlog::error("{}", st.err().detail);
     return 1;

@@ -11,6 +11,8 @@ struct serve_options {
   std::uint16_t port = 8080;
   bool test_clock = false;
   std::size_t threads = 2;
+  // Writes are refused (503) while the data directory's disk has less free.
+  std::uint64_t min_free_disk_mb = 64;
 };
 
 // `tally serve`: the single process over the embedded log. Returns the exit code.

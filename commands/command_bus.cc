@@ -219,6 +219,8 @@ class command_bus::decider {
       };
       auto r = bus_.log_.append(partition_, events, side);
       if (r) {
+        if (append_failing_) spdlog::info("appends succeed again");
+        append_failing_ = false;
         positions = std::move(*r);
         model_.commit();
         if (bus_.scheduler_) {
@@ -232,7 +234,10 @@ class command_bus::decider {
       } else {
         appended = false;
         model_.discard();
-        spdlog::error("append failed, {} commands refused: {}", batch.size(), r.err().detail);
+        // Once per failure spell, not per batch: a full disk refuses every one.
+        if (!append_failing_)
+          spdlog::error("append failed, {} commands refused: {}", batch.size(), r.err().detail);
+        append_failing_ = true;
         for (auto& o : outcomes) {
           if (!o.reply.failure && o.event_count) o.reply.failure = r.err();
         }
@@ -380,6 +385,7 @@ class command_bus::decider {
   write_model model_;
   std::optional<ports::position> last_;
   std::uint64_t batches_ = 0;
+  bool append_failing_ = false;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -26,22 +26,25 @@ std::int64_t key_offset(const rocksdb::Slice& key) {
 
 }  // namespace
 
-result<std::unique_ptr<embedded_log>> embedded_log::open(const std::string& dir) {
-  auto db = rocks_db::open(dir, {"events", "state"});
+result<std::unique_ptr<embedded_log>> embedded_log::open(const std::string& dir,
+                                                         std::uint64_t min_free_bytes) {
+  auto db = rocks_db::open(dir, {"events", "state"}, min_free_bytes);
   if (!db) return std::move(db).take_error();
   std::unique_ptr<embedded_log> log(new embedded_log(std::move(*db)));
-  std::unique_ptr<rocksdb::Iterator> it(
-      log->db_->db().NewIterator(rocksdb::ReadOptions{}, log->events_));
-  it->SeekToLast();
-  if (it->Valid()) log->end_ = key_offset(it->key()) + 1;
-  if (!it->status().ok()) return to_error(it->status(), "cannot read the log");
+  auto s = log->db_->with_db([&](const rocks_db::lent& l) -> status {
+    std::unique_ptr<rocksdb::Iterator> it(
+        l.db.NewIterator(rocksdb::ReadOptions{}, l.family("events")));
+    it->SeekToLast();
+    if (it->Valid()) log->end_ = key_offset(it->key()) + 1;
+    if (!it->status().ok()) return to_error(it->status(), "cannot read the log");
+    return ok();
+  });
+  if (!s) return std::move(s).take_error();
   return log;
 }
 
 embedded_log::embedded_log(std::unique_ptr<rocks_db> db)
-    : db_(std::move(db)),
-      events_(db_->family("events")),
-      state_(std::make_unique<rocks_kv>(*db_, db_->family("state"))) {}
+    : db_(std::move(db)), state_(std::make_unique<rocks_kv>(*db_, "state")) {}
 
 result<std::vector<ports::position>> embedded_log::append(std::int32_t partition,
                                                           const std::vector<event>& events,
@@ -53,23 +56,25 @@ result<std::vector<ports::position>> embedded_log::append(std::int32_t partition
     std::lock_guard lock(mutex_);
     next = end_;
   }
-  rocksdb::WriteBatch wb;
   std::vector<ports::position> positions;
   positions.reserve(events.size());
-  for (const auto& e : events) {
-    auto s = wb.Put(events_, offset_key(next), encode_cloud_event(e));
-    if (!s.ok()) return to_error(s, "cannot batch the append");
-    positions.push_back(ports::position{0, next});
-    ++next;
-  }
-  if (side) state_->add_to(wb, side(positions));
+  for (std::size_t i = 0; i < events.size(); ++i)
+    positions.push_back(ports::position{0, next + static_cast<std::int64_t>(i)});
   rocksdb::WriteOptions wo;
   wo.sync = true;  // durable when answered (API.md)
-  auto s = db_->db().Write(wo, &wb);
-  if (!s.ok()) return to_error(s, "cannot append to the log");
+  auto s = db_->write(wo, [&](const rocks_db::lent& l, rocksdb::WriteBatch& wb) -> status {
+    auto* family = l.family("events");
+    for (std::size_t i = 0; i < events.size(); ++i)
+      if (auto put = wb.Put(family, offset_key(positions[i].offset), encode_cloud_event(events[i]));
+          !put.ok())
+        return to_error(put, "cannot batch the append");
+    if (side) return state_->add_to(l, wb, side(positions));
+    return ok();
+  });
+  if (!s) return std::move(s).take_error();
   {
     std::lock_guard lock(mutex_);
-    end_ = next;
+    end_ = next + static_cast<std::int64_t>(events.size());
   }
   grew_.notify_all();
   return positions;
@@ -85,21 +90,28 @@ result<std::vector<ports::recorded_event>> embedded_log::read(std::int32_t parti
     std::lock_guard lock(mutex_);
     limit = end_;
   }
-  std::unique_ptr<rocksdb::Iterator> it(db_->db().NewIterator(rocksdb::ReadOptions{}, events_));
-  for (it->Seek(offset_key(std::max<std::int64_t>(from, 0))); it->Valid() && out.size() < max;
-       it->Next()) {
-    const std::int64_t offset = key_offset(it->key());
-    if (offset >= limit) break;
-    std::string text = it->value().ToString();
-    auto e = decode_cloud_event(text);
-    if (!e)
-      return make_error(errc::internal, "unreadable event at offset " + std::to_string(offset));
-    out.push_back(
-        ports::recorded_event{ports::position{0, offset}, std::move(*e), std::move(text)});
-  }
-  if (!it->status().ok()) return to_error(it->status(), "cannot read the log");
+  auto s = db_->with_db([&](const rocks_db::lent& l) -> status {
+    std::unique_ptr<rocksdb::Iterator> it(
+        l.db.NewIterator(rocksdb::ReadOptions{}, l.family("events")));
+    for (it->Seek(offset_key(std::max<std::int64_t>(from, 0))); it->Valid() && out.size() < max;
+         it->Next()) {
+      const std::int64_t offset = key_offset(it->key());
+      if (offset >= limit) break;
+      std::string text = it->value().ToString();
+      auto e = decode_cloud_event(text);
+      if (!e)
+        return make_error(errc::internal, "unreadable event at offset " + std::to_string(offset));
+      out.push_back(
+          ports::recorded_event{ports::position{0, offset}, std::move(*e), std::move(text)});
+    }
+    if (!it->status().ok()) return to_error(it->status(), "cannot read the log");
+    return ok();
+  });
+  if (!s) return std::move(s).take_error();
   return out;
 }
+
+status embedded_log::writable() const { return db_->writable(); }
 
 std::int64_t embedded_log::end(std::int32_t) const {
   std::lock_guard lock(mutex_);

@@ -22,7 +22,8 @@ namespace tally::infra {
 // wait_for from any.
 class embedded_log final : public ports::event_log {
  public:
-  static result<std::unique_ptr<embedded_log>> open(const std::string& dir);
+  static result<std::unique_ptr<embedded_log>> open(
+      const std::string& dir, std::uint64_t min_free_bytes = rocks_db::default_min_free_bytes);
 
   [[nodiscard]] std::int32_t partition_count() const override { return 1; }
   [[nodiscard]] std::int32_t partition_of(const ids::tenant&) const override { return 0; }
@@ -33,6 +34,7 @@ class embedded_log final : public ports::event_log {
                                                                 std::int64_t from,
                                                                 std::size_t max) const override;
   [[nodiscard]] std::int64_t end(std::int32_t partition) const override;
+  [[nodiscard]] status writable() const override;
   bool wait_for(std::int32_t partition, std::int64_t offset,
                 std::chrono::milliseconds timeout) const override;
 
@@ -46,7 +48,6 @@ class embedded_log final : public ports::event_log {
   explicit embedded_log(std::unique_ptr<rocks_db> db);
 
   std::unique_ptr<rocks_db> db_;
-  rocksdb::ColumnFamilyHandle* events_;
   std::unique_ptr<rocks_kv> state_;
   mutable std::mutex mutex_;
   mutable std::condition_variable grew_;

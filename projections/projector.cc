@@ -289,12 +289,16 @@ void projector::stop() {
 }
 
 void projector::run(std::int32_t partition) {
+  // A failure is logged when it starts and when it ends, not on every retry.
+  auto failed = [&](const std::string& why) {
+    if (!failing_.exchange(true)) spdlog::error("projector: {}; retrying", why);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  };
   while (!stopping_) {
     try {
       auto events = log_.read(partition, applied(partition) + 1, 1000);
       if (!events) {
-        spdlog::error("projector: {}", events.err().detail);
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        failed(events.err().detail);
         continue;
       }
       if (events->empty()) {
@@ -302,12 +306,12 @@ void projector::run(std::int32_t partition) {
         continue;
       }
       if (auto s = apply(partition, *events); !s) {
-        spdlog::error("projector: {}", s.err().detail);
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        failed(s.err().detail);
+        continue;
       }
+      if (failing_.exchange(false)) spdlog::info("projector: read models written again");
     } catch (const std::exception& ex) {
-      spdlog::error("projector: {}", ex.what());
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      failed(ex.what());
     }
   }
 }

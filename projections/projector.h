@@ -37,6 +37,10 @@ class projector {
     return applied(p.partition) >= p.offset;
   }
 
+  // False while the read models cannot be written (a full disk): the
+  // projector retries, and /readyz says it is not ready.
+  [[nodiscard]] bool healthy() const { return !failing_.load(); }
+
   // Called after each applied batch (on the projector's thread).
   void on_applied(std::function<void(const std::vector<ports::recorded_event>&)> listener);
 
@@ -47,6 +51,7 @@ class projector {
   ports::event_log& log_;
   ports::kv_store& views_;
   std::unique_ptr<std::atomic<std::int64_t>[]> applied_;
+  std::atomic<bool> failing_{false};
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
   std::mutex listeners_mutex_;

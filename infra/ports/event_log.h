@@ -78,6 +78,10 @@ class event_log {
   // The offset the next event of the partition will have.
   [[nodiscard]] virtual std::int64_t end(std::int32_t partition) const = 0;
 
+  // ok while appends can succeed as far as the log knows; otherwise why not
+  // (errc::unavailable: a full disk, a cluster that is down). For /readyz.
+  [[nodiscard]] virtual status writable() const { return ok(); }
+
   // Waits until end(partition) > offset or the timeout passes; true if so.
   virtual bool wait_for(std::int32_t partition, std::int64_t offset,
                         std::chrono::milliseconds timeout) const = 0;

@@ -21,7 +21,7 @@ std::map<std::string, std::string> dump_views(const fs::path& data) {
   auto db = tally::infra::rocks_db::open((data / "views").string(), {"views"});
   EXPECT_TRUE(db.has_value());
   if (!db) return out;
-  tally::infra::rocks_kv kv(**db, (*db)->family("views"));
+  tally::infra::rocks_kv kv(**db, "views");
   kv.scan("", "", [&](std::string_view k, std::string_view v) {
     out.emplace(k, v);
     return true;

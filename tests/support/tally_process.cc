@@ -76,6 +76,7 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock,
     std::vector<std::string> args{TALLY_BINARY, "serve",    "--data",
                                   data_dir,     "--listen", "127.0.0.1:0"};
     if (test_clock) args.emplace_back("--test-clock");
+    args.insert(args.end(), limits.extra_args.begin(), limits.extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

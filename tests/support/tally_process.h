@@ -37,6 +37,7 @@ run_result run_tally(const std::vector<std::string>& args);
 struct server_limits {
   int max_open_files = 0;  // RLIMIT_NOFILE of the server; 0: inherited
   std::string log_file;  // where its standard error goes; "": nowhere (TALLY_TEST_LOGS: inherited)
+  std::vector<std::string> extra_args;  // more flags for `tally serve`
 };
 
 class tally_server {
