@@ -226,7 +226,10 @@ class reader {
     }
     bool seen[n + 1] = {};
     const simdjson::dom::object object = e.get_object().value_unsafe();
-    for (auto [key, value] : object) {
+    for (auto member : object) {
+      // Not a structured binding: clang 14 cannot capture one in a lambda.
+      const std::string_view key = member.key;
+      const simdjson::dom::element value = member.value;
       bool known = false;
       std::size_t index = 0;
       boost::mp11::mp_for_each<members>([&](auto d) {

@@ -42,8 +42,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 50; ++i) {
       setup.put("/v1/inventory/item-" + std::to_string(i),
                 R"({"name":"Item","unit_price_cents":100})");
-      setup.post("/v1/inventory/item-" + std::to_string(i) + "/receipts",
-                 R"({"quantity":900000000})");
+      for (int r = 0; r < 5; ++r)
+        setup.post("/v1/inventory/item-" + std::to_string(i) + "/receipts",
+                   R"({"quantity":1000000})");
     }
     customer =
         str(at(setup.post("/v1/customers", R"({"name":"Shopper"})").json(), {"customer_id"}));

@@ -10,6 +10,7 @@
 // connection's coroutine returns. Nothing waits in a loop.
 #include "gateway/http_server.h"
 
+#include "gateway/http_framing.h"
 #include "gateway/problem.h"
 #include "gateway/stream_hub.h"
 
@@ -304,66 +305,6 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
   bool ended_ = false;  // strand only
 };
 
-// The codings of a Transfer-Encoding header, lower-cased and trimmed.
-std::vector<std::string> codings(std::string_view value) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= value.size()) {
-    auto comma = value.find(',', start);
-    if (comma == std::string_view::npos) comma = value.size();
-    auto part = value.substr(start, comma - start);
-    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
-    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
-    std::string c(part);
-    for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    out.push_back(std::move(c));
-    start = comma + 1;
-  }
-  return out;
-}
-
-// RFC 9112 §3.2, §6.1, §6.3: what makes a request's framing untrustworthy.
-// Any of these answers with the connection closed, so that bytes the server
-// did not read as this request's body can never be read as another request.
-std::optional<error> framing_problem(const http::request<http::string_body>& req) {
-  const auto te_count = req.count(http::field::transfer_encoding);
-  if (te_count > 0) {
-    std::vector<std::string> all;
-    for (auto it = req.find(http::field::transfer_encoding);
-         it != req.end() && it->name() == http::field::transfer_encoding; ++it) {
-      auto cs = codings(it->value());
-      all.insert(all.end(), cs.begin(), cs.end());
-    }
-    for (const auto& c : all)
-      if (c != "chunked")
-        return error{errc::not_implemented,
-                     "the transfer coding '" + c + "' is not implemented; only chunked is",
-                     {{"Transfer-Encoding", "only chunked is implemented"}}};
-    if (all.size() != 1)
-      return error{errc::invalid_request,
-                   "chunked may be applied only once",
-                   {{"Transfer-Encoding", "chunked may be applied only once"}}};
-    if (req.version() < 11)
-      return error{errc::invalid_request,
-                   "Transfer-Encoding needs HTTP/1.1",
-                   {{"Transfer-Encoding", "is not allowed in HTTP/1.0"}}};
-    if (req.count(http::field::content_length) > 0)
-      return error{errc::invalid_request,
-                   "a request may not carry both Transfer-Encoding and Content-Length",
-                   {{"Content-Length", "is not allowed with Transfer-Encoding"}}};
-  }
-  if (req.version() >= 11) {
-    const auto hosts = req.count(http::field::host);
-    if (hosts == 0)
-      return error{
-          errc::invalid_request, "an HTTP/1.1 request must carry Host", {{"Host", "is missing"}}};
-    if (hosts > 1)
-      return error{
-          errc::invalid_request, "a request may carry only one Host", {{"Host", "is repeated"}}};
-  }
-  return std::nullopt;
-}
-
 http_request to_api_request(const http::request<http::string_body>& req) {
   http_request r;
   r.method = std::string(req.method_string());
@@ -461,6 +402,8 @@ struct http_server::impl {
       (void)n;
       http_response resp;
       bool keep_alive = false;
+      http_request r;
+      if (!ec) r = to_api_request(parser.get());
       if (ec == http::error::body_limit) {
         resp = transport_problem(make_error(errc::payload_too_large, "the body is over 1 MiB"));
       } else if (ec) {
@@ -469,13 +412,13 @@ struct http_server::impl {
         if (ec == http::error::end_of_stream || ec == http::error::partial_message) break;
         resp = transport_problem(
             make_error(errc::invalid_request, "malformed HTTP request: " + ec.message()));
-      } else if (auto framing = framing_problem(parser.get())) {
+      } else if (auto framing = framing_problem(parser.get().version(), r.headers)) {
         ++metrics.rejected_framing;
         resp = transport_problem(*framing);
       } else if (stopping) {
         resp = transport_problem(make_error(errc::unavailable, "the server is stopping"));
       } else if (websocket::is_upgrade(parser.get()) && hub) {
-        auto who = handler->authorize_stream(to_api_request(parser.get()));
+        auto who = handler->authorize_stream(r);
         if (who) {
           stream.expires_never();
           // The upgraded connection stays registered under this coroutine.
@@ -486,7 +429,6 @@ struct http_server::impl {
       } else {
         auto& req = parser.get();
         keep_alive = req.keep_alive();
-        http_request r = to_api_request(req);
         r.body = std::move(req.body());
         resp = co_await async_handle(*handler, std::move(r), asio::use_awaitable);
       }

@@ -146,6 +146,18 @@ long tally_server::open_fds() const {
   return ec ? -1 : n;
 }
 
+long tally_server::open_sockets() const {
+  std::error_code ec;
+  long n = 0;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid_) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::error_code link_ec;
+    const auto target = fs::read_symlink(it->path(), link_ec).string();
+    if (!link_ec && target.rfind("socket:", 0) == 0) ++n;
+  }
+  return ec ? -1 : n;
+}
+
 std::chrono::milliseconds tally_server::cpu_time() const {
   std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
   std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());

@@ -57,6 +57,8 @@ class tally_server {
   [[nodiscard]] long rss_kb() const;
   // Its open file descriptors, from /proc/<pid>/fd.
   [[nodiscard]] long open_fds() const;
+  // Of them, the sockets (RocksDB's open table files come and go with flushes).
+  [[nodiscard]] long open_sockets() const;
   // CPU time it has used (user + system), from /proc/<pid>/stat.
   [[nodiscard]] std::chrono::milliseconds cpu_time() const;
   // A value from /metrics ("name" or "name{label=\"v\"}"), or -1.
