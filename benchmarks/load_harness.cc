@@ -2,7 +2,7 @@
 // drives it over HTTP from N client threads for S seconds, then prints
 // throughput and latency percentiles. Every request goes to 127.0.0.1.
 //
-//   load_harness [threads=8] [seconds=5] [workload=commands|reads|shopping|hot] [active=0]
+//   load_harness [threads=8] [seconds=5] [workload=commands|reads|shopping|hot] [active=0] [ended]
 //
 // commands: each thread registers customers (one durable append each; the
 // decider's group commit shares fsyncs between threads).
@@ -12,11 +12,13 @@
 // hot: each thread adds one unit of the same item to its own open session,
 // over and over: the popular item of a live-shopping evening.
 // active: shopping sessions opened (and left open, each holding one item)
-// before the run: what the server carries while it works.
+// before the run: what the server carries while it works; with `ended`, the
+// same sessions are ended again, so only their history remains (the control).
 
 #include "support/tally_process.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +37,9 @@ int main(int argc, char** argv) {
   tally_server server(dir.str(), false);
   const auto token = server.token("admin");
   const long active = argc > 4 ? std::stol(argv[4]) : 0;
+  // "ended": the sessions are opened and ended again, so the server carries
+  // their history but none of them is active (the control for `active`).
+  const bool ended = argc > 5 && std::string(argv[5]) == "ended";
   std::string customer;
   {
     http_client setup(server.base_url());
@@ -66,17 +71,23 @@ int main(int argc, char** argv) {
           const auto id = start_session(c);
           c.post("/v1/sessions/" + id + "/items",
                  R"({"item_id":"item-)" + std::to_string(i % 50) + R"(","quantity":1})");
+          if (ended) c.post("/v1/sessions/" + id + "/end");
         }
       });
     for (auto& th : openers) th.join();
-    std::printf("opened %ld shopping sessions in %.1f s\n", active,
+    std::printf("opened %ld shopping sessions%s in %.1f s\n", active,
+                ended ? " and ended them" : "",
                 std::chrono::duration<double>(clock_type::now() - t0).count());
+    // Let RocksDB finish the flushes and compactions the opening caused, so
+    // that the run measures carrying the sessions, not digesting them.
+    std::this_thread::sleep_for(std::chrono::seconds(20));
   }
   const auto rss_before = server.rss_kb();
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(threads));
   std::atomic<long> errors{0};
   std::vector<std::thread> pool;
+  std::array<std::atomic<long>, 4> per_quarter{};  // requests answered in each quarter of the run
   const auto started = clock_type::now();
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
@@ -89,6 +100,9 @@ int main(int argc, char** argv) {
         const auto t1 = clock_type::now();
         if (r.status >= 300) ++errors;
         mine.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        ++per_quarter[std::min<std::size_t>(
+            3, static_cast<std::size_t>(4 * std::chrono::duration<double>(t1 - started).count() /
+                                        seconds))];
         return r;
       };
       std::string hot_session;
@@ -114,8 +128,9 @@ int main(int argc, char** argv) {
             return c.post("/v1/sessions/" + hot_session + "/items",
                           R"({"item_id":"item-0","quantity":1})");
           });
-          // A session of a few hundred lines, then the next one.
-          if (i % 200 == 199) hot_session = start_session(c);
+          // Sessions of a few lines: the item's holds pile up (every session
+          // stays open), while no one session grows large.
+          if (i % 10 == 9) hot_session = start_session(c);
         } else {
           timed([&] {
             return c.post("/v1/customers", R"({"name":"Load )" + std::to_string(i) + "\"}");
@@ -142,5 +157,10 @@ int main(int argc, char** argv) {
   std::printf("throughput=%.0f req/s  p50=%.2f ms  p90=%.2f ms  p99=%.2f ms  max=%.2f ms\n",
               static_cast<double>(all.size()) / elapsed, pct(0.5), pct(0.9), pct(0.99),
               all.empty() ? 0.0 : all.back());
+  std::printf("by quarter of the run: %.0f, %.0f, %.0f, %.0f req/s\n",
+              4.0 * static_cast<double>(per_quarter[0].load()) / seconds,
+              4.0 * static_cast<double>(per_quarter[1].load()) / seconds,
+              4.0 * static_cast<double>(per_quarter[2].load()) / seconds,
+              4.0 * static_cast<double>(per_quarter[3].load()) / seconds);
   return errors.load() == 0 ? 0 : 1;
 }

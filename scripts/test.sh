@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the dev build (unit, integration, durability
 # tests against the real `tally`), then the Address+UB and the Thread
-# sanitizer builds of everything but the Beast unit, running their tests too.
+# sanitizer builds of everything but the Beast unit, running their tests too,
+# then each libFuzzer target for 20 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -29,6 +30,11 @@ if [ "${TALLY_SKIP_SANITIZERS:-0}" != "1" ]; then
   cmake --build --preset tsan -j "$jobs"
   echo "== tsan tests"
   TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j "$jobs"
+fi
+
+if [ "${TALLY_SKIP_FUZZ:-0}" != "1" ]; then
+  echo "== fuzz (libFuzzer, 20 s per target)"
+  bash scripts/fuzz.sh -max_total_time=20
 fi
 
 echo "== formatting (clang-format, .clang-format)"
