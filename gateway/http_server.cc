@@ -317,15 +317,19 @@ http_request to_api_request(const http::request<http::string_body>& req) {
 }  // namespace
 
 struct http_server::impl {
+  // Declared before ioc, so destroyed after it: the io_context's destructor
+  // destroys the coroutine frames still suspended in it, and their
+  // registrations and gauges refer to these.
   options opts;
   const clock_source& clock;
-  asio::io_context ioc;
   std::atomic<bool> stopping{false};
-  std::unique_ptr<tcp::acceptor> acceptor;
   api* handler = nullptr;
   stream_hub* hub = nullptr;
   connection_set connections;
   transport_metrics metrics;
+  asio::io_context ioc;
+  // I/O objects: destroyed before the io_context.
+  std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::steady_timer> drained;  // fires when the last connection ended
 
   impl(options o, const clock_source& c)
