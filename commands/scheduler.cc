@@ -112,10 +112,10 @@ void scheduler::track(const ids::tenant& tenant, const ids::session& session,
       entries_.erase(it);
       return;
     }
-    if (it == entries_.end()) it = entries_.emplace(k, entry{}).first;
+    const bool existed = it != entries_.end();
+    if (!existed) it = entries_.emplace(k, entry{}).first;
     auto& e = it->second;
     const due_rule before = e.rule;
-    const bool existed = e.queued_at || e.in_flight;
     unqueue(k, e);
     e.rule = *rule;
     index(k, existed ? &before : nullptr, &e.rule);
@@ -136,7 +136,9 @@ void scheduler::set_timeout(const ids::tenant& tenant, std::int64_t minutes) {
     if (it != inactivity_.end()) {
       for (const auto& session : it->second) {
         const key k{tenant.value, session};
-        auto& e = entries_.at(k);
+        auto found = entries_.find(k);
+        if (found == entries_.end()) continue;
+        auto& e = found->second;
         if (e.in_flight) continue;
         unqueue(k, e);
         enqueue(k, e, timestamp{});

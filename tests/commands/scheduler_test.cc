@@ -133,6 +133,21 @@ TEST_F(scheduler_test, a_timeout_change_requeues_the_tenants_sessions) {
   EXPECT_EQ(fired.size(), 2u);
 }
 
+TEST_F(scheduler_test, a_rule_that_changes_kind_leaves_nothing_behind) {
+  s->start();
+  const ids::tenant acme{"acme"};
+  s->set_timeout(acme, 0);  // inactivity never makes it due: not queued
+  s->track(acme, ids::session{"a"}, inactive_since(t0));
+  s->track(acme, ids::session{"a"}, at(t0 + 1h));   // now an appointment's end
+  s->track(acme, ids::session{"a"}, std::nullopt);  // ended
+  s->set_timeout(acme, 15);                         // must not find a stale "a"
+  EXPECT_EQ(s->tracked(), 0u);
+  EXPECT_EQ(s->queued(), 0u);
+  clock.advance(2h);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(fired.size(), 0u);
+}
+
 TEST_F(scheduler_test, an_appointment_fires_at_its_end) {
   s->start();
   s->track(ids::tenant{"acme"}, ids::session{"appt"}, at(t0 + 2h));

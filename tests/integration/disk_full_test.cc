@@ -50,7 +50,7 @@ struct disk_full : ::testing::Test {
   }
   void start(std::vector<std::string> args) {
     server = std::make_unique<tally_server>((mount_point / "data").string(), true,
-                                            server_limits{.extra_args = std::move(args)});
+                                            server_options{.extra_args = std::move(args)});
     admin = server->client("admin");
   }
   // Fills the disk until `leave` bytes are free (0: until the disk refuses).

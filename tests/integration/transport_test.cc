@@ -23,7 +23,7 @@ struct transport : ::testing::Test {
   std::unique_ptr<http_client> admin;
   std::string admin_token;
 
-  void start(const server_limits& limits = {}) {
+  void start(const server_options& limits = {}) {
     server = std::make_unique<tally_server>(dir.str(), true, limits);
     admin = server->client("admin");
     admin_token = admin->token;

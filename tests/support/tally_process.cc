@@ -50,7 +50,7 @@ run_result run_tally(const std::vector<std::string>& args) {
 }
 
 tally_server::tally_server(const std::string& data_dir, bool test_clock,
-                           const server_limits& limits)
+                           const server_options& limits)
     : data_dir_(data_dir) {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe");

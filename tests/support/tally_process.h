@@ -34,7 +34,7 @@ run_result run_tally(const std::vector<std::string>& args);
 
 // `tally serve --data DIR --listen 127.0.0.1:0 [--test-clock]`, started on
 // construction and waited for ("listening on http://…").
-struct server_limits {
+struct server_options {
   int max_open_files = 0;  // RLIMIT_NOFILE of the server; 0: inherited
   std::string log_file;  // where its standard error goes; "": nowhere (TALLY_TEST_LOGS: inherited)
   std::vector<std::string> extra_args;  // more flags for `tally serve`
@@ -43,7 +43,7 @@ struct server_limits {
 class tally_server {
  public:
   explicit tally_server(const std::string& data_dir, bool test_clock = true,
-                        const server_limits& limits = {});
+                        const server_options& limits = {});
   ~tally_server();
 
   [[nodiscard]] const std::string& base_url() const { return base_url_; }
