@@ -26,8 +26,22 @@ for target in command_body_fuzz jwt_fuzz cloud_event_fuzz query_fuzz http_head_f
   mkdir -p "$work/$target"
   cp tests/fuzz/corpus/$target/* "$work/$target/"
   echo "== $target ${args[*]}"
-  build/fuzz/tests/fuzz/$target -rss_limit_mb=2048 -print_final_stats=1 "${args[@]}" \
-    "$work/$target" 2>&1 | grep -E "^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|.*runtime error)" || true
-  test "${PIPESTATUS[0]}" -eq 0
+  status=0
+  build/fuzz/tests/fuzz/$target -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$work/$target-" "${args[@]}" "$work/$target" >"$work/$target.log" 2>&1 ||
+    status=$?
+  grep -E "^(Done|stat::number_of_executed_units)" "$work/$target.log" || true
+  if [ "$status" -ne 0 ]; then
+    # What it found, so that it can be reproduced from CI's output alone.
+    grep -E "ERROR|runtime error|SUMMARY|^    #[0-9]+ " "$work/$target.log" | cut -c1-300 | head -30
+    for crash in "$work/$target"-*; do
+      [ -f "$crash" ] || continue
+      echo "input ($crash), base64:"
+      base64 -w0 "$crash"
+      echo
+    done
+    echo "fuzz: $target failed (exit $status)"
+    exit 1
+  fi
 done
 echo "fuzz: every target ran clean"
