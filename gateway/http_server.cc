@@ -498,6 +498,9 @@ struct http_server::impl {
         t->async_wait([this, t](auto) { ioc.stop(); });
       });
       connections.stop_all([this] {
+        // Not once the io_context has stopped: frames it destroys later end
+        // their connections too, and must not post into it.
+        if (ioc.stopped()) return;
         asio::post(ioc, [this] {
           if (drained) drained->cancel();
         });

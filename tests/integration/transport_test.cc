@@ -185,6 +185,26 @@ TEST_F(transport, a_websocket_may_hold_a_bounded_number_of_channels) {
   EXPECT_EQ(str(at(ok->json(), {"op"})), "subscribed") << ok->text;
 }
 
+TEST_F(transport, a_stop_closes_idle_connections_and_tells_websocket_clients_1001) {
+  start();
+  auto c =
+      std::make_unique<ws_client>(server->base_url(), "/v1/stream?access_token=" + admin_token);
+  ASSERT_TRUE(c->connected());
+  c->send(R"({"op":"subscribe","channels":["sessions"]})");
+  ASSERT_TRUE(c->read(2s));
+  raw_socket idle(server->base_url());  // an idle keep-alive connection
+  ASSERT_EQ(admin->get("/healthz").status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread stopper([&] { EXPECT_EQ(server->stop(), 0); });
+  auto m = c->read_until([](const ws_message& m) { return m.is_close; }, 5s);
+  ASSERT_TRUE(m) << "no close frame on shutdown";
+  EXPECT_EQ(m->close_code, 1001);
+  c.reset();  // the client goes (this small client does not answer close frames)
+  stopper.join();
+  // Nothing waited for the 8 s drain or a 30 s idle timeout.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
 TEST_F(transport, an_unknown_transfer_coding_is_501_and_the_connection_is_closed) {
   start();
   for (const std::string te : {"xchunked", "identity", "gzip"}) {
