@@ -67,11 +67,7 @@ struct disk_full : ::testing::Test {
   }
   void make_room() { fs::remove(mount_point / "filler"); }
   bool eventually_ready() {
-    for (int i = 0; i < 50; ++i) {
-      if (admin->get("/readyz").status == 200) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return false;
+    return eventually([&] { return admin->get("/readyz").status == 200; });
   }
   response register_customer(int i) {
     return admin->post("/v1/customers", R"({"name":"C)" + std::to_string(i) + "\"}");
@@ -103,12 +99,8 @@ TEST_F(disk_full, under_the_reserve_commands_get_503_readyz_says_so_and_room_res
   EXPECT_EQ(admin->get("/healthz").status, 200);
   make_room();
   // Resumes by itself: no restart.
-  bool resumed = false;
-  for (int i = 0; i < 50 && !resumed; ++i) {
-    std::this_thread::sleep_for(200ms);
-    resumed = register_customer(200 + i).status == 201;
-  }
-  ASSERT_TRUE(resumed);
+  int attempt = 200;
+  ASSERT_TRUE(eventually([&] { return register_customer(attempt++).status == 201; }));
   EXPECT_EQ(admin->get("/readyz").status, 200);
   EXPECT_EQ(customers(), 6u) << "a refused command left something behind";
 }
@@ -144,14 +136,11 @@ TEST_F(disk_full, a_write_that_hits_enospc_is_503_never_a_crash_and_resumes) {
   ASSERT_EQ(admin->get("/healthz").status, 200) << "the server died";
   EXPECT_EQ(admin->get("/readyz").status, 503);
   make_room();
-  bool resumed = false;
-  for (int i = 0; i < 100 && !resumed; ++i) {
-    std::this_thread::sleep_for(200ms);
-    auto r = admin->post("/v1/sessions/" + sessions[0] + "/notes", R"({"text":"back"})");
-    resumed = r.status == 201;
-    if (resumed) ++ok;
-  }
-  ASSERT_TRUE(resumed);
+  ASSERT_TRUE(eventually([&] {
+    return admin->post("/v1/sessions/" + sessions[0] + "/notes", R"({"text":"back"})").status ==
+           201;
+  }));
+  ++ok;
   auto notes = [&] {
     auto marker = admin->put("/v1/inventory/marker", R"({"name":"m","unit_price_cents":1})");
     std::size_t n = 0;

@@ -28,16 +28,6 @@ struct transport : ::testing::Test {
     admin = server->client("admin");
     admin_token = admin->token;
   }
-  // Waits (up to `limit`) for `pred`; true if it held.
-  template <class Pred>
-  static bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return pred();
-  }
   std::string upgrade_request() const {
     return "GET /v1/stream?access_token=" + admin_token +
            " HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -1,5 +1,7 @@
 #include "support/raw_socket.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -37,18 +39,25 @@ bool raw_socket::send(const std::string& bytes) {
   return done == bytes.size();
 }
 
+// Appends what one recv gives within `wait`; false on a timeout or the end
+// of the stream (closed() tells which).
+bool raw_socket::receive(std::string& out, std::chrono::milliseconds wait) {
+  if (fd_ < 0 || eof_) return false;
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(std::max<long>(wait.count(), 0))) <= 0) return false;
+  char buf[4096];
+  const auto n = ::recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0) {
+    eof_ = true;
+    return false;
+  }
+  out.append(buf, static_cast<std::size_t>(n));
+  return true;
+}
+
 std::string raw_socket::read_all(std::chrono::milliseconds quiet) {
   std::string out;
-  while (fd_ >= 0 && !eof_) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(quiet.count())) <= 0) break;
-    char buf[4096];
-    const auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      eof_ = true;
-      break;
-    }
-    out.append(buf, static_cast<std::size_t>(n));
+  while (receive(out, quiet)) {
   }
   return out;
 }
@@ -56,19 +65,9 @@ std::string raw_socket::read_all(std::chrono::milliseconds quiet) {
 std::string raw_socket::read_until(const std::string& marker, std::chrono::milliseconds limit) {
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (fd_ >= 0 && !eof_ && out.find(marker) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    char buf[4096];
-    const auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      eof_ = true;
-      break;
-    }
-    out.append(buf, static_cast<std::size_t>(n));
+  while (out.find(marker) == std::string::npos &&
+         receive(out, std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now()))) {
   }
   return out;
 }

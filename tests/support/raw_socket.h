@@ -29,6 +29,7 @@ class raw_socket {
   void drop(bool reset = false);
 
  private:
+  bool receive(std::string& out, std::chrono::milliseconds wait);
   int fd_ = -1;
   bool eof_ = false;
 };
