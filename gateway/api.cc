@@ -444,19 +444,17 @@ std::string api::impl::metrics_text() {
         fmt::format("tally_connections_open{{protocol=\"http\"}} {}\n", t.http_connections.load());
     out += fmt::format("tally_connections_open{{protocol=\"websocket\"}} {}\n",
                        t.websocket_connections.load());
-    out +=
-        "# HELP tally_accept_failures_total Connections that could not be accepted (e.g. out of "
-        "file descriptors).\n# TYPE tally_accept_failures_total counter\n";
-    out += fmt::format("tally_accept_failures_total {}\n", t.accept_failures.load());
-    out +=
-        "# HELP tally_websocket_slow_closes_total WebSocket clients closed with 1008 for not "
-        "reading.\n# TYPE tally_websocket_slow_closes_total counter\n";
-    out += fmt::format("tally_websocket_slow_closes_total {}\n", t.websocket_slow_closes.load());
-    out +=
-        "# HELP tally_http_framing_rejected_total Requests refused for their framing "
-        "(Transfer-Encoding, Content-Length, Host).\n# TYPE tally_http_framing_rejected_total "
-        "counter\n";
-    out += fmt::format("tally_http_framing_rejected_total {}\n", t.rejected_framing.load());
+    auto counter = [&out](std::string_view name, std::string_view help, std::uint64_t value) {
+      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
+    };
+    counter("tally_accept_failures_total",
+            "Connections that could not be accepted (e.g. out of file descriptors).",
+            t.accept_failures.load());
+    counter("tally_websocket_slow_closes_total",
+            "WebSocket clients closed with 1008 for not reading.", t.websocket_slow_closes.load());
+    counter("tally_http_framing_rejected_total",
+            "Requests refused for their framing (Transfer-Encoding, Content-Length, Host).",
+            t.rejected_framing.load());
   }
   out +=
       "# HELP tally_log_end_offset The next offset of each log partition.\n# TYPE "
