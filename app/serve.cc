@@ -208,7 +208,7 @@ int rebuild(const std::string& data_dir, bool progress_bar) {
     spdlog::error("rebuild failed: {}", s.err().detail);
     return 1;
   }
-  std::cout << "rebuilt the read models from " << st->log->end(0) << " events" << std::endl;
+  std::cout << "rebuilt the read models from " << st->log->end() << " events" << std::endl;
   return 0;
 }
 

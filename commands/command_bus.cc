@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -21,13 +23,13 @@ namespace {
 constexpr std::chrono::hours idempotency_ttl{24};
 
 struct idempotency_record {
-  std::string fingerprint;
+  std::string request_digest;
   std::string body;
   std::string position;
   std::int64_t version = 0;
   std::int64_t stored_at_ms = 0;
 };
-BOOST_DESCRIBE_STRUCT(idempotency_record, (), (fingerprint, body, position, version, stored_at_ms))
+BOOST_DESCRIBE_STRUCT(idempotency_record, (), (request_digest, body, position, version, stored_at_ms))
 
 // Keys are the caller's (API.md): tenant and token `sub`, so that two callers
 // never see each other's answers. The sub is length-prefixed because both it
@@ -36,11 +38,6 @@ std::string idempotency_key(const ids::tenant& t, const ids::user& caller, const
   return fmt::format("i/{}/{}:{}/{}", t.value, caller.value.size(), caller.value, key);
 }
 
-std::int64_t real_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct line_answer {
   ids::line line_id;
@@ -53,19 +50,20 @@ BOOST_DESCRIBE_STRUCT(line_answer, (), (line_id, reserved, consumed, line, sessi
 
 }  // namespace
 
-std::string command_bus::render_answer(const aggregate& target, const decision& d, timestamp now) {
+std::string command_bus::render_answer(const aggregate& target,
+                                       const std::optional<ids::line>& line_id, timestamp now) {
   return std::visit(
       [&](const auto& s) -> std::string {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, session_state>) {
           session_view v = render(s, now);
-          if (d.line_id) {
+          if (line_id) {
             line_answer a;
-            a.line_id = *d.line_id;
+            a.line_id = *line_id;
             for (const auto& l : v.lines) {
-              if (l.line_id != *d.line_id) continue;
+              if (l.line_id != *line_id) continue;
               a.line = l;
-              const auto* st = s.find_line(*d.line_id);
+              const auto* st = s.find_line(*line_id);
               (st && st->effect == stock_effect::reserved ? a.reserved : a.consumed) = l.quantity;
             }
             a.session = std::move(v);
@@ -82,21 +80,34 @@ std::string command_bus::render_answer(const aggregate& target, const decision& 
       target);
 }
 
+namespace {
+
+std::int64_t millis_of(timestamp t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
 class command_bus::decider {
  public:
   decider(command_bus& bus, std::int32_t partition)
       : bus_(bus), partition_(partition), model_(bus.state_, bus.opts_.cache_capacity) {}
 
+  // Brings the store up to the end of the log: replays what came after its
+  // checkpoint (a crash between an append and its store write, a store
+  // write that failed, a store that starts empty).
   status recover() {
-    std::int64_t from = model_.checkpoint(partition_).value_or(-1) + 1;
+    const auto checkpoint = model_.checkpoint(partition_);
+    if (checkpoint) seen(ports::position{partition_, *checkpoint});
+    auto cursor = bus_.log_.open(partition_, checkpoint.value_or(-1) + 1);
+    if (!cursor) return std::move(cursor).take_error();
     std::size_t applied = 0;
     for (;;) {
-      auto events = bus_.log_.read(partition_, from, 1000);
-      if (!events) return std::move(events).take_error();
-      if (events->empty()) break;
-      if (auto s = model_.apply_recorded(*events); !s) return s;
-      applied += events->size();
-      from = events->back().pos.offset + 1;
+      auto batch = (*cursor)->poll(1000, std::chrono::seconds(1));
+      if (!batch) return std::move(batch).take_error();
+      applied += batch->events.size();
+      if (auto s = replay(std::move(batch->events), batch->at_end); !s) return s;
+      if (batch->at_end) break;
     }
     if (applied)
       spdlog::info("write model of partition {}: replayed {} events from the log", partition_,
@@ -113,7 +124,8 @@ class command_bus::decider {
   // the store does not grow with every key ever sent.
   void purge_idempotency_records() {
     ports::kv_batch expired;
-    const auto cutoff = real_now_ms() - std::chrono::milliseconds(idempotency_ttl).count();
+    const auto cutoff =
+        millis_of(bus_.clock_.now()) - std::chrono::milliseconds(idempotency_ttl).count();
     bus_.state_.scan("i/", "", [&](std::string_view key, std::string_view value) {
       auto rec = json::read_own<idempotency_record>(value);
       if (!rec || rec->stored_at_ms < cutoff) expired.erase(std::string(key));
@@ -162,6 +174,7 @@ class command_bus::decider {
     std::size_t event_count = 0;
     std::optional<std::string> record_key;
   };
+  using record = std::pair<std::string, idempotency_record>;
 
   void run() {
     for (;;) {
@@ -175,9 +188,32 @@ class command_bus::decider {
           queue_.pop_front();
         }
       }
+      if (reload_needed_ && !reload(batch)) continue;
       process(batch);
       if (++batches_ % 10'000 == 0) purge_idempotency_records();
     }
+  }
+
+  // After a failure: forget everything in memory and read the log after the
+  // store's checkpoint. While that fails, the batch is refused.
+  bool reload(std::vector<pending>& batch) {
+    model_.clear();
+    held_.clear();
+    if (auto s = recover(); !s) {
+      spdlog::error("the write model of partition {} cannot be reloaded: {}", partition_,
+                    s.err().detail);
+      for (auto& p : batch) {
+        p.done(command_reply{
+            make_error(errc::unavailable, "the command side is recovering; retry later"),
+            {},
+            {},
+            {},
+            false});
+      }
+      return false;
+    }
+    reload_needed_ = false;
+    return true;
   }
 
   void process(std::vector<pending>& batch) {
@@ -198,42 +234,28 @@ class command_bus::decider {
       }
     }
 
-    bool appended = true;
     std::vector<ports::position> positions;
-    std::vector<due_change> dues;
+    std::vector<record> records;
     if (!events.empty()) {
-      auto side = [&](const std::vector<ports::position>& pos) {
-        ports::kv_batch kv;
-        model_.stage(kv);
-        dues = due_changes(events, kv);
-        kv.put(write_model::checkpoint_key(partition_), std::to_string(pos.back().offset));
-        for (std::size_t i = 0; i < outcomes.size(); ++i) {
-          auto& o = outcomes[i];
-          if (!o.record_key || o.reply.failure) continue;
-          const auto p = o.event_count ? pos[o.first_event + o.event_count - 1] : last_position();
-          kv.put(*o.record_key,
-                 json::write(idempotency_record{batch[i].request.fingerprint, o.reply.body,
-                                                p.token(), o.reply.version.value, real_now_ms()}));
-        }
-        return kv;
-      };
-      auto r = bus_.log_.append(partition_, events, side);
+      auto r = bus_.log_.append(partition_, events);
       if (r) {
         if (append_failing_) spdlog::info("appends succeed again");
         append_failing_ = false;
         positions = std::move(*r);
-        model_.commit();
-        if (bus_.scheduler_) {
-          for (const auto& d : dues) {
-            if (d.timeout_minutes)
-              bus_.scheduler_->set_timeout(d.tenant, *d.timeout_minutes);
-            else
-              bus_.scheduler_->track(d.tenant, d.session, d.rule);
-          }
+        for (std::size_t i = 0; i < outcomes.size(); ++i) {
+          const auto& o = outcomes[i];
+          if (!o.record_key || o.reply.failure) continue;
+          const auto p =
+              o.event_count ? positions[o.first_event + o.event_count - 1] : last_position();
+          records.emplace_back(*o.record_key,
+                               idempotency_record{batch[i].request.request_digest, o.reply.body,
+                                                  p.token(), o.reply.version.value,
+                                                  millis_of(now)});
         }
+        persist(events, positions, records);
       } else {
-        appended = false;
         model_.discard();
+        reload_needed_ = true;
         // Once per failure spell, not per batch: a full disk refuses every one.
         if (!append_failing_)
           spdlog::error("append failed, {} commands refused: {}", batch.size(), r.err().detail);
@@ -243,9 +265,24 @@ class command_bus::decider {
         }
       }
     } else {
-      model_.discard();  // only reads happened
+      // Only reads happened, or commands that changed nothing: their
+      // records are kept (they are not in the log; a retry after a restart
+      // that lost them decides again, which changes nothing either).
+      model_.discard();
+      for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        const auto& o = outcomes[i];
+        if (!o.record_key || o.reply.failure) continue;
+        records.emplace_back(*o.record_key,
+                             idempotency_record{batch[i].request.request_digest, o.reply.body,
+                                                last_position().token(), o.reply.version.value,
+                                                millis_of(now)});
+      }
+      if (!records.empty()) {
+        ports::kv_batch kv;
+        for (const auto& [key, rec] : records) kv.put(key, json::write(rec));
+        if (auto s = bus_.state_.write(kv); !s) store_failed(s.err());
+      }
     }
-    if (!positions.empty()) last_ = positions.back();
 
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto& o = outcomes[i];
@@ -253,10 +290,108 @@ class command_bus::decider {
         o.reply.position =
             o.event_count ? positions[o.first_event + o.event_count - 1] : last_position();
       }
-      if (!appended && o.reply.failure && o.reply.failure->code == errc::internal) {
-        // keep the original failure
-      }
       batch[i].done(std::move(o.reply));
+    }
+  }
+
+  // The events are in the log: the write model takes them, and the store
+  // gets every change with the checkpoint (one atomic write). A store write
+  // that fails loses nothing: the next batch reloads from the log.
+  void persist(const std::vector<event>& events, const std::vector<ports::position>& positions,
+               const std::vector<record>& records) {
+    ports::kv_batch kv;
+    model_.stage(kv);
+    auto dues = due_changes(events, kv);
+    for (const auto& [key, rec] : records) kv.put(key, json::write(rec));
+    kv.put(write_model::checkpoint_key(partition_), std::to_string(positions.back().offset));
+    model_.commit();
+    seen(positions.back());
+    if (auto s = bus_.state_.write(kv); !s) store_failed(s.err());
+    tell_scheduler(dues);
+  }
+
+  void store_failed(const error& e) {
+    spdlog::error("the write model's store of partition {} could not be written ({}); it will "
+                  "be rebuilt from the log",
+                  partition_, e.detail);
+    reload_needed_ = true;
+  }
+
+  // The events of one command sent with an Idempotency-Key all carry it:
+  // consecutive events of one caller with the same key and time.
+  static bool same_command(const event& a, const event& b) {
+    return a.idempotency_key && b.idempotency_key && *a.idempotency_key == *b.idempotency_key &&
+           a.actor == b.actor && a.tenant == b.tenant && a.time == b.time;
+  }
+
+  // Events read from the log (recovery): the write model takes them, and
+  // every command sent with an Idempotency-Key gets its record back, its
+  // answer rendered as it was given (after all of the command's events). A
+  // command whose events may go on in the next poll is held back until
+  // they are all read, so that the store's checkpoint never falls inside
+  // a command.
+  status replay(std::vector<ports::recorded_event> polled, bool at_end) {
+    std::vector<ports::recorded_event> recorded = std::move(held_);
+    held_.clear();
+    recorded.insert(recorded.end(), std::make_move_iterator(polled.begin()),
+                    std::make_move_iterator(polled.end()));
+    std::size_t cut = recorded.size();
+    if (!at_end) {
+      while (cut > 0 && recorded[cut - 1].event.idempotency_key &&
+             same_command(recorded[cut - 1].event, recorded.back().event))
+        --cut;
+    }
+    held_.assign(std::make_move_iterator(recorded.begin() + static_cast<std::ptrdiff_t>(cut)),
+                 std::make_move_iterator(recorded.end()));
+    recorded.resize(cut);
+    if (recorded.empty()) return ok();
+
+    std::vector<event> events;
+    std::vector<record> records;
+    events.reserve(recorded.size());
+    for (std::size_t i = 0; i < recorded.size(); ++i) {
+      const event& e = recorded[i].event;
+      auto view = model_.for_tenant(e.tenant);
+      evolve(view, e);
+      events.push_back(e);
+      const bool last_of_command =
+          i + 1 == recorded.size() || !same_command(e, recorded[i + 1].event);
+      if (!e.idempotency_key || !e.request_digest || !last_of_command) continue;
+      std::size_t first = i;
+      while (first > 0 && same_command(recorded[first - 1].event, e)) --first;
+      const auto subject = answer_subject_of(
+          std::span<const event>(events.data() + first, events.size() - first));
+      if (const aggregate* target = view.find(subject.target)) {
+        records.emplace_back(
+            idempotency_key(e.tenant, e.actor, *e.idempotency_key),
+            idempotency_record{*e.request_digest, render_answer(*target, subject.line_id, e.time),
+                               recorded[i].pos.token(), version_of(target).value,
+                               millis_of(e.time)});
+      }
+    }
+    ports::kv_batch kv;
+    model_.stage(kv);
+    auto dues = due_changes(events, kv);
+    for (const auto& [key, rec] : records) kv.put(key, json::write(rec));
+    kv.put(write_model::checkpoint_key(partition_), std::to_string(recorded.back().pos.offset));
+    if (auto s = bus_.state_.write(kv); !s) {
+      model_.discard();
+      return s;
+    }
+    model_.commit();
+    seen(recorded.back().pos);
+    tell_scheduler(dues);
+    return ok();
+  }
+
+  struct due_change;
+  void tell_scheduler(const std::vector<due_change>& dues) {
+    if (!bus_.scheduler_) return;
+    for (const auto& d : dues) {
+      if (d.timeout_minutes)
+        bus_.scheduler_->set_timeout(d.tenant, *d.timeout_minutes);
+      else
+        bus_.scheduler_->track(d.tenant, d.session, d.rule);
     }
   }
 
@@ -267,8 +402,8 @@ class command_bus::decider {
     std::optional<std::int64_t> timeout_minutes;  // set: the tenant's timeout changed
   };
 
-  // What the batch changes in the scheduler's index (kept beside the write
-  // model, in the same atomic write, so a restart knows what is due).
+  // What the events change in the scheduler's index (kept in the store with
+  // the write model, so a restart knows what is due).
   std::vector<due_change> due_changes(const std::vector<event>& events, ports::kv_batch& kv) {
     std::vector<due_change> out;
     std::set<std::pair<std::string, std::string>> seen;
@@ -300,12 +435,19 @@ class command_bus::decider {
     return out;
   }
 
-  ports::position last_position() {
-    if (!last_) {
-      const auto end = bus_.log_.end(partition_);
-      last_ = ports::position{partition_, end - 1};
-    }
-    return *last_;
+  // The position of the last event this decider has seen in its partition
+  // (in its store's checkpoint, replayed, or appended); {p, -1} before any.
+  [[nodiscard]] ports::position last_position() const {
+    return last_.value_or(ports::position{partition_, -1});
+  }
+
+ public:
+  [[nodiscard]] std::int64_t last_offset() const { return last_offset_.load(); }
+
+ private:
+  void seen(const ports::position& p) {
+    last_ = p;
+    last_offset_ = p.offset;
   }
 
   void decide_one(const command_request& req, outcome& out, std::vector<event>& events,
@@ -319,9 +461,9 @@ class command_bus::decider {
       }
       if (auto stored = bus_.state_.get(key)) {
         auto rec = json::read_own<idempotency_record>(*stored);
-        if (rec && real_now_ms() - rec->stored_at_ms <
+        if (rec && millis_of(now) - rec->stored_at_ms <
                        std::chrono::milliseconds(idempotency_ttl).count()) {
-          if (rec->fingerprint != req.fingerprint) {
+          if (rec->request_digest != req.request_digest) {
             out.reply.failure = make_error(errc::idempotency_key_reused,
                                            "this Idempotency-Key was used for a different request");
             return;
@@ -371,21 +513,40 @@ class command_bus::decider {
       evolve(state, e);
       events.push_back(std::move(e));
     }
+    if (out.event_count && req.idempotency_key) {
+      // Every event of the command carries what a replay needs to answer a
+      // retry (docs/domain.md, "Idempotency keys").
+      for (std::size_t i = out.first_event; i < events.size(); ++i) {
+        events[i].idempotency_key = req.idempotency_key;
+        events[i].request_digest = req.request_digest;
+      }
+    }
+#ifndef NDEBUG
+    if (out.event_count) {
+      // A replay renders the answer from the events alone: it must agree.
+      const auto subject = answer_subject_of(
+          std::span<const event>(events.data() + out.first_event, out.event_count));
+      assert(subject.target == d->target && subject.line_id == d->line_id);
+    }
+#endif
     const aggregate* target = state.find(d->target);
     if (!target) {
       out.reply.failure = make_error(errc::internal, "the command left no state to show");
       return;
     }
     out.reply.version = version_of(target);
-    out.reply.body = render_answer(*target, *d, now);
+    out.reply.body = render_answer(*target, d->line_id, now);
   }
 
   command_bus& bus_;
   std::int32_t partition_;
   write_model model_;
   std::optional<ports::position> last_;
+  std::atomic<std::int64_t> last_offset_{-1};
+  std::vector<ports::recorded_event> held_;  // replay: a command not yet read whole
   std::uint64_t batches_ = 0;
   bool append_failing_ = false;
+  bool reload_needed_ = false;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -411,6 +572,11 @@ status command_bus::start() {
 
 void command_bus::stop() {
   for (auto& d : deciders_) d->stop();
+}
+
+std::int64_t command_bus::last_offset(std::int32_t partition) const {
+  if (partition < 0 || static_cast<std::size_t>(partition) >= deciders_.size()) return -1;
+  return deciders_[static_cast<std::size_t>(partition)]->last_offset();
 }
 
 void command_bus::submit(command_request request, callback done) {

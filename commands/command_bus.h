@@ -22,8 +22,9 @@ struct command_request {
   bool actor_is_admin = false;
   command cmd;
   std::optional<std::string> idempotency_key;
-  // Method, path and body: what makes a retry with the same key "the same".
-  std::string fingerprint;
+  // The hex SHA-256 of method, path and body: what makes a retry with the
+  // same key "the same". Carried on the command's last event.
+  std::string request_digest;
   std::optional<std::int64_t> if_match;
   std::string correlation_id;
 };
@@ -40,9 +41,15 @@ struct command_reply {
 // that partition's write model, takes every command queued since its last
 // turn, decides them in order against the state that includes the ones
 // before (idempotency, If-Match, decide, evolve), appends all their events in
-// one durable write (group commit), and only then answers. If the append
-// fails, every command of the batch that had events fails and the working
-// state is dropped, so the next batch decides against what is in the log.
+// one durable write (group commit), then writes what it keeps beside the
+// events (aggregates, idempotency records, the scheduler's index, its
+// checkpoint) to its own store, and answers. Everything in that store is
+// derived from the log: a decider whose store is behind (a crash between the
+// append and the store write, a failed store write) replays the log after
+// the store's checkpoint. If the append fails, every command of the batch
+// that had events fails, the working state is dropped and the decider
+// reloads from the log before its next batch, never keeping what it hoped
+// it wrote.
 //
 // submit() is thread-safe; `done` is called on the decider's thread and must
 // not block. A full queue is refused at once (errc::unavailable).
@@ -68,13 +75,18 @@ class command_bus {
 
   void submit(command_request request, callback done);
 
+  // The offset of the last event the decider of `partition` has seen in the
+  // log (appended or replayed); -1 before any. Thread-safe.
+  [[nodiscard]] std::int64_t last_offset(std::int32_t partition) const;
+
   // Tells `s` (owned by the caller, outliving the bus) about every change to
   // what is due. Set before start().
   void set_scheduler(class scheduler* s) { scheduler_ = s; }
 
-  // Time travel and other readers that fold events themselves use the same
-  // rendering as the answers to commands.
-  static std::string render_answer(const aggregate& target, const decision& d, timestamp now);
+  // The answer to a command: the view of its target after its events, at
+  // the time it was decided. Replay renders stored answers the same way.
+  static std::string render_answer(const aggregate& target, const std::optional<ids::line>& line,
+                                   timestamp now);
 
  private:
   class decider;

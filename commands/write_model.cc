@@ -99,6 +99,12 @@ void write_model::commit() {
 
 void write_model::discard() { working_.clear(); }
 
+void write_model::clear() {
+  working_.clear();
+  cache_.clear();
+  lru_.clear();
+}
+
 std::string write_model::checkpoint_key(std::int32_t partition) {
   return "m/checkpoint/" + std::to_string(partition);
 }
@@ -107,24 +113,6 @@ std::optional<std::int64_t> write_model::checkpoint(std::int32_t partition) cons
   auto v = store_.get(checkpoint_key(partition));
   if (!v) return std::nullopt;
   return std::stoll(*v);
-}
-
-status write_model::apply_recorded(const std::vector<ports::recorded_event>& events) {
-  if (events.empty()) return ok();
-  for (const auto& r : events) {
-    auto view = for_tenant(r.event.tenant);
-    evolve(view, r.event);
-  }
-  ports::kv_batch batch;
-  stage(batch);
-  batch.put(checkpoint_key(events.back().pos.partition), std::to_string(events.back().pos.offset));
-  auto s = store_.write(batch);
-  if (!s) {
-    discard();
-    return s;
-  }
-  commit();
-  return ok();
 }
 
 }  // namespace tally::commands

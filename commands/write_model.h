@@ -19,9 +19,9 @@ std::string aggregate_store_key(const ids::tenant& tenant, std::string_view key)
 // The deciders' state: every aggregate of every tenant of one partition, in a
 // kv_store, with a bounded LRU cache in memory. Changes are made in a
 // `working set` for the batch of commands being decided; `stage` turns them
-// into a kv_batch that the log writes atomically with the events, and
-// `commit` makes them visible in the cache — or `discard` forgets them when
-// the append failed, so nothing half-written is ever seen.
+// into a kv_batch that the decider writes to its store once the events are
+// in the log, and `commit` makes them visible in the cache — or `discard`
+// forgets them when the append failed, so nothing half-written is ever seen.
 //
 // Owned and used by one decider thread; not thread-safe.
 class write_model {
@@ -48,15 +48,13 @@ class write_model {
   void stage(ports::kv_batch& batch) const;
   void commit();
   void discard();
+  // Forgets the cache too: the next reads come from the store (a reload).
+  void clear();
 
   // The log position the stored state reflects (per partition), and the key
   // under which it is stored alongside.
   [[nodiscard]] std::optional<std::int64_t> checkpoint(std::int32_t partition) const;
   static std::string checkpoint_key(std::int32_t partition);
-
-  // Applies events read from the log (recovery: the log tail after the
-  // checkpoint) and stores them with the new checkpoint.
-  status apply_recorded(const std::vector<ports::recorded_event>& events);
 
   [[nodiscard]] std::size_t cached() const { return lru_.size(); }
 

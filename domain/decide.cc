@@ -921,6 +921,17 @@ std::vector<field_problem> validate(const command& cmd) {
   return std::move(c.problems);
 }
 
+answer_subject answer_subject_of(std::span<const event> events) {
+  answer_subject out;
+  if (events.empty()) return out;
+  const event* about = &events.front();
+  if (std::holds_alternative<customer_registered>(about->data) && events.size() > 1)
+    about = &events[1];
+  out.target = about->stream.starts_with("tenant-") ? std::string(keys::tenant) : about->stream;
+  if (const auto* a = std::get_if<item_added>(&about->data)) out.line_id = a->line_id;
+  return out;
+}
+
 result<decision> decide(const command& cmd, const state_reader& state, const decide_context& ctx) {
   if (auto problems = validate(cmd); !problems.empty()) {
     std::string detail = problems.front().field + " " + problems.front().message;

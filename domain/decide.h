@@ -6,6 +6,7 @@
 #include "domain/state.h"
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,18 @@ struct decision {
 // Checks the command against the state and says which events it causes, or
 // why it is refused. Pure: reads only `state` and `ctx`.
 result<decision> decide(const command& cmd, const state_reader& state, const decide_context& ctx);
+
+// What the answer to a command shows, from the command's events alone, so
+// that a replay of the log renders the answers of idempotent commands as
+// they were given: the aggregate (the stream of the first event, except
+// that a booking that registers its customer on the way is about the
+// session that follows) and, for an added item, its line. Agrees with
+// decide's `target` and `line_id` (the decider checks).
+struct answer_subject {
+  std::string target;
+  std::optional<ids::line> line_id;
+};
+answer_subject answer_subject_of(std::span<const event> command_events);
 
 // Field checks that need no state; decide runs them first.
 std::vector<field_problem> validate(const command& cmd);

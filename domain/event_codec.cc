@@ -21,12 +21,15 @@ struct envelope {
   std::string actor;
   std::optional<std::string> actorname;
   std::optional<std::string> correlationid;
+  std::optional<std::string> idempotencykey;
+  std::optional<std::string> requestdigest;
   std::int64_t dataschemaversion = 1;
   json::raw data;
 };
 BOOST_DESCRIBE_STRUCT(envelope, (),
                       (specversion, id, type, source, subject, time, tenant, stream, streamversion,
-                       actor, actorname, correlationid, dataschemaversion, data))
+                       actor, actorname, correlationid, idempotencykey, requestdigest,
+                       dataschemaversion, data))
 
 template <std::size_t I = 0>
 std::optional<event_data> decode_data(std::string_view type, const std::string& text) {
@@ -60,6 +63,8 @@ std::string encode_cloud_event(const event& e) {
   o["actor"] = e.actor.value;
   if (!e.actor_name.empty()) o["actorname"] = e.actor_name;
   o["correlationid"] = e.correlation_id;
+  if (e.idempotency_key) o["idempotencykey"] = *e.idempotency_key;
+  if (e.request_digest) o["requestdigest"] = *e.request_digest;
   o["dataschemaversion"] = schema_version;
   o["data"] = std::visit([](const auto& d) { return json::to_value(d); }, e.data);
   return boost::json::serialize(o);
@@ -79,6 +84,8 @@ std::optional<event> decode_cloud_event(std::string_view text) {
   e.actor = ids::user{env->actor};
   e.actor_name = env->actorname.value_or("");
   e.correlation_id = env->correlationid.value_or("");
+  e.idempotency_key = std::move(env->idempotencykey);
+  e.request_digest = std::move(env->requestdigest);
   e.data = std::move(*data);
   return e;
 }

@@ -492,6 +492,11 @@ struct event {
   ids::user actor;
   std::string actor_name;
   std::string correlation_id;
+  // On the last event of a command sent with an Idempotency-Key: the key and
+  // the hex SHA-256 of the request (method, path, body), so that the answer
+  // to a retry can be derived from the log alone.
+  std::optional<std::string> idempotency_key;
+  std::optional<std::string> request_digest;
   event_data data;
 };
 

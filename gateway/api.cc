@@ -1,5 +1,6 @@
 #include "gateway/api.h"
 
+#include "base/digest.h"
 #include "base/json.h"
 
 #include <boost/json.hpp>
@@ -192,21 +193,27 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     if (!pos || pos->partition >= s.log.partition_count()) {
       return fail(c, invalid_field("min_position", "is not a position token this server gave"));
     }
-    const auto deadline = std::chrono::steady_clock::now() + min_position_wait;
-    poll_position(c, *pos, deadline, std::move(then));
-  }
-
-  void poll_position(const call_ptr& c, ports::position pos,
-                     std::chrono::steady_clock::time_point deadline, std::function<void()> then) {
-    if (s.projector.reached(pos)) return then();
-    if (std::chrono::steady_clock::now() >= deadline)
-      return fail(c, make_error(errc::projection_lagging,
-                                "the read models have not reached that position yet"));
+    if (s.projector.reached(*pos)) return then();
+    // Woken by the projector when it applies the position, or failed after
+    // min_position_wait, whichever comes first (no polling).
+    struct wait_state {
+      std::atomic<bool> done{false};
+      std::atomic<std::uint64_t> id{0};
+    };
+    auto w = std::make_shared<wait_state>();
     auto self = shared_from_this();
-    s.schedule(std::chrono::milliseconds(5),
-               [self, c, pos, deadline, then = std::move(then)]() mutable {
-                 self->poll_position(c, pos, deadline, std::move(then));
-               });
+    // The query runs on the server's threads, not the projector's.
+    const auto id = s.projector.when_reached(*pos, [self, w, then] {
+      if (!w->done.exchange(true)) self->s.schedule(std::chrono::milliseconds(0), then);
+    });
+    if (id == 0) return;  // reached already: `then` is scheduled
+    w->id = id;
+    s.schedule(min_position_wait, [self, c, w] {
+      if (w->done.exchange(true)) return;
+      self->s.projector.forget(w->id);
+      self->fail(c, make_error(errc::projection_lagging,
+                               "the read models have not reached that position yet"));
+    });
   }
 
   void read(const call_ptr& c, std::function<result<std::string>()> q) {
@@ -246,7 +253,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         return fail(c, invalid_field("If-Match", "must be a version such as \"3\""));
       req.if_match = n;
     }
-    req.fingerprint = c->request.method + " " + c->path + "\n" + c->request.body;
+    req.request_digest = sha256_hex(c->request.method + " " + c->path + "\n" + c->request.body);
     req.correlation_id = req.idempotency_key.value_or(new_uuid());
     auto self = shared_from_this();
     s.bus.submit(std::move(req), [self, c, success_status, reshape](commands::command_reply reply) {
@@ -394,8 +401,8 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
           break;
       }
       if (!key.empty()) req.idempotency_key = key + ":" + sid;
-      req.fingerprint =
-          "POST /v1/sessions/bulk\n" + std::to_string(static_cast<int>(body.action)) + sid;
+      req.request_digest = sha256_hex("POST /v1/sessions/bulk\n" +
+                                      std::to_string(static_cast<int>(body.action)) + sid);
       req.correlation_id = key.empty() ? new_uuid() : key;
       s.bus.submit(std::move(req), [done, row](commands::command_reply reply) {
         if (reply.failure) {
@@ -457,16 +464,15 @@ std::string api::impl::metrics_text() {
             t.rejected_framing.load());
   }
   out +=
-      "# HELP tally_log_end_offset The next offset of each log partition.\n# TYPE "
-      "tally_log_end_offset gauge\n";
-  out += "# HELP tally_projection_lag Events in the log not yet in the read models.\n";
-  out += "# TYPE tally_projection_lag gauge\n";
-  for (std::int32_t p = 0; p < s.log.partition_count(); ++p) {
-    const auto end = s.log.end(p);
-    out += fmt::format("tally_log_end_offset{{partition=\"{}\"}} {}\n", p, end);
-    out += fmt::format("tally_projection_lag{{partition=\"{}\"}} {}\n", p,
-                       end - 1 - s.projector.applied(p));
-  }
+      "# HELP tally_log_last_offset The offset of the last event appended to each log "
+      "partition, as its decider saw it (-1: none).\n# TYPE tally_log_last_offset gauge\n";
+  for (std::int32_t p = 0; p < s.log.partition_count(); ++p)
+    out += fmt::format("tally_log_last_offset{{partition=\"{}\"}} {}\n", p, s.bus.last_offset(p));
+  out +=
+      "# HELP tally_projection_lag How far the log's end is past what the read models hold, in "
+      "offsets (0 when caught up).\n# TYPE tally_projection_lag gauge\n";
+  for (std::int32_t p = 0; p < s.log.partition_count(); ++p)
+    out += fmt::format("tally_projection_lag{{partition=\"{}\"}} {}\n", p, s.projector.lag(p));
   return out;
 }
 
@@ -479,7 +485,7 @@ void api::impl::build_routes() {
   add("GET", "/readyz", 0, [](impl& a, C c) {
     std::int64_t lag = 0;
     for (std::int32_t p = 0; p < a.s.log.partition_count(); ++p)
-      lag += a.s.log.end(p) - 1 - a.s.projector.applied(p);
+      lag += a.s.projector.lag(p);
     if (lag > 10'000)
       return a.fail(c, make_error(errc::unavailable,
                                   fmt::format("the read models are {} events behind", lag)));

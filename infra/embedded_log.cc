@@ -46,9 +46,35 @@ result<std::unique_ptr<embedded_log>> embedded_log::open(const std::string& dir,
 embedded_log::embedded_log(std::unique_ptr<rocks_db> db)
     : db_(std::move(db)), state_(std::make_unique<rocks_kv>(*db_, "state")) {}
 
+// A cursor is an offset and the log: the embedded log has no markers, but
+// readers are written as if it had.
+class embedded_log::cursor final : public ports::log_cursor {
+ public:
+  cursor(const embedded_log& log, std::int64_t from) : log_(log), next_(std::max<std::int64_t>(from, 0)) {}
+  result<ports::read_batch> poll(std::size_t max, std::chrono::milliseconds timeout) override {
+    auto events = log_.read(next_, max);
+    if (!events) return std::move(events).take_error();
+    if (events->empty() && timeout.count() > 0) {
+      log_.wait_past(next_, timeout);
+      events = log_.read(next_, max);
+      if (!events) return std::move(events).take_error();
+    }
+    ports::read_batch out;
+    if (!events->empty()) next_ = events->back().pos.offset + 1;
+    out.events = std::move(*events);
+    out.next = next_;
+    out.behind = std::max<std::int64_t>(log_.end() - next_, 0);
+    out.at_end = out.behind == 0;
+    return out;
+  }
+
+ private:
+  const embedded_log& log_;
+  std::int64_t next_;
+};
+
 result<std::vector<ports::position>> embedded_log::append(std::int32_t partition,
-                                                          const std::vector<event>& events,
-                                                          const side_writes& side) {
+                                                          const std::vector<event>& events) {
   if (partition != 0) return make_error(errc::internal, "the embedded log has one partition");
   if (fail_appends_) return make_error(errc::unavailable, "the log refuses writes (test hook)");
   std::int64_t next;
@@ -68,7 +94,6 @@ result<std::vector<ports::position>> embedded_log::append(std::int32_t partition
       if (auto put = wb.Put(family, offset_key(positions[i].offset), encode_cloud_event(events[i]));
           !put.ok())
         return to_error(put, "cannot batch the append");
-    if (side) return state_->add_to(l, wb, side(positions));
     return ok();
   });
   if (!s) return std::move(s).take_error();
@@ -80,11 +105,15 @@ result<std::vector<ports::position>> embedded_log::append(std::int32_t partition
   return positions;
 }
 
-result<std::vector<ports::recorded_event>> embedded_log::read(std::int32_t partition,
-                                                              std::int64_t from,
+result<std::unique_ptr<ports::log_cursor>> embedded_log::open(std::int32_t partition,
+                                                              std::int64_t from) const {
+  if (partition != 0) return make_error(errc::internal, "the embedded log has one partition");
+  return std::unique_ptr<ports::log_cursor>(std::make_unique<cursor>(*this, from));
+}
+
+result<std::vector<ports::recorded_event>> embedded_log::read(std::int64_t from,
                                                               std::size_t max) const {
   std::vector<ports::recorded_event> out;
-  if (partition != 0) return out;
   std::int64_t limit;
   {
     std::lock_guard lock(mutex_);
@@ -113,15 +142,14 @@ result<std::vector<ports::recorded_event>> embedded_log::read(std::int32_t parti
 
 status embedded_log::writable() const { return db_->writable(); }
 
-std::int64_t embedded_log::end(std::int32_t) const {
+std::int64_t embedded_log::end() const {
   std::lock_guard lock(mutex_);
   return end_;
 }
 
-bool embedded_log::wait_for(std::int32_t, std::int64_t offset,
-                            std::chrono::milliseconds timeout) const {
+void embedded_log::wait_past(std::int64_t offset, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  return grew_.wait_for(lock, timeout, [&] { return end_ > offset; });
+  grew_.wait_for(lock, timeout, [&] { return end_ > offset; });
 }
 
 }  // namespace tally::infra

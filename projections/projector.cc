@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -160,10 +161,12 @@ void count(batch_writes& b, const ids::tenant& t, const session_mark& m, int del
 projector::projector(ports::event_log& log, ports::kv_store& views)
     : log_(log),
       views_(views),
-      applied_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]) {
+      applied_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]),
+      behind_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]) {
   for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
     auto v = views_.get(layout::checkpoint(p));
     applied_[static_cast<std::size_t>(p)] = v ? std::stoll(*v) : -1;
+    behind_[static_cast<std::size_t>(p)] = 0;
   }
 }
 
@@ -174,12 +177,44 @@ std::int64_t projector::applied(std::int32_t partition) const {
   return applied_[static_cast<std::size_t>(partition)].load();
 }
 
+std::int64_t projector::lag(std::int32_t partition) const {
+  if (partition < 0 || partition >= log_.partition_count()) return 0;
+  return behind_[static_cast<std::size_t>(partition)].load();
+}
+
+std::uint64_t projector::when_reached(const ports::position& p, std::function<void()> fn) {
+  {
+    std::lock_guard lock(waits_mutex_);
+    // Checked under the lock that apply() takes to wake waits: no wake-up
+    // can slip between the check and the registration.
+    if (!reached(p)) {
+      const auto id = next_wait_++;
+      waits_[{p.partition, p.offset}].emplace(id, std::move(fn));
+      wait_index_.emplace(id, std::make_pair(p.partition, p.offset));
+      return id;
+    }
+  }
+  fn();
+  return 0;
+}
+
+void projector::forget(std::uint64_t wait) {
+  std::lock_guard lock(waits_mutex_);
+  auto it = wait_index_.find(wait);
+  if (it == wait_index_.end()) return;
+  auto w = waits_.find(it->second);
+  if (w != waits_.end()) {
+    w->second.erase(wait);
+    if (w->second.empty()) waits_.erase(w);
+  }
+  wait_index_.erase(it);
+}
+
 void projector::on_applied(
     std::function<void(const std::vector<ports::recorded_event>&)> listener) {
   std::lock_guard lock(listeners_mutex_);
   listeners_.push_back(std::move(listener));
 }
-
 status projector::apply(std::int32_t partition, const std::vector<ports::recorded_event>& events) {
   batch_writes b(views_);
   for (const auto& r : events) {
@@ -255,21 +290,48 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
   }
   b.put(layout::checkpoint(partition), std::to_string(events.back().pos.offset));
   if (auto s = views_.write(b.finish()); !s) return s;
-  applied_[static_cast<std::size_t>(partition)] = events.back().pos.offset;
+  std::vector<std::function<void()>> woken;
+  {
+    std::lock_guard lock(waits_mutex_);
+    applied_[static_cast<std::size_t>(partition)] = events.back().pos.offset;
+    const auto last = events.back().pos.offset;
+    auto it = waits_.lower_bound({partition, std::numeric_limits<std::int64_t>::min()});
+    while (it != waits_.end() && it->first.first == partition && it->first.second <= last) {
+      for (auto& [id, fn] : it->second) {
+        wait_index_.erase(id);
+        woken.push_back(std::move(fn));
+      }
+      it = waits_.erase(it);
+    }
+  }
+  for (auto& fn : woken) fn();
   std::lock_guard lock(listeners_mutex_);
   for (const auto& l : listeners_) l(events);
   return ok();
 }
 
+// Reads one poll from `cursor` and applies it; false when it brought
+// nothing new (an error is returned as such).
+result<bool> projector::step(std::int32_t partition, ports::log_cursor& cursor,
+                             std::chrono::milliseconds wait) {
+  auto batch = cursor.poll(1000, wait);
+  if (!batch) return std::move(batch).take_error();
+  if (!batch->events.empty()) {
+    if (auto s = apply(partition, batch->events); !s) return std::move(s).take_error();
+  }
+  behind_[static_cast<std::size_t>(partition)] = batch->at_end ? 0 : std::max<std::int64_t>(batch->behind, 1);
+  return !batch->at_end;
+}
+
 status projector::catch_up(const std::function<void(std::int64_t, std::int64_t)>& progress) {
   for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
-    const std::int64_t total = log_.end(p);
+    auto cursor = log_.open(p, applied(p) + 1);
+    if (!cursor) return std::move(cursor).take_error();
     for (;;) {
-      auto events = log_.read(p, applied(p) + 1, 1000);
-      if (!events) return std::move(events).take_error();
-      if (events->empty()) break;
-      if (auto s = apply(p, *events); !s) return s;
-      if (progress) progress(applied(p) + 1, total);
+      auto more = step(p, **cursor, std::chrono::seconds(1));
+      if (!more) return std::move(more).take_error();
+      if (progress) progress(applied(p) + 1, applied(p) + 1 + lag(p));
+      if (!*more) break;
     }
   }
   return ok();
@@ -294,23 +356,27 @@ void projector::run(std::int32_t partition) {
     if (!failing_.exchange(true)) spdlog::error("projector: {}; retrying", why);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   };
+  std::unique_ptr<ports::log_cursor> cursor;
   while (!stopping_) {
     try {
-      auto events = log_.read(partition, applied(partition) + 1, 1000);
-      if (!events) {
-        failed(events.err().detail);
-        continue;
+      if (!cursor) {
+        // (Re)opened after the last event applied: a failed batch is read again.
+        auto c = log_.open(partition, applied(partition) + 1);
+        if (!c) {
+          failed(c.err().detail);
+          continue;
+        }
+        cursor = std::move(*c);
       }
-      if (events->empty()) {
-        log_.wait_for(partition, applied(partition) + 1, std::chrono::milliseconds(100));
-        continue;
-      }
-      if (auto s = apply(partition, *events); !s) {
-        failed(s.err().detail);
+      auto more = step(partition, *cursor, std::chrono::milliseconds(100));
+      if (!more) {
+        cursor.reset();
+        failed(more.err().detail);
         continue;
       }
       if (failing_.exchange(false)) spdlog::info("projector: read models written again");
     } catch (const std::exception& ex) {
+      cursor.reset();
       failed(ex.what());
     }
   }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -36,24 +37,45 @@ class projector {
   [[nodiscard]] bool reached(const ports::position& p) const {
     return applied(p.partition) >= p.offset;
   }
+  // How far the log's end is past what was applied in `partition`, in
+  // offsets, as the last poll saw it; 0 once the projector has read all
+  // there was (a trailing transaction marker does not count).
+  [[nodiscard]] std::int64_t lag(std::int32_t partition) const;
 
   // False while the read models cannot be written (a full disk): the
   // projector retries, and /readyz says it is not ready.
   [[nodiscard]] bool healthy() const { return !failing_.load(); }
+
+  // Calls `fn` once the read models include `p`: at once (on the caller's
+  // thread) if they do, else on the projector's thread after the batch that
+  // reaches it. The answer identifies the wait for forget(); 0 if it ran
+  // at once.
+  std::uint64_t when_reached(const ports::position& p, std::function<void()> fn);
+  // Drops a wait that is no longer wanted (its caller timed out).
+  void forget(std::uint64_t wait);
 
   // Called after each applied batch (on the projector's thread).
   void on_applied(std::function<void(const std::vector<ports::recorded_event>&)> listener);
 
  private:
   status apply(std::int32_t partition, const std::vector<ports::recorded_event>& events);
+  result<bool> step(std::int32_t partition, ports::log_cursor& cursor,
+                    std::chrono::milliseconds wait);
   void run(std::int32_t partition);
 
   ports::event_log& log_;
   ports::kv_store& views_;
   std::unique_ptr<std::atomic<std::int64_t>[]> applied_;
+  std::unique_ptr<std::atomic<std::int64_t>[]> behind_;
   std::atomic<bool> failing_{false};
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
+  std::mutex waits_mutex_;
+  std::uint64_t next_wait_ = 1;
+  // Per partition, by offset: the waits for it.
+  std::map<std::pair<std::int32_t, std::int64_t>, std::map<std::uint64_t, std::function<void()>>>
+      waits_;
+  std::map<std::uint64_t, std::pair<std::int32_t, std::int64_t>> wait_index_;
   std::mutex listeners_mutex_;
   std::vector<std::function<void(const std::vector<ports::recorded_event>&)>> listeners_;
 };

@@ -2,12 +2,11 @@
 
 #include "domain/error.h"
 #include "domain/events.h"
-#include "infra/ports/kv_store.h"
 
 #include <charconv>
 #include <chrono>
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,11 +46,40 @@ struct recorded_event {
   std::string cloud_event;
 };
 
-// The log of events: partitions, key = tenant, append-only. Implementations:
-// the embedded log on RocksDB (infra/embedded_log.h), Kafka (next).
+// What one poll of a cursor gives.
+struct read_batch {
+  std::vector<recorded_event> events;  // in log order
+  // Where the cursor reads on: past these events and past any record of the
+  // log that is not an event (a transaction marker on Kafka). Never assume
+  // it is the last event's offset + 1.
+  std::int64_t next = 0;
+  // True when the cursor has reached what the log holds now: a reader that
+  // applied every event it was given is caught up.
+  bool at_end = false;
+  // How many offsets the log's end is past `next`, as far as the log knew at
+  // the poll: an estimate for lag, 0 when at_end. Markers count too.
+  std::int64_t behind = 0;
+};
+
+// A reader of one partition, from a starting offset on. Owned and used by one
+// thread.
+class log_cursor {
+ public:
+  virtual ~log_cursor() = default;
+  // Up to `max` events from where the cursor is. When there are none yet,
+  // waits up to `timeout` for some (a notification, not a sleep).
+  [[nodiscard]] virtual result<read_batch> poll(std::size_t max,
+                                                std::chrono::milliseconds timeout) = 0;
+};
+
+// The log of events: partitions, key = tenant, append-only. It appends and
+// it reads, nothing else: what a writer keeps beside the events goes to its
+// own store after the append is durable, and can be derived from the log
+// again (ARCHITECTURE.md, "The write model"). Implementations: the embedded
+// log on RocksDB (infra/embedded_log.h) and Kafka (infra/kafka_log.h).
 //
 // Thread-safety: append is called by one writer per partition (the decider of
-// commands/); read, end and wait_for by any thread.
+// commands/); open and writable by any thread.
 class event_log {
  public:
   virtual ~event_log() = default;
@@ -59,32 +87,22 @@ class event_log {
   [[nodiscard]] virtual std::int32_t partition_count() const = 0;
   [[nodiscard]] virtual std::int32_t partition_of(const ids::tenant& tenant) const = 0;
 
-  // What to write beside the events, given their positions: the write
-  // model's changes, idempotency records, its checkpoint.
-  using side_writes = std::function<kv_batch(const std::vector<position>&)>;
-
-  // Appends `events` to `partition` durably, atomically with `side` where the
-  // log can, and returns their positions. On error nothing was appended,
-  // except errc::outcome_unknown.
+  // Appends `events` to `partition` durably and returns their positions, in
+  // order. On error nothing was appended, except with errc::outcome_unknown:
+  // then the events may be in the log, and the writer must read the log to
+  // know.
   [[nodiscard]] virtual result<std::vector<position>> append(std::int32_t partition,
-                                                             const std::vector<event>& events,
-                                                             const side_writes& side) = 0;
+                                                             const std::vector<event>& events) = 0;
 
-  // Up to `max` events at or after `from`, in order.
-  [[nodiscard]] virtual result<std::vector<recorded_event>> read(std::int32_t partition,
-                                                                 std::int64_t from,
-                                                                 std::size_t max) const = 0;
-
-  // The offset the next event of the partition will have.
-  [[nodiscard]] virtual std::int64_t end(std::int32_t partition) const = 0;
+  // A cursor on `partition` whose first event is the first at or after
+  // offset `from` (0: the beginning; a checkpoint's offset + 1: what came
+  // after it).
+  [[nodiscard]] virtual result<std::unique_ptr<log_cursor>> open(std::int32_t partition,
+                                                                 std::int64_t from) const = 0;
 
   // ok while appends can succeed as far as the log knows; otherwise why not
   // (errc::unavailable: a full disk, a cluster that is down). For /readyz.
   [[nodiscard]] virtual status writable() const { return ok(); }
-
-  // Waits until end(partition) > offset or the timeout passes; true if so.
-  virtual bool wait_for(std::int32_t partition, std::int64_t offset,
-                        std::chrono::milliseconds timeout) const = 0;
 };
 
 }  // namespace tally::ports

@@ -35,7 +35,7 @@ commands::command_request request(command cmd, std::optional<std::string> key = 
   r.actor_is_admin = true;
   r.cmd = std::move(cmd);
   r.idempotency_key = std::move(key);
-  r.fingerprint = "test";
+  r.request_digest = "test";
   r.correlation_id = "c";
   return r;
 }
@@ -74,7 +74,7 @@ TEST_F(bus_test, concurrent_commands_are_all_appended_in_order_and_share_syncs) 
     });
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok, threads * each);
-  EXPECT_EQ(log->end(0), 1 + threads * each);
+  EXPECT_EQ(log->end(), 1 + threads * each);
   auto last = run(bus, receive_stock{ids::item{"tea"}, 1});
   EXPECT_EQ(on_hand(last), threads * each + 1);
   EXPECT_EQ(last.version.value, threads * each + 2);
@@ -93,7 +93,7 @@ TEST_F(bus_test, a_failed_append_fails_the_command_and_leaves_no_trace) {
   auto next = run(bus, receive_stock{ids::item{"tea"}, 1}, "k1");
   ASSERT_FALSE(next.failure);
   EXPECT_EQ(on_hand(next), 1);
-  EXPECT_EQ(log->end(0), 2);
+  EXPECT_EQ(log->end(), 2);
 }
 
 TEST_F(bus_test, an_idempotent_retry_is_answered_from_its_record) {
@@ -105,9 +105,9 @@ TEST_F(bus_test, an_idempotent_retry_is_answered_from_its_record) {
   EXPECT_TRUE(again.replayed);
   EXPECT_EQ(again.body, first.body);
   EXPECT_EQ(again.position, first.position);
-  EXPECT_EQ(log->end(0), 2);
+  EXPECT_EQ(log->end(), 2);
   auto other = request(receive_stock{ids::item{"tea"}, 6}, "once");
-  other.fingerprint = "different";
+  other.request_digest = "different";
   std::promise<commands::command_reply> p;
   bus.submit(other, [&](commands::command_reply r) { p.set_value(std::move(r)); });
   auto reused = p.get_future().get();
@@ -126,7 +126,7 @@ TEST_F(bus_test, if_match_guards_the_version) {
   auto reply = p.get_future().get();
   ASSERT_TRUE(reply.failure);
   EXPECT_EQ(reply.failure->code, errc::version_conflict);
-  EXPECT_EQ(log->end(0), 1);
+  EXPECT_EQ(log->end(), 1);
 }
 
 TEST_F(bus_test, a_write_model_behind_the_log_catches_up_from_its_checkpoint) {

@@ -41,11 +41,13 @@ struct bad_input : ::testing::Test {
   }
   void TearDown() override { admin->post("/v1/sessions/" + session + "/end"); }
 
-  // The log's end offset, from /metrics.
+  // The offset of the log's last event, from /metrics (it must be there:
+  // a missing series would make every comparison below pass).
   std::int64_t log_end() {
     auto m = admin->get("/metrics").body;
-    const std::string key = "tally_log_end_offset{partition=\"0\"} ";
+    const std::string key = "tally_log_last_offset{partition=\"0\"} ";
     auto at_key = m.find(key);
+    EXPECT_NE(at_key, std::string::npos) << m;
     return at_key == std::string::npos ? -1 : std::stoll(m.substr(at_key + key.size()));
   }
 
