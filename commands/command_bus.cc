@@ -102,9 +102,12 @@ class command_bus::decider {
     auto cursor = bus_.log_.open(partition_, checkpoint.value_or(-1) + 1);
     if (!cursor) return std::move(cursor).take_error();
     std::size_t applied = 0;
-    for (;;) {
-      auto batch = (*cursor)->poll(1000, std::chrono::seconds(1));
+    for (bool waited = false;;) {
+      // Waits only when the log has not said yet whether there is more.
+      auto batch = (*cursor)->poll(1000, waited ? std::chrono::milliseconds(100)
+                                                : std::chrono::milliseconds(0));
       if (!batch) return std::move(batch).take_error();
+      waited = batch->events.empty() && !batch->at_end;
       applied += batch->events.size();
       if (auto s = replay(std::move(batch->events), batch->at_end); !s) return s;
       if (batch->at_end) break;

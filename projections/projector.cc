@@ -310,8 +310,8 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
   return ok();
 }
 
-// Reads one poll from `cursor` and applies it; false when it brought
-// nothing new (an error is returned as such).
+// Reads one poll from `cursor` and applies it; false once the cursor is at
+// the end of the log.
 result<bool> projector::step(std::int32_t partition, ports::log_cursor& cursor,
                              std::chrono::milliseconds wait) {
   auto batch = cursor.poll(1000, wait);
@@ -327,9 +327,12 @@ status projector::catch_up(const std::function<void(std::int64_t, std::int64_t)>
   for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
     auto cursor = log_.open(p, applied(p) + 1);
     if (!cursor) return std::move(cursor).take_error();
-    for (;;) {
-      auto more = step(p, **cursor, std::chrono::seconds(1));
+    for (bool wait = false;;) {
+      // Waits only when the log has not said yet whether there is more.
+      const auto before = applied(p);
+      auto more = step(p, **cursor, std::chrono::milliseconds(wait ? 100 : 0));
       if (!more) return std::move(more).take_error();
+      wait = applied(p) == before;
       if (progress) progress(applied(p) + 1, applied(p) + 1 + lag(p));
       if (!*more) break;
     }
