@@ -8,8 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cassert>
 #include <atomic>
+#include <cassert>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -29,7 +29,8 @@ struct idempotency_record {
   std::int64_t version = 0;
   std::int64_t stored_at_ms = 0;
 };
-BOOST_DESCRIBE_STRUCT(idempotency_record, (), (request_digest, body, position, version, stored_at_ms))
+BOOST_DESCRIBE_STRUCT(idempotency_record, (),
+                      (request_digest, body, position, version, stored_at_ms))
 
 // Keys are the caller's (API.md): tenant and token `sub`, so that two callers
 // never see each other's answers. The sub is length-prefixed because both it
@@ -37,7 +38,6 @@ BOOST_DESCRIBE_STRUCT(idempotency_record, (), (request_digest, body, position, v
 std::string idempotency_key(const ids::tenant& t, const ids::user& caller, const std::string& key) {
   return fmt::format("i/{}/{}:{}/{}", t.value, caller.value.size(), caller.value, key);
 }
-
 
 struct line_answer {
   ids::line line_id;
@@ -104,8 +104,8 @@ class command_bus::decider {
     std::size_t applied = 0;
     for (bool waited = false;;) {
       // Waits only when the log has not said yet whether there is more.
-      auto batch = (*cursor)->poll(1000, waited ? std::chrono::milliseconds(100)
-                                                : std::chrono::milliseconds(0));
+      auto batch = (*cursor)->poll(
+          1000, waited ? std::chrono::milliseconds(100) : std::chrono::milliseconds(0));
       if (!batch) return std::move(batch).take_error();
       waited = batch->events.empty() && !batch->at_end;
       applied += batch->events.size();
@@ -250,10 +250,9 @@ class command_bus::decider {
           if (!o.record_key || o.reply.failure) continue;
           const auto p =
               o.event_count ? positions[o.first_event + o.event_count - 1] : last_position();
-          records.emplace_back(*o.record_key,
-                               idempotency_record{batch[i].request.request_digest, o.reply.body,
-                                                  p.token(), o.reply.version.value,
-                                                  millis_of(now)});
+          records.emplace_back(
+              *o.record_key, idempotency_record{batch[i].request.request_digest, o.reply.body,
+                                                p.token(), o.reply.version.value, millis_of(now)});
         }
         persist(events, positions, records);
       } else {
@@ -275,10 +274,10 @@ class command_bus::decider {
       for (std::size_t i = 0; i < outcomes.size(); ++i) {
         const auto& o = outcomes[i];
         if (!o.record_key || o.reply.failure) continue;
-        records.emplace_back(*o.record_key,
-                             idempotency_record{batch[i].request.request_digest, o.reply.body,
-                                                last_position().token(), o.reply.version.value,
-                                                millis_of(now)});
+        records.emplace_back(
+            *o.record_key,
+            idempotency_record{batch[i].request.request_digest, o.reply.body,
+                               last_position().token(), o.reply.version.value, millis_of(now)});
       }
       if (!records.empty()) {
         ports::kv_batch kv;
@@ -314,9 +313,10 @@ class command_bus::decider {
   }
 
   void store_failed(const error& e) {
-    spdlog::error("the write model's store of partition {} could not be written ({}); it will "
-                  "be rebuilt from the log",
-                  partition_, e.detail);
+    spdlog::error(
+        "the write model's store of partition {} could not be written ({}); it will "
+        "be rebuilt from the log",
+        partition_, e.detail);
     reload_needed_ = true;
   }
 
@@ -362,8 +362,8 @@ class command_bus::decider {
       if (!e.idempotency_key || !e.request_digest || !last_of_command) continue;
       std::size_t first = i;
       while (first > 0 && same_command(recorded[first - 1].event, e)) --first;
-      const auto subject = answer_subject_of(
-          std::span<const event>(events.data() + first, events.size() - first));
+      const auto subject =
+          answer_subject_of(std::span<const event>(events.data() + first, events.size() - first));
       if (const aggregate* target = view.find(subject.target)) {
         records.emplace_back(
             idempotency_key(e.tenant, e.actor, *e.idempotency_key),

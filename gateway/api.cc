@@ -484,8 +484,7 @@ void api::impl::build_routes() {
   add("GET", "/healthz", 0, [](impl& a, C c) { a.json_ok(c, R"({"status":"ok"})"); });
   add("GET", "/readyz", 0, [](impl& a, C c) {
     std::int64_t lag = 0;
-    for (std::int32_t p = 0; p < a.s.log.partition_count(); ++p)
-      lag += a.s.projector.lag(p);
+    for (std::int32_t p = 0; p < a.s.log.partition_count(); ++p) lag += a.s.projector.lag(p);
     if (lag > 10'000)
       return a.fail(c, make_error(errc::unavailable,
                                   fmt::format("the read models are {} events behind", lag)));

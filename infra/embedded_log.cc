@@ -50,7 +50,8 @@ embedded_log::embedded_log(std::unique_ptr<rocks_db> db)
 // readers are written as if it had.
 class embedded_log::cursor final : public ports::log_cursor {
  public:
-  cursor(const embedded_log& log, std::int64_t from) : log_(log), next_(std::max<std::int64_t>(from, 0)) {}
+  cursor(const embedded_log& log, std::int64_t from)
+      : log_(log), next_(std::max<std::int64_t>(from, 0)) {}
   result<ports::read_batch> poll(std::size_t max, std::chrono::milliseconds timeout) override {
     auto events = log_.read(next_, max);
     if (!events) return std::move(events).take_error();

@@ -78,10 +78,9 @@ void script(history& h, int padding) {
   h.run(put_item{ids::item{"tea"}, "Tea", {}, 250, std::string("A1")}, key());
   for (int i = 0; i < padding; ++i) h.run(receive_stock{ids::item{"tea"}, 1}, key());
   h.run(change_settings{"EUR", {}, {}, {}, {}, {}, 30}, key());
-  const auto customer = h.id_of(h.run(register_customer{"Ann", "ann@example.com", {}, {}}, key()),
-                                "customer_id");
-  const auto pc =
-      h.id_of(h.run(register_resource{"PC 1", 600}, key()), "resource_id");
+  const auto customer =
+      h.id_of(h.run(register_customer{"Ann", "ann@example.com", {}, {}}, key()), "customer_id");
+  const auto pc = h.id_of(h.run(register_resource{"PC 1", 600}, key()), "resource_id");
   const auto metered = h.id_of(
       h.run(start_session{session_kind::metered, ids::customer{customer}, ids::resource{pc}, {}},
             key()),
@@ -91,24 +90,18 @@ void script(history& h, int padding) {
   h.run(end_session{ids::session{metered}}, key());
   h.run(record_payment{ids::session{metered}, {}, 100, "cash"}, key());
   h.run(refund_payment{ids::session{metered}, 50, "sorry"}, key());
-  const auto shop = h.id_of(
-      h.run(start_session{session_kind::shopping, ids::customer{customer}, {}, {}}, key()),
-      "session_id");
-  const auto line = h.id_of(h.run(add_item{ids::session{shop}, ids::item{"tea"}, 3, {}}, key()),
-                            "line_id");
+  const auto shop =
+      h.id_of(h.run(start_session{session_kind::shopping, ids::customer{customer}, {}, {}}, key()),
+              "session_id");
+  const auto line =
+      h.id_of(h.run(add_item{ids::session{shop}, ids::item{"tea"}, 3, {}}, key()), "line_id");
   h.run(adjust_price{ids::session{shop}, ids::line{line}, 200, std::string("regular")}, key());
   h.run(pick_item{ids::session{shop}, ids::line{line}, 1}, key());
   h.run(adjust_stock{ids::item{"tea"}, -(padding + 100), "flood"}, key());
-  h.run(request_booking{{},
-                        new_customer{"Bo", "bo@example.com", {}},
-                        "Intro",
-                        30,
-                        {},
-                        {},
-                        {},
-                        {},
-                        "public"},
-        key());
+  h.run(
+      request_booking{
+          {}, new_customer{"Bo", "bo@example.com", {}}, "Intro", 30, {}, {}, {}, {}, "public"},
+      key());
   h.run(issue_invoice{ids::customer{customer}, {{"Consulting", 2, 5000}}}, key());
 }
 
