@@ -197,24 +197,31 @@ class command_bus::decider {
     }
   }
 
-  // After a failure: forget everything in memory and read the log after the
-  // store's checkpoint. While that fails, the batch is refused.
+  // After a failure: let the log finish what the failure left open (a
+  // commit to retry), forget everything in memory and read the log after
+  // the store's checkpoint. While that fails, the batch is refused.
   bool reload(std::vector<pending>& batch) {
     model_.clear();
     held_.clear();
-    if (auto s = recover(); !s) {
-      spdlog::error("the write model of partition {} cannot be reloaded: {}", partition_,
-                    s.err().detail);
+    auto s = bus_.log_.settle(partition_);
+    if (s) s = recover();
+    if (!s) {
+      if (!reload_failing_)
+        spdlog::error("the write model of partition {} cannot be reloaded yet: {}", partition_,
+                      s.err().detail);
+      reload_failing_ = true;
       for (auto& p : batch) {
-        p.done(command_reply{
-            make_error(errc::unavailable, "the command side is recovering; retry later"),
-            {},
-            {},
-            {},
-            false});
+        p.done(command_reply{make_error(errc::unavailable, "the log is recovering (" +
+                                                               s.err().detail + "); retry later"),
+                             {},
+                             {},
+                             {},
+                             false});
       }
       return false;
     }
+    if (reload_failing_) spdlog::info("the write model of partition {} is reloaded", partition_);
+    reload_failing_ = false;
     reload_needed_ = false;
     return true;
   }
@@ -550,6 +557,7 @@ class command_bus::decider {
   std::uint64_t batches_ = 0;
   bool append_failing_ = false;
   bool reload_needed_ = false;
+  bool reload_failing_ = false;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;

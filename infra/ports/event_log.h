@@ -100,6 +100,12 @@ class event_log {
   [[nodiscard]] virtual result<std::unique_ptr<log_cursor>> open(std::int32_t partition,
                                                                  std::int64_t from) const = 0;
 
+  // Before a writer reads its partition back after a failed append: finishes
+  // what the failure left open (Kafka: retries a commit that timed out, so
+  // that nothing else is written before it). errc::unavailable while it
+  // cannot; the writer then refuses commands.
+  [[nodiscard]] virtual status settle(std::int32_t /*partition*/) { return ok(); }
+
   // ok while appends can succeed as far as the log knows; otherwise why not
   // (errc::unavailable: a full disk, a cluster that is down). For /readyz.
   [[nodiscard]] virtual status writable() const { return ok(); }

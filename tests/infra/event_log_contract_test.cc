@@ -1,0 +1,257 @@
+// One contract for the event-log port (infra/ports/event_log.h), run against
+// every implementation: the embedded log on RocksDB and the Kafka log on an
+// in-process dev-kafka (librdkafka's mock cluster). Then what only Kafka has:
+// the partitioner, and the outcomes of a transaction under faults.
+
+#include "domain/event_codec.h"
+#include "infra/dev_kafka.h"
+#include "infra/embedded_log.h"
+#include "infra/kafka_log.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <set>
+#include <thread>
+
+using namespace tally;
+namespace fs = std::filesystem;
+
+namespace {
+
+event make_event(const std::string& tenant, int n) {
+  event e;
+  e.id = ids::event{"e-" + tenant + "-" + std::to_string(n) + "-" +
+                    std::to_string(std::random_device{}())};
+  e.tenant = ids::tenant{tenant};
+  e.stream = "item-tea";
+  e.stream_version = version{n + 1};
+  e.time = *parse_rfc3339("2026-11-22T10:00:00Z");
+  e.actor = ids::user{"u1"};
+  e.correlation_id = "c";
+  e.data = stock_received{ids::item{"tea"}, "Tea", 1, n + 1};
+  return e;
+}
+
+// Reads a partition from `from` until the log says it is at the end.
+std::vector<ports::recorded_event> read_all(const ports::event_log& log, std::int32_t partition,
+                                            std::int64_t from = 0) {
+  std::vector<ports::recorded_event> out;
+  auto cursor = log.open(partition, from);
+  EXPECT_TRUE(cursor) << cursor.err().detail;
+  if (!cursor) return out;
+  for (int polls = 0; polls < 200; ++polls) {
+    auto b = (*cursor)->poll(100, std::chrono::milliseconds(100));
+    EXPECT_TRUE(b) << b.err().detail;
+    if (!b) break;
+    for (auto& e : b->events) out.push_back(std::move(e));
+    if (b->at_end) break;
+  }
+  return out;
+}
+
+struct log_factory {
+  std::string name;
+  std::function<std::unique_ptr<ports::event_log>(const fs::path&)> make;
+};
+
+std::unique_ptr<infra::dev_kafka> the_broker;  // one per test program: the mock starts in ms
+
+ports::event_log* kafka_for(const fs::path&, std::unique_ptr<infra::kafka_log>& keep,
+                            std::int32_t partitions) {
+  // Each test gets its own topic on the one broker.
+  static int topics = 0;
+  infra::dev_kafka::options o;
+  o.partitions = partitions;
+  o.topic = "t" + std::to_string(++topics);
+  o.owners_topic = o.topic + ".owners";
+  auto k = infra::dev_kafka::start(o);
+  EXPECT_TRUE(k);
+  if (!k) return nullptr;
+  infra::kafka_options ko;
+  ko.bootstrap = (*k)->bootstrap();
+  ko.topic = o.topic;
+  ko.transactional_prefix = o.topic;
+  auto log = infra::kafka_log::open(ko);
+  EXPECT_TRUE(log) << log.err().detail;
+  if (!log) return nullptr;
+  for (std::int32_t p = 0; p < partitions; ++p) EXPECT_TRUE((*log)->own(p));
+  the_broker = std::move(*k);
+  keep = std::move(*log);
+  return keep.get();
+}
+
+class contract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("tally-contract-" + std::to_string(std::random_device{}()));
+    if (GetParam() == "embedded") {
+      embedded_ = std::move(*infra::embedded_log::open(dir_.string()));
+      log_ = embedded_.get();
+    } else {
+      log_ = kafka_for(dir_, kafka_, 4);
+      ASSERT_NE(log_, nullptr);
+    }
+  }
+  void TearDown() override {
+    kafka_.reset();
+    the_broker.reset();
+    embedded_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  ports::event_log& log() { return *log_; }
+
+  fs::path dir_;
+  std::unique_ptr<infra::embedded_log> embedded_;
+  std::unique_ptr<infra::kafka_log> kafka_;
+  ports::event_log* log_ = nullptr;
+};
+
+TEST_P(contract, appended_events_are_read_back_in_order_with_increasing_positions) {
+  const ids::tenant t{"acme"};
+  const auto p = log().partition_of(t);
+  ASSERT_GE(p, 0);
+  ASSERT_LT(p, log().partition_count());
+  std::vector<event> first{make_event("acme", 0), make_event("acme", 1), make_event("acme", 2)};
+  auto a = log().append(p, first);
+  ASSERT_TRUE(a) << a.err().detail;
+  ASSERT_EQ(a->size(), 3u);
+  auto b = log().append(p, {make_event("acme", 3)});
+  ASSERT_TRUE(b) << b.err().detail;
+  std::vector<ports::position> all = *a;
+  all.push_back(b->front());
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1], all[i]);
+  for (const auto& pos : all) EXPECT_EQ(pos.partition, p);
+
+  auto read = read_all(log(), p);
+  ASSERT_EQ(read.size(), 4u);
+  for (std::size_t i = 0; i < read.size(); ++i) {
+    EXPECT_EQ(read[i].pos, all[i]);
+    EXPECT_EQ(read[i].event.stream_version.value, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(read[i].cloud_event, encode_cloud_event(read[i].event));
+  }
+  EXPECT_EQ(read[0].event.id, first[0].id);
+}
+
+TEST_P(contract, a_cursor_after_a_checkpoint_reads_exactly_what_follows) {
+  const auto p = log().partition_of(ids::tenant{"acme"});
+  std::vector<ports::position> positions;
+  for (int i = 0; i < 5; ++i) {
+    auto a = log().append(p, {make_event("acme", i)});
+    ASSERT_TRUE(a) << a.err().detail;
+    positions.push_back(a->front());
+  }
+  // A checkpoint is the offset of the last event applied: the next read
+  // starts at offset + 1, wherever the next event really is.
+  auto rest = read_all(log(), p, positions[2].offset + 1);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].pos, positions[3]);
+  EXPECT_EQ(rest[1].pos, positions[4]);
+  EXPECT_TRUE(read_all(log(), p, positions[4].offset + 1).empty());
+}
+
+TEST_P(contract, an_idle_cursor_says_it_is_at_the_end_and_wakes_when_an_event_comes) {
+  const auto p = log().partition_of(ids::tenant{"acme"});
+  auto cursor = log().open(p, 0);
+  ASSERT_TRUE(cursor) << cursor.err().detail;
+  bool at_end = false;
+  for (int i = 0; i < 100 && !at_end; ++i) {
+    auto b = (*cursor)->poll(10, std::chrono::milliseconds(100));
+    ASSERT_TRUE(b);
+    EXPECT_TRUE(b->events.empty());
+    at_end = b->at_end;
+  }
+  ASSERT_TRUE(at_end);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_TRUE(log().append(p, {make_event("acme", 0)}));
+  });
+  std::vector<ports::recorded_event> got;
+  const auto start = std::chrono::steady_clock::now();
+  while (got.empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    auto b = (*cursor)->poll(10, std::chrono::seconds(5));
+    ASSERT_TRUE(b);
+    got = std::move(b->events);
+  }
+  writer.join();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].event.tenant.value, "acme");
+}
+
+TEST_P(contract, every_tenant_has_one_partition_and_its_events_stay_there) {
+  std::set<std::int32_t> used;
+  for (int i = 0; i < 40; ++i) {
+    const ids::tenant t{"tenant-" + std::to_string(i)};
+    const auto p = log().partition_of(t);
+    EXPECT_EQ(p, log().partition_of(t));
+    used.insert(p);
+  }
+  EXPECT_EQ(static_cast<std::int32_t>(used.size()), log().partition_count());
+  const ids::tenant t{"tenant-7"};
+  const auto p = log().partition_of(t);
+  ASSERT_TRUE(log().append(p, {make_event(t.value, 0)}));
+  for (std::int32_t q = 0; q < log().partition_count(); ++q) {
+    const auto read = read_all(log(), q);
+    EXPECT_EQ(read.size(), q == p ? 1u : 0u) << "partition " << q;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(logs, contract, ::testing::Values("embedded", "kafka"),
+                         [](const auto& info) { return info.param; });
+
+// ---- Kafka only ---------------------------------------------------------------
+
+// The Java client's murmur2 (org.apache.kafka.common.utils.Utils.murmur2),
+// written out here so that the partitioner is checked against an
+// independent implementation.
+std::int32_t java_murmur2(std::string_view data) {
+  const std::uint32_t seed = 0x9747b28c, m = 0x5bd1e995;
+  const int r = 24;
+  const auto length = static_cast<std::uint32_t>(data.size());
+  std::uint32_t h = seed ^ length;
+  const auto* d = reinterpret_cast<const unsigned char*>(data.data());
+  for (std::uint32_t i = 0; i < length / 4; ++i) {
+    std::uint32_t k = d[i * 4] | (d[i * 4 + 1] << 8) | (d[i * 4 + 2] << 16) |
+                      (static_cast<std::uint32_t>(d[i * 4 + 3]) << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  const std::uint32_t tail = length & ~3u;
+  switch (length % 4) {
+    case 3:
+      h ^= static_cast<std::uint32_t>(d[tail + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<std::uint32_t>(d[tail + 1]) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= d[tail];
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<std::int32_t>(h);
+}
+
+TEST(kafka_partitioner, is_the_java_clients_murmur2) {
+  // Values from Kafka's own UtilsTest.
+  EXPECT_EQ(java_murmur2("21"), -973932308);
+  EXPECT_EQ(java_murmur2("foobar"), -790332482);
+  EXPECT_EQ(java_murmur2("a-little-bit-long-string"), -985981536);
+  EXPECT_EQ(java_murmur2("a-little-bit-longer-string"), -1486304829);
+  EXPECT_EQ(java_murmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+  for (const std::string key : {"acme", "cafe-42", "a", "ab", "abc", "tenant.with.dots", ""}) {
+    for (std::int32_t n : {1, 3, 4, 12, 64}) {
+      EXPECT_EQ(infra::kafka_log::partition_for(key, n), (java_murmur2(key) & 0x7fffffff) % n)
+          << key << " over " << n;
+    }
+  }
+}
+
+}  // namespace
