@@ -16,12 +16,11 @@ namespace {
 
 constexpr const char* content_type = "application/cloudevents+json; charset=UTF-8";
 
-// librdkafka's own log lines go through spdlog, errors and warnings only.
+// librdkafka's own log lines go through spdlog as warnings (it suppresses
+// repeats itself); what they mean for Tally is logged as errors by the
+// code that sees the failure, once per spell.
 void on_log(const rd_kafka_t*, int level, const char* facility, const char* text) {
-  if (level <= 3)
-    spdlog::error("kafka {}: {}", facility, text);
-  else if (level <= 4)
-    spdlog::warn("kafka {}: {}", facility, text);
+  if (level <= 4) spdlog::warn("kafka {}: {}", facility, text);
 }
 
 struct conf_ptr {
@@ -99,6 +98,15 @@ class kafka_log::writer {
       drop();
       return err;
     }
+    // Learn the topic's leaders now rather than on the first produce (which
+    // would wait for a metadata refresh inside the first commit).
+    rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, log_.options_.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (!rd_kafka_metadata(rk_, 0, topic, &md,
+                           static_cast<int>(log_.options_.connect_timeout.count())) &&
+        md)
+      rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(topic);
     state_ = state::idle;
     return ok();
   }

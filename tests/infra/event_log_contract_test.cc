@@ -255,3 +255,93 @@ TEST(kafka_partitioner, is_the_java_clients_murmur2) {
 }
 
 }  // namespace
+
+namespace {
+
+// A Kafka log on its own dev-kafka, with short timeouts.
+struct kafka_faults : ::testing::Test {
+  std::unique_ptr<infra::dev_kafka> broker;
+  std::unique_ptr<infra::kafka_log> log;
+  void SetUp() override {
+    infra::dev_kafka::options o;
+    o.partitions = 2;
+    broker = std::move(*infra::dev_kafka::start(o));
+    infra::kafka_options ko;
+    ko.bootstrap = broker->bootstrap();
+    ko.commit_timeout = std::chrono::milliseconds(1000);
+    auto l = infra::kafka_log::open(ko);
+    ASSERT_TRUE(l) << l.err().detail;
+    log = std::move(*l);
+    ASSERT_TRUE(log->own(0));
+  }
+  void TearDown() override {
+    log.reset();
+    broker.reset();
+  }
+  // Settles until the log can write again, or gives up after `limit`.
+  bool settle_within(std::chrono::seconds limit) {
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < limit) {
+      if (log->settle(0)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+};
+
+TEST_F(kafka_faults, a_commit_that_times_out_is_unknown_then_retried_before_anything_else) {
+  ASSERT_TRUE(log->append(0, {make_event("acme", 0)}));
+  broker->delay_commit(std::chrono::milliseconds(2500));
+  auto r = log->append(0, {make_event("acme", 1)});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::outcome_unknown) << r.err().detail;
+  // Until the commit is confirmed, the writer refuses (503 unavailable).
+  auto refused = log->append(0, {make_event("acme", 2)});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.err().code, errc::unavailable) << refused.err().detail;
+  ASSERT_TRUE(settle_within(std::chrono::seconds(15)));
+  auto after = log->append(0, {make_event("acme", 3)});
+  ASSERT_TRUE(after) << after.err().detail;
+  // The unknown one did land, once; the refused one never did.
+  const auto read = read_all(*log, 0);
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read[1].event.stream_version.value, 2);
+  EXPECT_EQ(read[2].event.stream_version.value, 4);
+}
+
+TEST_F(kafka_faults, a_broker_that_is_down_is_refused_within_five_seconds_and_comes_back) {
+  ASSERT_TRUE(log->append(0, {make_event("acme", 0)}));
+  broker->down();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = log->append(0, {make_event("acme", 1)});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.err().code == errc::unavailable || r.err().code == errc::outcome_unknown)
+      << r.err().detail;
+  EXPECT_FALSE(log->writable());
+  broker->up();
+  ASSERT_TRUE(settle_within(std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // writable() looks once a second
+  EXPECT_TRUE(log->writable());
+  auto again = log->append(0, {make_event("acme", 2)});
+  ASSERT_TRUE(again) << again.err().detail;
+}
+
+TEST_F(kafka_faults, a_fenced_writer_is_dropped_at_once_and_taken_back_by_settle) {
+  ASSERT_TRUE(log->append(0, {make_event("acme", 0)}));
+  broker->fence();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = log->append(0, {make_event("acme", 1)});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_FALSE(r);
+  EXPECT_FALSE(log->owns(0));
+  // A gateway leaves the partition to the group; one process takes it back.
+  log->set_reacquire(false);
+  EXPECT_FALSE(log->settle(0));
+  log->set_reacquire(true);
+  ASSERT_TRUE(settle_within(std::chrono::seconds(15)));
+  EXPECT_TRUE(log->owns(0));
+  ASSERT_TRUE(log->append(0, {make_event("acme", 2)}));
+}
+
+}  // namespace
