@@ -75,6 +75,22 @@ int main(int argc, char** argv) {
       ->add_option("--min-free-disk-mb", serve_opts.min_free_disk_mb,
                    "refuse writes (503) while the data disk has less free (default 64)")
       ->check(CLI::Range(0, 1 << 20));
+  serve->add_option("--kafka", serve_opts.kafka,
+                    "HOST:PORT of a Kafka cluster to use as the log (default: the embedded log; "
+                    "env TALLY_KAFKA)");
+  serve->add_option("--topic", serve_opts.topic,
+                    "the Kafka topic of events (default tally.events)");
+
+  std::int32_t dev_partitions = 4;
+  std::string dev_listen;
+  auto* dev_kafka = cli.add_subcommand(
+      "dev-kafka",
+      "run a development Kafka broker (librdkafka's mock cluster, nothing kept on disk) until "
+      "SIGTERM; prints `bootstrap HOST:PORT`; reads faults on stdin: down, up, rtt MS, "
+      "delay-commit MS, fence");
+  dev_kafka->add_option("--partitions", dev_partitions, "partitions of tally.events (default 4)")
+      ->check(CLI::Range(1, 1000));
+  dev_kafka->add_option("--listen", dev_listen, "HOST:PORT (not supported by the mock cluster)");
 
   std::string token_data = "./tally-data", token_tenant, token_sub, token_name, token_ttl = "1h";
   std::vector<std::string> token_roles;
@@ -100,6 +116,7 @@ int main(int argc, char** argv) {
   // Settings: TALLY_* variables, then the TOML file, then flags.
   if (const char* v = env("TALLY_DATA"); v && serve->count("--data") == 0) serve_opts.data_dir = v;
   if (const char* v = env("TALLY_LISTEN"); v && listen.empty()) listen = v;
+  if (const char* v = env("TALLY_KAFKA"); v && serve->count("--kafka") == 0) serve_opts.kafka = v;
   if (const char* v = env("TALLY_MIN_FREE_DISK_MB"); v && serve->count("--min-free-disk-mb") == 0)
     serve_opts.min_free_disk_mb = std::strtoull(v, nullptr, 10);
   if (!config_file.empty()) {
@@ -112,6 +129,10 @@ int main(int argc, char** argv) {
       if (serve->count("--min-free-disk-mb") == 0)
         if (auto v = t["min_free_disk_mb"].value<std::int64_t>(); v && *v >= 0)
           serve_opts.min_free_disk_mb = static_cast<std::uint64_t>(*v);
+      if (serve->count("--kafka") == 0)
+        if (auto v = t["kafka"].value<std::string>()) serve_opts.kafka = *v;
+      if (serve->count("--topic") == 0)
+        if (auto v = t["topic"].value<std::string>()) serve_opts.topic = *v;
       if (serve->count("--threads") == 0)
         if (auto v = t["threads"].value<std::int64_t>())
           serve_opts.threads = static_cast<std::size_t>(*v);
@@ -151,6 +172,7 @@ int main(int argc, char** argv) {
     std::cout << *t << std::endl;
     return 0;
   }
+  if (*dev_kafka) return tally::app::dev_kafka(dev_partitions, dev_listen);
   if (*rebuild) return tally::app::rebuild(rebuild_data, ::isatty(STDERR_FILENO) != 0);
   return 0;
 }

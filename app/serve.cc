@@ -7,7 +7,9 @@
 #include "gateway/http_server.h"
 #include "gateway/stream_hub.h"
 #include "infra/clock.h"
+#include "infra/dev_kafka.h"
 #include "infra/embedded_log.h"
+#include "infra/kafka_log.h"
 #include "infra/rocks.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
@@ -15,7 +17,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -26,6 +30,7 @@
 #include <thread>
 
 #include <malloc.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,17 +71,55 @@ std::string jwt_secret(const std::string& data_dir, bool create) {
 
 namespace {
 
+// The log and the stores beside it. Embedded: the log's own database holds
+// the deciders' store. Kafka: the deciders' store is <data>/state.
 struct stores {
-  std::unique_ptr<infra::embedded_log> log;
+  std::unique_ptr<infra::embedded_log> embedded;
+  std::unique_ptr<infra::kafka_log> kafka;
+  std::unique_ptr<infra::rocks_db> state_db;
+  std::unique_ptr<infra::rocks_kv> state_kv;
   std::unique_ptr<infra::rocks_db> views_db;
   std::unique_ptr<infra::rocks_kv> views;
+  ports::event_log* log = nullptr;
+  ports::kv_store* state = nullptr;
 };
 
-result<stores> open_stores(const std::string& data_dir, std::uint64_t min_free_bytes) {
+result<stores> open_stores(const std::string& data_dir, std::uint64_t min_free_bytes,
+                           const serve_options* kafka = nullptr) {
   stores s;
-  auto log = infra::embedded_log::open((fs::path(data_dir) / "log").string(), min_free_bytes);
-  if (!log) return std::move(log).take_error();
-  s.log = std::move(*log);
+  if (kafka && !kafka->kafka.empty()) {
+    infra::kafka_options ko;
+    ko.bootstrap = kafka->kafka;
+    ko.topic = kafka->topic;
+    auto log = infra::kafka_log::open(ko);
+    if (!log) return std::move(log).take_error();
+    s.kafka = std::move(*log);
+    s.log = s.kafka.get();
+    auto state =
+        infra::rocks_db::open((fs::path(data_dir) / "state").string(), {"state"}, min_free_bytes);
+    if (!state) return std::move(state).take_error();
+    s.state_db = std::move(*state);
+    s.state_kv = std::make_unique<infra::rocks_kv>(*s.state_db, "state");
+    s.state = s.state_kv.get();
+    // Tenants are placed by the partition count: a topic that changed it
+    // would put a tenant's new events where its old ones are not.
+    const std::string shape = fmt::format("{} {}", ko.topic, s.kafka->partition_count());
+    if (auto known = s.state->get("m/topic"); known && *known != shape)
+      return make_error(errc::invalid_request,
+                        fmt::format("the data directory was made for topic and partitions \"{}\", "
+                                    "the cluster has \"{}\": the partition count of a topic "
+                                    "must never change (docs/operations.md, \"Kafka\")",
+                                    *known, shape));
+    ports::kv_batch b;
+    b.put("m/topic", shape);
+    if (auto w = s.state->write(b); !w) return std::move(w).take_error();
+  } else {
+    auto log = infra::embedded_log::open((fs::path(data_dir) / "log").string(), min_free_bytes);
+    if (!log) return std::move(log).take_error();
+    s.embedded = std::move(*log);
+    s.log = s.embedded.get();
+    s.state = &s.embedded->state_store();
+  }
   auto views =
       infra::rocks_db::open((fs::path(data_dir) / "views").string(), {"views"}, min_free_bytes);
   if (!views) return std::move(views).take_error();
@@ -128,10 +171,21 @@ int serve(const serve_options& o) {
     spdlog::error("cannot keep the token secret in {} (is the disk full?)", o.data_dir);
     return 1;
   }
-  auto st = open_stores(o.data_dir, o.min_free_disk_mb << 20);
+  auto st = open_stores(o.data_dir, o.min_free_disk_mb << 20, &o);
   if (!st) {
     spdlog::error("{}", st.err().detail);
     return 1;
+  }
+  if (st->kafka) {
+    // One process: it writes every partition, and takes back one it loses.
+    for (std::int32_t p = 0; p < st->kafka->partition_count(); ++p) {
+      if (auto s = st->kafka->own(p); !s) {
+        spdlog::error("{}", s.err().detail);
+        return 1;
+      }
+    }
+    spdlog::info("writing {} partitions of {} on {}", st->kafka->partition_count(), o.topic,
+                 o.kafka);
   }
   infra::system_clock_source system_clock;
   std::unique_ptr<infra::test_clock> test_clock;
@@ -141,8 +195,8 @@ int serve(const serve_options& o) {
   const clock_source& clock =
       test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
 
-  commands::command_bus bus(*st->log, st->log->state_store(), clock, {});
-  commands::scheduler scheduler(bus, clock, st->log->state_store());
+  commands::command_bus bus(*st->log, *st->state, clock, {});
+  commands::scheduler scheduler(bus, clock, *st->state);
   bus.set_scheduler(&scheduler);
   if (auto s = bus.start(); !s) {
     spdlog::error("cannot start the command side: {}", s.err().detail);
@@ -208,7 +262,58 @@ int rebuild(const std::string& data_dir, bool progress_bar) {
     spdlog::error("rebuild failed: {}", s.err().detail);
     return 1;
   }
-  std::cout << "rebuilt the read models from " << st->log->end() << " events" << std::endl;
+  std::cout << "rebuilt the read models from " << st->embedded->end() << " events" << std::endl;
+  return 0;
+}
+
+namespace {
+std::atomic<bool> stop_requested{false};
+extern "C" void on_stop_signal(int) { stop_requested = true; }
+}  // namespace
+
+int dev_kafka(std::int32_t partitions, const std::string& listen) {
+  if (!listen.empty()) {
+    spdlog::error(
+        "--listen is not supported: librdkafka's mock cluster chooses its own port "
+        "(docs/operations.md, \"Kafka\")");
+    return 2;
+  }
+  infra::dev_kafka::options o;
+  o.partitions = partitions;
+  auto k = infra::dev_kafka::start(o);
+  if (!k) {
+    spdlog::error("{}", k.err().detail);
+    return 1;
+  }
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  std::cout << "bootstrap " << (*k)->bootstrap() << std::endl;
+  // Fault commands, one per line, each answered on stdout. stdin is read
+  // without blocking the stop: poll() with a timeout.
+  std::string pending;
+  bool stdin_open = true;
+  while (!stop_requested) {
+    if (!stdin_open) {
+      ::pause();
+      continue;
+    }
+    pollfd fd{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&fd, 1, 200) <= 0) continue;
+    char buf[512];
+    const auto n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n <= 0) {
+      stdin_open = false;  // no more commands; run until stopped
+      continue;
+    }
+    pending.append(buf, static_cast<std::size_t>(n));
+    for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty()) continue;
+      std::cout << (*k)->command(line) << std::endl;
+    }
+  }
   return 0;
 }
 

@@ -13,10 +13,16 @@ struct serve_options {
   std::size_t threads = 2;
   // Writes are refused (503) while the data directory's disk has less free.
   std::uint64_t min_free_disk_mb = 64;
+  // Kafka mode: the bootstrap HOST:PORT and the topic; empty: the embedded log.
+  std::string kafka;
+  std::string topic = "tally.events";
 };
 
 // `tally serve`: the single process over the embedded log. Returns the exit code.
 int serve(const serve_options& options);
+
+// `tally dev-kafka`: the mock cluster until SIGTERM, faults read from stdin.
+int dev_kafka(std::int32_t partitions, const std::string& listen);
 
 // `tally rebuild`: drops the read models and rebuilds them from the log.
 int rebuild(const std::string& data_dir, bool progress_bar);

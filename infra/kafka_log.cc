@@ -313,7 +313,7 @@ class kafka_log::cursor final : public ports::log_cursor {
                         {"enable.auto.commit", "false"},
                         {"enable.auto.offset.store", "false"},
                         {"enable.partition.eof", "true"},
-                        {"fetch.wait.max.ms", "100"},
+                        {"fetch.wait.max.ms", "20"},
                         {"fetch.error.backoff.ms", "100"}}) {
       if (auto s = c->set(k, v); !s) return s;
     }

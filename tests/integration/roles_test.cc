@@ -126,6 +126,8 @@ TEST(roles, another_tenants_ids_are_not_found_on_every_path) {
                             R"(","lines":[{"description":"x","quantity":1,"unit_price_cents":1}]})")
                  .json(),
              {"invoice_id"}));
+  // Reads are eventually consistent: wait until acme's own reads see it.
+  ASSERT_TRUE(eventually([&] { return acme->get("/v1/sessions/" + session).status == 200; }));
   auto globex = server.client("admin", "globex");
   const auto doc = globex->get("/v1/openapi.json").json();
   const auto paths = at(doc, {"paths"});
@@ -162,8 +164,8 @@ TEST(roles, another_tenants_ids_are_not_found_on_every_path) {
   }
   EXPECT_GT(checked, 25);
   // And the data is untouched.
-  auto s = acme->get("/v1/sessions/" + session).json();
-  EXPECT_EQ(str(at(s, {"status"})), "active");
+  auto r = acme->get("/v1/sessions/" + session);
+  EXPECT_EQ(str(at(r.json(), {"status"})), "active") << r.status << " " << r.body;
 }
 
 }  // namespace

@@ -50,7 +50,17 @@ struct server_options {
   int max_open_files = 0;  // RLIMIT_NOFILE of the server; 0: inherited
   std::string log_file;  // where its standard error goes; "": nowhere (TALLY_TEST_LOGS: inherited)
   std::vector<std::string> extra_args;  // more flags for `tally serve`
+  bool embedded = false;                // the embedded log even when TALLY_TEST_KAFKA is set
 };
+
+// TALLY_TEST_KAFKA=1 (ctest's kafka/ tests): servers run `tally serve
+// --kafka` on a dev-kafka of their own, one per data directory, stopped
+// with the temp_dir.
+bool kafka_mode();
+std::string dev_kafka_for(const std::string& data_dir);
+// Sends a fault command ("down", "up", "delay-commit 3000", "fence") to the
+// data directory's dev-kafka; its answer ("ok").
+std::string dev_kafka_fault(const std::string& data_dir, const std::string& command);
 
 class tally_server {
  public:
@@ -81,8 +91,12 @@ class tally_server {
   // SIGKILL: a crash.
   void kill9();
 
+  // The dev-kafka it runs on; "" on the embedded log.
+  [[nodiscard]] const std::string& kafka() const { return kafka_; }
+
  private:
   std::string data_dir_;
+  std::string kafka_;
   std::string base_url_;
   pid_t pid_ = -1;
 };
