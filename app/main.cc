@@ -106,10 +106,14 @@ int main(int argc, char** argv) {
   token->add_option("--name", token_name, "display name");
   token->add_option("--ttl", token_ttl, "lifetime such as 30m, 1h, 7d (default 1h)");
 
-  std::string rebuild_data = "./tally-data";
+  tally::app::serve_options rebuild_opts;
   auto* rebuild = cli.add_subcommand(
       "rebuild", "drop and rebuild every read model from the log (server stopped)");
-  rebuild->add_option("--data", rebuild_data, "data directory");
+  rebuild->add_option("--data", rebuild_opts.data_dir, "data directory (default ./tally-data)");
+  rebuild->add_option("--kafka", rebuild_opts.kafka,
+                      "HOST:PORT of the Kafka cluster whose topic is the log (default: the "
+                      "embedded log in the data directory)");
+  rebuild->add_option("--topic", rebuild_opts.topic, "the Kafka topic (default tally.events)");
 
   CLI11_PARSE(cli, argc, argv);
 
@@ -173,6 +177,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*dev_kafka) return tally::app::dev_kafka(dev_partitions, dev_listen);
-  if (*rebuild) return tally::app::rebuild(rebuild_data, ::isatty(STDERR_FILENO) != 0);
+  if (*rebuild) return tally::app::rebuild(rebuild_opts, ::isatty(STDERR_FILENO) != 0);
   return 0;
 }

@@ -231,9 +231,10 @@ int serve(const serve_options& o) {
   return 0;
 }
 
-int rebuild(const std::string& data_dir, bool progress_bar) {
-  if (!fs::exists(fs::path(data_dir) / "log")) {
-    spdlog::error("no log in {}", data_dir);
+int rebuild(const serve_options& o, bool progress_bar) {
+  const std::string& data_dir = o.data_dir;
+  if (o.kafka.empty() && !fs::exists(fs::path(data_dir) / "log")) {
+    spdlog::error("no log in {} (on Kafka: --kafka HOST:PORT)", data_dir);
     return 1;
   }
   std::error_code ec;
@@ -242,12 +243,16 @@ int rebuild(const std::string& data_dir, bool progress_bar) {
     spdlog::error("cannot drop the read models: {}", ec.message());
     return 1;
   }
-  auto st = open_stores(data_dir, infra::rocks_db::default_min_free_bytes);
+  auto st = open_stores(data_dir, infra::rocks_db::default_min_free_bytes, &o);
   if (!st) {
     spdlog::error("{}", st.err().detail);
     return 1;
   }
   projections::projector projector(*st->log, *st->views);
+  std::int64_t events = 0;
+  projector.on_applied([&](const std::vector<ports::recorded_event>& batch) {
+    events += static_cast<std::int64_t>(batch.size());
+  });
   auto s = projector.catch_up([&](std::int64_t done, std::int64_t total) {
     if (!progress_bar || total <= 0) return;
     const int width = 40;
@@ -262,7 +267,7 @@ int rebuild(const std::string& data_dir, bool progress_bar) {
     spdlog::error("rebuild failed: {}", s.err().detail);
     return 1;
   }
-  std::cout << "rebuilt the read models from " << st->embedded->end() << " events" << std::endl;
+  std::cout << "rebuilt the read models from " << events << " events" << std::endl;
   return 0;
 }
 

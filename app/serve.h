@@ -25,7 +25,8 @@ int serve(const serve_options& options);
 int dev_kafka(std::int32_t partitions, const std::string& listen);
 
 // `tally rebuild`: drops the read models and rebuilds them from the log.
-int rebuild(const std::string& data_dir, bool progress_bar);
+// On Kafka (options.kafka set) from the topic.
+int rebuild(const serve_options& options, bool progress_bar);
 
 // The token secret: TALLY_JWT_SECRET, else <data>/jwt-secret, made on first
 // use when `create`.

@@ -247,7 +247,12 @@ class command_bus::decider {
     std::vector<ports::position> positions;
     std::vector<record> records;
     if (!events.empty()) {
-      auto r = bus_.log_.append(partition_, events);
+      // A store that cannot take what the append implies (a full disk) is
+      // checked first: better refused than in the log and not remembered.
+      auto r = [&]() -> result<std::vector<ports::position>> {
+        if (auto w = bus_.state_.writable(); !w) return std::move(w).take_error();
+        return bus_.log_.append(partition_, events);
+      }();
       if (r) {
         if (append_failing_) spdlog::info("appends succeed again");
         append_failing_ = false;
@@ -583,6 +588,11 @@ status command_bus::start() {
 
 void command_bus::stop() {
   for (auto& d : deciders_) d->stop();
+}
+
+status command_bus::writable() const {
+  if (auto s = log_.writable(); !s) return s;
+  return state_.writable();
 }
 
 std::int64_t command_bus::last_offset(std::int32_t partition) const {

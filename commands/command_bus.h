@@ -75,6 +75,10 @@ class command_bus {
 
   void submit(command_request request, callback done);
 
+  // ok while commands can be carried out: the log and the deciders' store
+  // both take writes (for /readyz).
+  [[nodiscard]] status writable() const;
+
   // The offset of the last event the decider of `partition` has seen in the
   // log (appended or replayed); -1 before any. Thread-safe.
   [[nodiscard]] std::int64_t last_offset(std::int32_t partition) const;

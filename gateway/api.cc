@@ -488,7 +488,7 @@ void api::impl::build_routes() {
     if (lag > 10'000)
       return a.fail(c, make_error(errc::unavailable,
                                   fmt::format("the read models are {} events behind", lag)));
-    if (auto w = a.s.log.writable(); !w) return a.fail(c, w.err());
+    if (auto w = a.s.bus.writable(); !w) return a.fail(c, w.err());
     if (!a.s.projector.healthy())
       return a.fail(c, make_error(errc::unavailable, "the read models cannot be written"));
     a.json_ok(c, fmt::format(R"({{"status":"ready","projection_lag":{}}})", lag));

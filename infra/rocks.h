@@ -101,6 +101,7 @@ class rocks_kv final : public ports::kv_store {
       : db_(db), family_(std::move(family)), sync_(sync) {}
   [[nodiscard]] std::optional<std::string> get(std::string_view key) const override;
   [[nodiscard]] status write(const ports::kv_batch& batch) override;
+  [[nodiscard]] status writable() const override { return db_.writable(); }
   void scan(std::string_view prefix, std::string_view from,
             const std::function<bool(std::string_view, std::string_view)>& visit) const override;
   // Adds `batch` to a RocksDB write batch for this family (inside with_db or write).

@@ -29,6 +29,9 @@ class kv_store {
   virtual ~kv_store() = default;
   [[nodiscard]] virtual std::optional<std::string> get(std::string_view key) const = 0;
   [[nodiscard]] virtual status write(const kv_batch& batch) = 0;
+  // ok while writes can succeed as far as the store knows (a full disk:
+  // errc::unavailable), so that a writer can refuse before it acts.
+  [[nodiscard]] virtual status writable() const { return ok(); }
   // Visits keys with `prefix`, in order, starting at `from` (inclusive; empty:
   // the first) until `visit` returns false.
   virtual void scan(

@@ -88,7 +88,12 @@ TEST(durability, acknowledged_commands_survive_kill_9_and_read_models_equal_a_re
   temp_dir copy;
   fs::copy(dir.path(), copy.path(),
            fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  auto rebuilt_run = run_tally({"rebuild", "--data", copy.str()});
+  std::vector<std::string> args{"rebuild", "--data", copy.str()};
+  if (kafka_mode()) {
+    args.emplace_back("--kafka");
+    args.push_back(dev_kafka_for(dir.str()));
+  }
+  auto rebuilt_run = run_tally(args);
   ASSERT_EQ(rebuilt_run.exit_code, 0) << rebuilt_run.out;
   const auto rebuilt = dump_views(copy.path());
   EXPECT_EQ(live.size(), rebuilt.size());

@@ -149,7 +149,7 @@ run_result run_tally(const std::vector<std::string>& args) {
 tally_server::tally_server(const std::string& data_dir, bool test_clock,
                            const server_options& limits)
     : data_dir_(data_dir) {
-  if (kafka_mode() && !limits.embedded) kafka_ = dev_kafka_for(data_dir);
+  if (limits.kafka || (kafka_mode() && !limits.embedded)) kafka_ = dev_kafka_for(data_dir);
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe");
   pid_ = ::fork();

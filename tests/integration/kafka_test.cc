@@ -1,0 +1,139 @@
+// `tally serve --kafka` on a dev-kafka when the cluster misbehaves, and the
+// topic as an independent Kafka client sees it. (Every other integration
+// test also runs on Kafka: ctest's kafka/ tests.)
+
+#include "support/tally_process.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <sstream>
+
+using namespace tally::testing;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+server_options on_kafka() {
+  server_options o;
+  o.kafka = true;
+  return o;
+}
+
+long elapsed_ms(clock_type::time_point since) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - since).count());
+}
+
+// Lines of `cmd`'s standard output.
+std::vector<std::string> lines_of(const std::string& cmd) {
+  std::vector<std::string> out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  std::array<char, 65536> buf{};
+  while (std::fgets(buf.data(), static_cast<int>(buf.size()), p)) {
+    std::string line(buf.data());
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    out.push_back(line);
+  }
+  ::pclose(p);
+  return out;
+}
+
+TEST(kafka, a_broker_that_is_down_gets_503_within_5_s_and_service_resumes_by_itself) {
+  temp_dir dir;
+  tally_server server(dir.str(), true, on_kafka());
+  auto admin = server.client("admin");
+  ASSERT_EQ(admin->post("/v1/customers", R"({"name":"before"})").status, 201);
+  ASSERT_EQ(dev_kafka_fault(dir.str(), "down"), "ok");
+  for (int i = 0; i < 3; ++i) {
+    const auto start = clock_type::now();
+    auto r = admin->post("/v1/customers", R"({"name":"while down"})");
+    EXPECT_LT(elapsed_ms(start), 5000) << "attempt " << i;
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_TRUE(r.code() == "unavailable" || r.code() == "outcome_unknown") << r.body;
+  }
+  EXPECT_TRUE(eventually([&] { return admin->get("/readyz").status == 503; }));
+  ASSERT_EQ(dev_kafka_fault(dir.str(), "up"), "ok");
+  EXPECT_TRUE(
+      eventually([&] { return admin->post("/v1/customers", R"({"name":"after"})").status == 201; },
+                 std::chrono::seconds(30)));
+  EXPECT_TRUE(eventually([&] { return admin->get("/readyz").status == 200; }));
+}
+
+TEST(kafka, an_unconfirmed_commit_is_outcome_unknown_and_a_retry_with_its_key_has_one_effect) {
+  temp_dir dir;
+  tally_server server(dir.str(), true, on_kafka());
+  auto admin = server.client("admin");
+  ASSERT_EQ(admin->post("/v1/customers", R"({"name":"first"})").status, 201);
+  // The commit answers after 6 s: longer than the server waits for it.
+  ASSERT_EQ(dev_kafka_fault(dir.str(), "delay-commit 6000"), "ok");
+  const std::string key = "Idempotency-Key: once-only";
+  const auto start = clock_type::now();
+  auto r = admin->post("/v1/customers", R"({"name":"Unknown Outcome"})", {key});
+  EXPECT_LT(elapsed_ms(start), 5000);
+  ASSERT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.code(), "outcome_unknown") << r.body;
+  EXPECT_FALSE(r.header("retry-after").empty());
+  // The client retries with the same key until it gets an answer.
+  response retried;
+  ASSERT_TRUE(eventually(
+      [&] {
+        retried = admin->post("/v1/customers", R"({"name":"Unknown Outcome"})", {key});
+        return retried.status == 201;
+      },
+      std::chrono::seconds(30)));
+  const std::string wait = "Tally-Min-Position: " + retried.header("tally-position");
+  auto events = admin->get("/v1/events", {wait});
+  ASSERT_EQ(events.status, 200);
+  std::istringstream in(events.body);
+  int registered = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"Unknown Outcome\"") != std::string::npos) ++registered;
+  EXPECT_EQ(registered, 1) << events.body;
+}
+
+TEST(kafka, a_fenced_partition_is_dropped_and_nothing_hangs) {
+  temp_dir dir;
+  tally_server server(dir.str(), true, on_kafka());
+  auto admin = server.client("admin");
+  ASSERT_EQ(admin->post("/v1/customers", R"({"name":"first"})").status, 201);
+  ASSERT_EQ(dev_kafka_fault(dir.str(), "fence"), "ok");
+  for (int i = 0; i < 5; ++i) {
+    const auto start = clock_type::now();
+    auto r = admin->post("/v1/customers", R"({"name":"n)" + std::to_string(i) + "\"}");
+    EXPECT_LT(elapsed_ms(start), 5000) << "attempt " << i;
+    EXPECT_TRUE(r.status == 201 || r.status == 503) << r.status << " " << r.body;
+  }
+  // One process takes its partition back: service resumes.
+  EXPECT_TRUE(
+      eventually([&] { return admin->post("/v1/customers", R"({"name":"last"})").status == 201; },
+                 std::chrono::seconds(20)));
+}
+
+TEST(kafka, an_independent_kafka_client_reads_cloudevents_keyed_by_tenant) {
+  if (lines_of("command -v kcat").empty()) GTEST_SKIP() << "kcat is not installed";
+  temp_dir dir;
+  tally_server server(dir.str(), true, on_kafka());
+  auto acme = server.client("admin", "acme");
+  auto globex = server.client("admin", "globex");
+  ASSERT_EQ(acme->post("/v1/customers", R"({"name":"Ann"})").status, 201);
+  ASSERT_EQ(globex->post("/v1/customers", R"({"name":"Bo"})").status, 201);
+  const auto lines =
+      lines_of("kcat -C -b " + server.kafka() +
+               " -t tally.events -e -q -f 'key=%k|partition=%p|headers=%h|%s\\n' 2>/dev/null");
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& l : lines) {
+    EXPECT_NE(l.find("headers=content-type=application/cloudevents+json; charset=UTF-8"),
+              std::string::npos)
+        << l;
+    EXPECT_NE(l.find("\"specversion\":\"1.0\""), std::string::npos) << l;
+    const auto key = l.substr(4, l.find('|') - 4);
+    EXPECT_TRUE(key == "acme" || key == "globex") << l;
+    EXPECT_NE(l.find("\"tenant\":\"" + key + "\""), std::string::npos) << l;
+  }
+}
+
+}  // namespace
