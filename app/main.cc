@@ -106,6 +106,13 @@ int main(int argc, char** argv) {
   token->add_option("--name", token_name, "display name");
   token->add_option("--ttl", token_ttl, "lifetime such as 30m, 1h, 7d (default 1h)");
 
+  tally::app::serve_options migrate_opts;
+  auto* migrate = cli.add_subcommand(
+      "migrate", "copy an embedded log into an empty Kafka topic (server stopped)");
+  migrate->add_option("--data", migrate_opts.data_dir, "data directory (default ./tally-data)");
+  migrate->add_option("--kafka", migrate_opts.kafka, "HOST:PORT of the Kafka cluster")->required();
+  migrate->add_option("--topic", migrate_opts.topic, "the Kafka topic (default tally.events)");
+
   tally::app::serve_options rebuild_opts;
   auto* rebuild = cli.add_subcommand(
       "rebuild", "drop and rebuild every read model from the log (server stopped)");
@@ -176,6 +183,7 @@ int main(int argc, char** argv) {
     std::cout << *t << std::endl;
     return 0;
   }
+  if (*migrate) return tally::app::migrate(migrate_opts);
   if (*dev_kafka) return tally::app::dev_kafka(dev_partitions, dev_listen);
   if (*rebuild) return tally::app::rebuild(rebuild_opts, ::isatty(STDERR_FILENO) != 0);
   return 0;

@@ -28,6 +28,10 @@ int dev_kafka(std::int32_t partitions, const std::string& listen);
 // On Kafka (options.kafka set) from the topic.
 int rebuild(const serve_options& options, bool progress_bar);
 
+// `tally migrate`: copies the embedded log in options.data_dir into the
+// Kafka topic (options.kafka, options.topic), which must be empty.
+int migrate(const serve_options& options);
+
 // The token secret: TALLY_JWT_SECRET, else <data>/jwt-secret, made on first
 // use when `create`.
 std::string jwt_secret(const std::string& data_dir, bool create);

@@ -137,3 +137,65 @@ TEST(kafka, an_independent_kafka_client_reads_cloudevents_keyed_by_tenant) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(kafka, migrate_copies_an_embedded_log_into_an_empty_topic_keeping_order_and_ids) {
+  temp_dir before, after;
+  std::string events_before, customer, invoice_number;
+  {
+    server_options embedded;
+    embedded.embedded = true;
+    tally_server server(before.str(), true, embedded);
+    auto acme = server.client("admin", "acme");
+    auto globex = server.client("admin", "globex");
+    customer = str(at(acme->post("/v1/customers", R"({"name":"Ann"})").json(), {"customer_id"}));
+    acme->put("/v1/inventory/tea", R"({"name":"Tea","unit_price_cents":300})");
+    acme->post("/v1/inventory/tea/receipts", R"({"quantity":7})");
+    globex->post("/v1/customers", R"({"name":"Bo"})");
+    auto inv =
+        acme->post("/v1/invoices",
+                   R"({"customer_id":")" + customer +
+                       R"(","lines":[{"description":"x","quantity":1,"unit_price_cents":5}]})");
+    invoice_number = str(at(inv.json(), {"number"}));
+    events_before =
+        acme->get("/v1/events", {"Tally-Min-Position: " + inv.header("tally-position")}).body;
+    ASSERT_EQ(server.stop(), 0);
+  }
+  const auto bootstrap = dev_kafka_for(after.str());
+  auto run = run_tally({"migrate", "--data", before.str(), "--kafka", bootstrap});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("migrated 5 events of 2 tenants"), std::string::npos) << run.out;
+  // A second run refuses: the topic holds events.
+  EXPECT_EQ(run_tally({"migrate", "--data", before.str(), "--kafka", bootstrap}).exit_code, 1);
+
+  server_options kafka;
+  kafka.kafka = true;
+  tally_server server(after.str(), true, kafka);
+  auto acme = server.client("admin", "acme");
+  // The read models are rebuilt from the topic (the last of acme's events:
+  // the invoice).
+  ASSERT_TRUE(eventually(
+      [&] { return acme->get("/v1/invoices").body.find(invoice_number) != std::string::npos; }));
+  auto tea = acme->get("/v1/inventory/tea");
+  EXPECT_EQ(num(at(tea.json(), {"on_hand"})), 7);
+  // Same events, same ids, same order; positions are the topic's.
+  auto strip_positions = [](const std::string& ndjson) {
+    std::string out;
+    std::istringstream in(ndjson);
+    for (std::string line; std::getline(in, line);)
+      out += line.substr(line.find(",\"specversion\"")) + "\n";
+    return out;
+  };
+  const auto events_after = acme->get("/v1/events").body;
+  EXPECT_EQ(strip_positions(events_after), strip_positions(events_before));
+  // The deciders rebuilt their state from the topic: numbering goes on.
+  auto next = acme->post(
+      "/v1/invoices", R"({"customer_id":")" + customer +
+                          R"(","lines":[{"description":"y","quantity":1,"unit_price_cents":5}]})");
+  ASSERT_EQ(next.status, 201) << next.body;
+  EXPECT_EQ(invoice_number, "INV-000001");
+  EXPECT_EQ(str(at(next.json(), {"number"})), "INV-000002");
+}
+
+}  // namespace
