@@ -81,6 +81,23 @@ int main(int argc, char** argv) {
   serve->add_option("--topic", serve_opts.topic,
                     "the Kafka topic of events (default tally.events)");
 
+  tally::app::serve_options projector_opts;
+  projector_opts.process = tally::app::serve_options::role::projector;
+  std::string projector_listen;
+  auto* projector = cli.add_subcommand(
+      "projector",
+      "Kafka mode: a read replica over every partition of the topic (read models in --data); "
+      "serves every query, history, /v1/events and /v1/stream; TALLY_JWT_SECRET must be set");
+  projector->add_option("--kafka", projector_opts.kafka, "HOST:PORT of the Kafka cluster")
+      ->required();
+  projector->add_option("--topic", projector_opts.topic, "the Kafka topic (default tally.events)");
+  projector->add_option("--data", projector_opts.data_dir, "data directory (default ./tally-data)");
+  projector->add_option("--listen", projector_listen, "HOST:PORT (default 127.0.0.1:8080)");
+  projector->add_flag("--test-clock", projector_opts.test_clock,
+                      "enable /v1/admin/clock (never in production)");
+  projector->add_option("--threads", projector_opts.threads, "HTTP threads (default 2)")
+      ->check(CLI::Range(1, 64));
+
   std::int32_t dev_partitions = 4;
   std::string dev_listen;
   auto* dev_kafka = cli.add_subcommand(
@@ -182,6 +199,14 @@ int main(int argc, char** argv) {
     }
     std::cout << *t << std::endl;
     return 0;
+  }
+  if (*projector) {
+    if (!projector_listen.empty() &&
+        !split_listen(projector_listen, projector_opts.host, projector_opts.port)) {
+      std::cerr << "--listen must be HOST:PORT\n";
+      return 2;
+    }
+    return tally::app::serve(projector_opts);
   }
   if (*migrate) return tally::app::migrate(migrate_opts);
   if (*dev_kafka) return tally::app::dev_kafka(dev_partitions, dev_listen);

@@ -26,6 +26,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -166,6 +167,16 @@ class memory_returner {
 };
 
 int serve(const serve_options& o) {
+  const bool replica = o.process == serve_options::role::projector;
+  if (replica && o.kafka.empty()) {
+    spdlog::error("tally projector needs --kafka HOST:PORT");
+    return 2;
+  }
+  if (replica && !std::getenv("TALLY_JWT_SECRET")) {
+    // Every process of a deployment must verify the same tokens.
+    spdlog::error("set TALLY_JWT_SECRET: every process of a Kafka deployment shares it");
+    return 2;
+  }
   const std::string secret = jwt_secret(o.data_dir, true);
   if (secret.empty()) {
     spdlog::error("cannot keep the token secret in {} (is the disk full?)", o.data_dir);
@@ -176,7 +187,7 @@ int serve(const serve_options& o) {
     spdlog::error("{}", st.err().detail);
     return 1;
   }
-  if (st->kafka) {
+  if (st->kafka && !replica) {
     // One process: it writes every partition, and takes back one it loses.
     for (std::int32_t p = 0; p < st->kafka->partition_count(); ++p) {
       if (auto s = st->kafka->own(p); !s) {
@@ -195,14 +206,22 @@ int serve(const serve_options& o) {
   const clock_source& clock =
       test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
 
-  commands::command_bus bus(*st->log, *st->state, clock, {});
-  commands::scheduler scheduler(bus, clock, *st->state);
-  bus.set_scheduler(&scheduler);
-  if (auto s = bus.start(); !s) {
-    spdlog::error("cannot start the command side: {}", s.err().detail);
-    return 1;
+  // The command side: the deciders and their scheduler, or none at all in
+  // a read replica.
+  std::optional<commands::command_bus> bus;
+  std::optional<commands::scheduler> scheduler;
+  commands::read_only_commands no_commands;
+  if (!replica) {
+    bus.emplace(*st->log, *st->state, clock, commands::command_bus::options{});
+    scheduler.emplace(*bus, clock, *st->state);
+    bus->set_scheduler(&*scheduler);
+    if (auto s = bus->start(); !s) {
+      spdlog::error("cannot start the command side: {}", s.err().detail);
+      return 1;
+    }
+    scheduler->start();
   }
-  scheduler.start();
+  commands::command_port& commands = bus ? static_cast<commands::command_port&>(*bus) : no_commands;
   projections::projector projector(*st->log, *st->views);
   if (auto s = projector.catch_up(); !s) {
     spdlog::error("cannot bring the read models up to date: {}", s.err().detail);
@@ -214,14 +233,14 @@ int serve(const serve_options& o) {
 
   memory_returner trimmer;
   gateway::http_server server({o.host, o.port, o.threads}, clock);
-  gateway::api api({bus, projector, queries, *st->log, clock, verifier, test_clock.get(),
+  gateway::api api({commands, projector, queries, *st->log, clock, verifier, test_clock.get(),
                     server.schedule(), &server.metrics()});
   gateway::stream_hub hub(projector, queries, *st->log, {});
   auto s = server.run(api, &hub, [](const std::string& endpoint) {
     std::cout << "listening on http://" << endpoint << std::endl;
   });
-  scheduler.stop();
-  bus.stop();
+  if (scheduler) scheduler->stop();
+  if (bus) bus->stop();
   projector.stop();
   if (!s) {
     spdlog::error("{}", s.err().detail);

@@ -16,6 +16,9 @@ struct serve_options {
   // Kafka mode: the bootstrap HOST:PORT and the topic; empty: the embedded log.
   std::string kafka;
   std::string topic = "tally.events";
+  // What this process is: everything (serve), or a read replica over every
+  // partition of the topic (tally projector).
+  enum class role { all, projector } process = role::all;
 };
 
 // `tally serve`: the single process over the embedded log. Returns the exit code.

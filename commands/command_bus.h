@@ -1,5 +1,6 @@
 #pragma once
 
+#include "commands/command_port.h"
 #include "commands/write_model.h"
 #include "domain/clock.h"
 #include "domain/commands.h"
@@ -14,28 +15,6 @@
 #include <vector>
 
 namespace tally::commands {
-
-struct command_request {
-  ids::tenant tenant;
-  ids::user actor;
-  std::optional<std::string> actor_name;
-  bool actor_is_admin = false;
-  command cmd;
-  std::optional<std::string> idempotency_key;
-  // The hex SHA-256 of method, path and body: what makes a retry with the
-  // same key "the same". Carried on the command's last event.
-  std::string request_digest;
-  std::optional<std::int64_t> if_match;
-  std::string correlation_id;
-};
-
-struct command_reply {
-  std::optional<error> failure;
-  std::string body;  // the JSON answer, on success
-  std::optional<ports::position> position;
-  tally::version version;  // of the aggregate the command is about: the ETag
-  bool replayed = false;   // an idempotent retry answered from its record
-};
 
 // Runs commands: per partition of the log one decider, a thread that owns
 // that partition's write model, takes every command queued since its last
@@ -53,18 +32,16 @@ struct command_reply {
 //
 // submit() is thread-safe; `done` is called on the decider's thread and must
 // not block. A full queue is refused at once (errc::unavailable).
-class command_bus {
+class command_bus final : public command_port {
  public:
   struct options {
     std::size_t queue_limit = 10'000;
     std::size_t batch_limit = 512;
     std::size_t cache_capacity = 100'000;
   };
-  using callback = std::function<void(command_reply)>;
-
   command_bus(ports::event_log& log, ports::kv_store& state, const clock_source& clock,
               options opts);
-  ~command_bus();
+  ~command_bus() override;
   command_bus(const command_bus&) = delete;
   command_bus& operator=(const command_bus&) = delete;
 
@@ -73,15 +50,15 @@ class command_bus {
   // Answers everything queued, then stops the deciders; later submits are refused.
   void stop();
 
-  void submit(command_request request, callback done);
+  void submit(command_request request, callback done) override;
 
   // ok while commands can be carried out: the log and the deciders' store
   // both take writes (for /readyz).
-  [[nodiscard]] status writable() const;
+  [[nodiscard]] status writable() const override;
 
   // The offset of the last event the decider of `partition` has seen in the
   // log (appended or replayed); -1 before any. Thread-safe.
-  [[nodiscard]] std::int64_t last_offset(std::int32_t partition) const;
+  [[nodiscard]] std::int64_t last_offset(std::int32_t partition) const override;
 
   // Tells `s` (owned by the caller, outliving the bus) about every change to
   // what is due. Set before start().

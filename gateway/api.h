@@ -1,6 +1,6 @@
 #pragma once
 
-#include "commands/command_bus.h"
+#include "commands/command_port.h"
 #include "domain/clock.h"
 #include "gateway/auth.h"
 #include "gateway/http_types.h"
@@ -15,7 +15,7 @@
 namespace tally::gateway {
 
 struct api_services {
-  commands::command_bus& bus;
+  commands::command_port& bus;
   projections::projector& projector;
   projections::queries& queries;
   ports::event_log& log;

@@ -319,8 +319,7 @@ result<bool> projector::step(std::int32_t partition, ports::log_cursor& cursor,
   if (!batch->events.empty()) {
     if (auto s = apply(partition, batch->events); !s) return std::move(s).take_error();
   }
-  behind_[static_cast<std::size_t>(partition)] =
-      batch->at_end ? 0 : std::max<std::int64_t>(batch->behind, 1);
+  behind_[static_cast<std::size_t>(partition)] = batch->at_end ? 0 : batch->behind;
   return !batch->at_end;
 }
 

@@ -149,7 +149,10 @@ run_result run_tally(const std::vector<std::string>& args) {
 tally_server::tally_server(const std::string& data_dir, bool test_clock,
                            const server_options& limits)
     : data_dir_(data_dir) {
-  if (limits.kafka || (kafka_mode() && !limits.embedded)) kafka_ = dev_kafka_for(data_dir);
+  if (!limits.kafka_of.empty())
+    kafka_ = dev_kafka_for(limits.kafka_of);
+  else if (limits.kafka || (kafka_mode() && !limits.embedded))
+    kafka_ = dev_kafka_for(data_dir);
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe");
   pid_ = ::fork();
@@ -171,8 +174,8 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock,
                 static_cast<rlim_t>(limits.max_open_files)};
       ::setrlimit(RLIMIT_NOFILE, &rl);
     }
-    std::vector<std::string> args{TALLY_BINARY, "serve",    "--data",
-                                  data_dir,     "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args{TALLY_BINARY, limits.subcommand, "--data",
+                                  data_dir,     "--listen",        "127.0.0.1:0"};
     if (test_clock) args.emplace_back("--test-clock");
     if (!kafka_.empty()) {
       args.emplace_back("--kafka");

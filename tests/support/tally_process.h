@@ -51,7 +51,11 @@ struct server_options {
   std::string log_file;  // where its standard error goes; "": nowhere (TALLY_TEST_LOGS: inherited)
   std::vector<std::string> extra_args;  // more flags for `tally serve`
   bool embedded = false;                // the embedded log even when TALLY_TEST_KAFKA is set
-  bool kafka = false;                   // Kafka (a dev-kafka of its own) even when it is not set
+  std::string subcommand = "serve";     // or "projector", "gateway"
+  // Kafka mode with the dev-kafka of another data directory (processes of
+  // one deployment share one cluster); "": its own.
+  std::string kafka_of;
+  bool kafka = false;  // Kafka (a dev-kafka of its own) even when it is not set
 };
 
 // TALLY_TEST_KAFKA=1 (ctest's kafka/ tests): servers run `tally serve

@@ -1,0 +1,74 @@
+#pragma once
+
+#include "domain/commands.h"
+#include "domain/error.h"
+#include "domain/ids.h"
+#include "infra/ports/event_log.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace tally::commands {
+
+struct command_request {
+  ids::tenant tenant;
+  ids::user actor;
+  std::optional<std::string> actor_name;
+  bool actor_is_admin = false;
+  command cmd;
+  std::optional<std::string> idempotency_key;
+  // The hex SHA-256 of method, path and body: what makes a retry with the
+  // same key "the same". Carried on the command's events.
+  std::string request_digest;
+  std::optional<std::int64_t> if_match;
+  std::string correlation_id;
+};
+
+struct command_reply {
+  std::optional<error> failure;
+  std::string body;  // the JSON answer, on success
+  std::optional<ports::position> position;
+  tally::version version;  // of the aggregate the command is about: the ETag
+  bool replayed = false;   // an idempotent retry answered from its record
+};
+
+// What the gateway needs of the command side: submit a command and hear its
+// answer once. Implementations: the in-process deciders (command_bus), a
+// read replica that takes no commands (read_only_commands).
+class command_port {
+ public:
+  using callback = std::function<void(command_reply)>;
+  virtual ~command_port() = default;
+
+  // `done` is called exactly once, possibly on another thread, and must not
+  // block.
+  virtual void submit(command_request request, callback done) = 0;
+
+  // ok while commands can be carried out (for /readyz).
+  [[nodiscard]] virtual status writable() const = 0;
+
+  // The offset of the last event this side has seen appended to
+  // `partition`; -1 if none or not known here (for /metrics).
+  [[nodiscard]] virtual std::int64_t last_offset(std::int32_t partition) const = 0;
+};
+
+// A process that serves reads only (tally projector): every command is
+// refused with 503, naming where commands go.
+class read_only_commands final : public command_port {
+ public:
+  void submit(command_request, callback done) override {
+    done(command_reply{make_error(errc::unavailable,
+                                  "this is a read replica (tally projector): send commands to a "
+                                  "gateway"),
+                       {},
+                       {},
+                       {},
+                       false});
+  }
+  [[nodiscard]] status writable() const override { return ok(); }
+  [[nodiscard]] std::int64_t last_offset(std::int32_t) const override { return -1; }
+};
+
+}  // namespace tally::commands
