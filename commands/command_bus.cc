@@ -14,6 +14,7 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <thread>
 
 namespace tally::commands {
@@ -147,6 +148,26 @@ class command_bus::decider {
       stopping_ = true;
     }
     wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Stops without deciding what is queued: each queued command is refused
+  // (its partition has another owner now). The batch in flight finishes.
+  void abandon() {
+    std::deque<pending> refused;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      refused.swap(queue_);
+    }
+    wake_.notify_all();
+    for (auto& p : refused)
+      p.done(command_reply{
+          make_error(errc::unavailable, "the partition moved to another process; retry"),
+          {},
+          {},
+          {},
+          false});
     if (thread_.joinable()) thread_.join();
   }
 
@@ -577,17 +598,72 @@ command_bus::command_bus(ports::event_log& log, ports::kv_store& state, const cl
 command_bus::~command_bus() { stop(); }
 
 status command_bus::start() {
-  for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
-    auto d = std::make_unique<decider>(*this, p);
-    if (auto s = d->recover(); !s) return s;
-    deciders_.push_back(std::move(d));
-  }
-  for (auto& d : deciders_) d->start();
+  if (auto s = start_empty(); !s) return s;
+  for (std::int32_t p = 0; p < log_.partition_count(); ++p)
+    if (auto s = take(p); !s) return s;
   return ok();
 }
 
+status command_bus::start_empty() {
+  std::unique_lock lock(deciders_mutex_);
+  deciders_.assign(static_cast<std::size_t>(log_.partition_count()), nullptr);
+  return ok();
+}
+
+status command_bus::take(std::int32_t partition) {
+  if (partition < 0 || partition >= log_.partition_count())
+    return make_error(errc::internal, "no such partition");
+  auto d = std::make_shared<decider>(*this, partition);
+  // Reads the partition to its end before deciding anything.
+  if (auto s = d->recover(); !s) return s;
+  if (scheduler_) {
+    // What was due in the partition, as the store knew it (the replay above
+    // told the scheduler about the tail).
+    scheduler_->load(
+        [&](const std::string& t) { return log_.partition_of(ids::tenant{t}) == partition; });
+  }
+  d->start();
+  std::shared_ptr<decider> old;
+  {
+    std::unique_lock lock(deciders_mutex_);
+    if (deciders_.empty())
+      deciders_.assign(static_cast<std::size_t>(log_.partition_count()), nullptr);
+    old = std::exchange(deciders_[static_cast<std::size_t>(partition)], std::move(d));
+  }
+  if (old) old->abandon();
+  return ok();
+}
+
+void command_bus::drop(std::int32_t partition) {
+  std::shared_ptr<decider> gone;
+  {
+    std::unique_lock lock(deciders_mutex_);
+    if (partition >= 0 && static_cast<std::size_t>(partition) < deciders_.size())
+      gone = std::exchange(deciders_[static_cast<std::size_t>(partition)], nullptr);
+  }
+  if (!gone) return;
+  // Stops at once: what is queued is refused, not appended by a writer that
+  // no longer owns the partition.
+  gone->abandon();
+  if (scheduler_)
+    scheduler_->forget(
+        [&](const std::string& t) { return log_.partition_of(ids::tenant{t}) == partition; });
+}
+
+bool command_bus::owns(std::int32_t partition) const {
+  std::shared_lock lock(deciders_mutex_);
+  return partition >= 0 && static_cast<std::size_t>(partition) < deciders_.size() &&
+         deciders_[static_cast<std::size_t>(partition)];
+}
+
 void command_bus::stop() {
-  for (auto& d : deciders_) d->stop();
+  std::vector<std::shared_ptr<decider>> all;
+  {
+    std::shared_lock lock(deciders_mutex_);
+    all = deciders_;
+  }
+  for (auto& d : all)
+    if (d) d->stop();
 }
 
 status command_bus::writable() const {
@@ -596,18 +672,31 @@ status command_bus::writable() const {
 }
 
 std::int64_t command_bus::last_offset(std::int32_t partition) const {
-  if (partition < 0 || static_cast<std::size_t>(partition) >= deciders_.size()) return -1;
+  std::shared_lock lock(deciders_mutex_);
+  if (partition < 0 || static_cast<std::size_t>(partition) >= deciders_.size() ||
+      !deciders_[static_cast<std::size_t>(partition)])
+    return -1;
   return deciders_[static_cast<std::size_t>(partition)]->last_offset();
 }
 
 void command_bus::submit(command_request request, callback done) {
   const auto p = log_.partition_of(request.tenant);
-  if (p < 0 || static_cast<std::size_t>(p) >= deciders_.size()) {
+  std::shared_ptr<decider> d;
+  {
+    std::shared_lock lock(deciders_mutex_);
+    if (p >= 0 && static_cast<std::size_t>(p) < deciders_.size())
+      d = deciders_[static_cast<std::size_t>(p)];
+  }
+  if (!d) {
     done(command_reply{
-        make_error(errc::unavailable, "the command side is not running"), {}, {}, {}, false});
+        make_error(errc::unavailable, "this process does not decide that tenant's commands now"),
+        {},
+        {},
+        {},
+        false});
     return;
   }
-  deciders_[static_cast<std::size_t>(p)]->submit(std::move(request), std::move(done));
+  d->submit(std::move(request), std::move(done));
 }
 
 }  // namespace tally::commands

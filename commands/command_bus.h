@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,18 @@ class command_bus final : public command_port {
   command_bus(const command_bus&) = delete;
   command_bus& operator=(const command_bus&) = delete;
 
-  // Brings the write model up to the end of the log, then starts the deciders.
+  // Brings the write model up to the end of the log, then starts the
+  // deciders: every partition (one process owning the whole log).
   status start();
+  // Starts with no partition (a Kafka gateway): take() and drop() follow
+  // the consumer group's assignment.
+  status start_empty();
+  // Becomes the decider of `partition`: reads it to its end, then decides
+  // its commands. Blocks while it reads.
+  status take(std::int32_t partition);
+  // Stops deciding `partition` at once: queued commands are refused (503).
+  void drop(std::int32_t partition);
+  [[nodiscard]] bool owns(std::int32_t partition) const;
   // Answers everything queued, then stops the deciders; later submits are refused.
   void stop();
 
@@ -76,7 +87,8 @@ class command_bus final : public command_port {
   const clock_source& clock_;
   options opts_;
   class scheduler* scheduler_ = nullptr;
-  std::vector<std::unique_ptr<decider>> deciders_;
+  mutable std::shared_mutex deciders_mutex_;
+  std::vector<std::shared_ptr<decider>> deciders_;  // per partition; null: not decided here
 };
 
 }  // namespace tally::commands

@@ -27,27 +27,59 @@ scheduler::scheduler(submit_fn submit, const clock_source& clock, ports::kv_stor
 scheduler::~scheduler() { stop(); }
 
 void scheduler::start() {
+  load([](const std::string&) { return true; });
+  start_empty();
+}
+
+void scheduler::start_empty() {
   {
     std::lock_guard lock(mutex_);
-    state_.scan("t/", "", [&](std::string_view k, std::string_view v) {
-      timeouts_[std::string(k.substr(2))] = std::stoll(std::string(v));
-      return true;
-    });
-    state_.scan("s/", "", [&](std::string_view k, std::string_view v) {
-      const auto slash = k.find('/', 2);
-      if (v.size() < 3 || slash == std::string_view::npos) return true;
-      due_rule r{v[0] == 'e' ? due_rule::kind::at : due_rule::kind::after_inactivity,
-                 from_millis(std::stoll(std::string(v.substr(2))))};
-      key k2{std::string(k.substr(2, slash - 2)), std::string(k.substr(slash + 1))};
-      auto& e = entries_[k2];
-      e.rule = r;
-      index(k2, nullptr, &e.rule);
-      enqueue(k2, e, timestamp{});
-      return true;
-    });
     stopping_ = false;
   }
   thread_ = std::thread([this] { run(); });
+}
+
+void scheduler::load(const std::function<bool(const std::string& tenant)>& which) {
+  std::lock_guard lock(mutex_);
+  state_.scan("t/", "", [&](std::string_view k, std::string_view v) {
+    const std::string tenant(k.substr(2));
+    if (which(tenant)) timeouts_[tenant] = std::stoll(std::string(v));
+    return true;
+  });
+  state_.scan("s/", "", [&](std::string_view k, std::string_view v) {
+    const auto slash = k.find('/', 2);
+    if (v.size() < 3 || slash == std::string_view::npos) return true;
+    key k2{std::string(k.substr(2, slash - 2)), std::string(k.substr(slash + 1))};
+    if (!which(k2.first)) return true;
+    due_rule r{v[0] == 'e' ? due_rule::kind::at : due_rule::kind::after_inactivity,
+               from_millis(std::stoll(std::string(v.substr(2))))};
+    auto [it, fresh] = entries_.try_emplace(k2);
+    auto& e = it->second;
+    if (!fresh) {
+      index(k2, &e.rule, nullptr);
+      unqueue(k2, e);
+    }
+    e.rule = r;
+    index(k2, nullptr, &e.rule);
+    enqueue(k2, e, timestamp{});
+    return true;
+  });
+  wake_.notify_all();
+}
+
+void scheduler::forget(const std::function<bool(const std::string& tenant)>& which) {
+  std::lock_guard lock(mutex_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (!which(it->first.first)) {
+      ++it;
+      continue;
+    }
+    index(it->first, &it->second.rule, nullptr);
+    unqueue(it->first, it->second);
+    it = entries_.erase(it);
+  }
+  for (auto it = timeouts_.begin(); it != timeouts_.end();)
+    it = which(it->first) ? timeouts_.erase(it) : std::next(it);
 }
 
 void scheduler::stop() {

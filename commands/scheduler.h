@@ -40,8 +40,15 @@ class scheduler {
   scheduler(submit_fn submit, const clock_source& clock, ports::kv_store& state);
   ~scheduler();
 
+  // Loads everything due from the store, then runs (one process owning
+  // every partition).
   void start();
+  // Runs with nothing loaded (a Kafka gateway): load() what a partition
+  // brings when it is taken, forget() it when it is given up.
+  void start_empty();
   void stop();
+  void load(const std::function<bool(const std::string& tenant)>& which);
+  void forget(const std::function<bool(const std::string& tenant)>& which);
 
   // What makes a session due: a shopping session's last activity (due after
   // the tenant's timeout), or an appointment's scheduled end (due then).

@@ -160,3 +160,41 @@ TEST_F(bus_test, aggregates_evicted_from_a_small_cache_come_back_from_the_store)
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(bus_test, a_gateway_decides_only_the_partitions_it_has_taken) {
+  commands::command_bus bus(*log, log->state_store(), clock, {});
+  ASSERT_TRUE(bus.start_empty());
+  EXPECT_FALSE(bus.owns(0));
+  auto refused = run(bus, put_item{ids::item{"tea"}, "Tea", {}, 100, {}});
+  ASSERT_TRUE(refused.failure);
+  EXPECT_EQ(refused.failure->code, errc::unavailable);
+  EXPECT_EQ(log->end(), 0);
+
+  ASSERT_TRUE(bus.take(0));
+  EXPECT_TRUE(bus.owns(0));
+  ASSERT_FALSE(run(bus, put_item{ids::item{"tea"}, "Tea", {}, 100, {}}).failure);
+  ASSERT_FALSE(run(bus, receive_stock{ids::item{"tea"}, 2}).failure);
+  bus.drop(0);
+  EXPECT_FALSE(bus.owns(0));
+  EXPECT_EQ(bus.last_offset(0), -1);
+  auto gone = run(bus, receive_stock{ids::item{"tea"}, 1});
+  ASSERT_TRUE(gone.failure);
+  EXPECT_EQ(gone.failure->code, errc::unavailable);
+
+  // Someone else wrote meanwhile; taking it back reads that first.
+  {
+    tally::testing::memory_kv other_store;
+    commands::command_bus other(*log, other_store, clock, {});
+    ASSERT_TRUE(other.start());
+    ASSERT_FALSE(run(other, receive_stock{ids::item{"tea"}, 5}).failure);
+  }
+  ASSERT_TRUE(bus.take(0));
+  auto after = run(bus, receive_stock{ids::item{"tea"}, 1});
+  ASSERT_FALSE(after.failure) << after.failure->detail;
+  EXPECT_EQ(on_hand(after), 8);
+  EXPECT_EQ(after.version.value, 4);
+}
+
+}  // namespace
