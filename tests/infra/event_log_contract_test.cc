@@ -6,6 +6,7 @@
 #include "domain/event_codec.h"
 #include "infra/dev_kafka.h"
 #include "infra/embedded_log.h"
+#include "infra/kafka_group.h"
 #include "infra/kafka_log.h"
 
 #include <gtest/gtest.h>
@@ -342,6 +343,83 @@ TEST_F(kafka_faults, a_fenced_writer_is_dropped_at_once_and_taken_back_by_settle
   ASSERT_TRUE(settle_within(std::chrono::seconds(15)));
   EXPECT_TRUE(log->owns(0));
   ASSERT_TRUE(log->append(0, {make_event("acme", 2)}));
+}
+
+}  // namespace
+
+namespace {
+
+// What one member of the gateways' group holds.
+struct member {
+  std::mutex m;
+  std::set<std::int32_t> owned;
+  infra::kafka_group::handlers handlers() {
+    return {[this](std::int32_t p) {
+              std::lock_guard lock(m);
+              owned.insert(p);
+            },
+            [this](std::int32_t p) {
+              std::lock_guard lock(m);
+              owned.erase(p);
+            }};
+  }
+  std::set<std::int32_t> now() {
+    std::lock_guard lock(m);
+    return owned;
+  }
+};
+
+bool within(std::chrono::seconds limit, const std::function<bool()>& pred) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+TEST(kafka_group, members_share_the_partitions_and_one_that_leaves_hands_them_over) {
+  infra::dev_kafka::options o;
+  o.partitions = 4;
+  auto broker = std::move(*infra::dev_kafka::start(o));
+  infra::kafka_options ko;
+  ko.bootstrap = broker->bootstrap();
+  member a, b;
+  auto ga = infra::kafka_group::join(ko, "gateways", a.handlers());
+  ASSERT_TRUE(ga) << ga.err().detail;
+  ASSERT_TRUE(within(std::chrono::seconds(30), [&] { return a.now().size() == 4; }));
+  auto gb = infra::kafka_group::join(ko, "gateways", b.handlers());
+  ASSERT_TRUE(gb) << gb.err().detail;
+  // Shared, each partition held by exactly one.
+  ASSERT_TRUE(within(std::chrono::seconds(40),
+                     [&] {
+                       const auto x = a.now(), y = b.now();
+                       if (x.empty() || y.empty() || x.size() + y.size() != 4) return false;
+                       for (auto p : x)
+                         if (y.contains(p)) return false;
+                       return true;
+                     }))
+      << a.now().size() << " + " << b.now().size();
+  ga->reset();  // leaves: revokes first
+  EXPECT_TRUE(a.now().empty());
+  EXPECT_TRUE(within(std::chrono::seconds(40), [&] { return b.now().size() == 4; }));
+}
+
+TEST(owners_board, every_reader_sees_the_latest_owner_of_each_partition) {
+  infra::dev_kafka::options o;
+  o.partitions = 2;
+  auto broker = std::move(*infra::dev_kafka::start(o));
+  infra::kafka_options ko;
+  ko.bootstrap = broker->bootstrap();
+  auto one = std::move(*infra::owners_board::open(ko, "tally.owners"));
+  auto two = std::move(*infra::owners_board::open(ko, "tally.owners"));
+  ASSERT_TRUE(one->publish(0, "http://a:1"));
+  EXPECT_FALSE(two->wait_complete(2, std::chrono::milliseconds(500)));
+  ASSERT_TRUE(one->publish(1, "http://a:1"));
+  ASSERT_TRUE(two->wait_complete(2, std::chrono::seconds(10)));
+  ASSERT_TRUE(two->publish(1, "http://b:2"));
+  EXPECT_TRUE(within(std::chrono::seconds(10), [&] { return one->owner(1) == "http://b:2"; }));
+  EXPECT_EQ(one->owner(0), "http://a:1");
 }
 
 }  // namespace
