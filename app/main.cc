@@ -98,6 +98,29 @@ int main(int argc, char** argv) {
   projector->add_option("--threads", projector_opts.threads, "HTTP threads (default 2)")
       ->check(CLI::Range(1, 64));
 
+  tally::app::serve_options gateway_opts;
+  std::string gateway_listen;
+  auto* gateway = cli.add_subcommand(
+      "gateway",
+      "Kafka mode: takes commands for the partitions its consumer group gives it, forwards the "
+      "others to their gateway, and passes reads on to a projector; TALLY_JWT_SECRET must be "
+      "set");
+  gateway->add_option("--kafka", gateway_opts.kafka, "HOST:PORT of the Kafka cluster")->required();
+  gateway->add_option("--topic", gateway_opts.topic, "the Kafka topic (default tally.events)");
+  gateway->add_option("--data", gateway_opts.data_dir,
+                      "data directory: the deciders' store (default ./tally-data)");
+  gateway->add_option("--listen", gateway_listen, "HOST:PORT (default 127.0.0.1:8080)");
+  gateway
+      ->add_option("--projector", gateway_opts.projector_url,
+                   "URL of the projector that serves reads, e.g. http://10.0.0.5:8080")
+      ->required();
+  gateway->add_option("--advertise", gateway_opts.advertise,
+                      "URL the other gateways reach this one at (default http://<listen>)");
+  gateway->add_flag("--test-clock", gateway_opts.test_clock,
+                    "enable /v1/admin/clock (never in production)");
+  gateway->add_option("--threads", gateway_opts.threads, "HTTP threads (default 2)")
+      ->check(CLI::Range(1, 64));
+
   std::int32_t dev_partitions = 4;
   std::string dev_listen;
   auto* dev_kafka = cli.add_subcommand(
@@ -207,6 +230,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     return tally::app::serve(projector_opts);
+  }
+  if (*gateway) {
+    if (!gateway_listen.empty() &&
+        !split_listen(gateway_listen, gateway_opts.host, gateway_opts.port)) {
+      std::cerr << "--listen must be HOST:PORT\n";
+      return 2;
+    }
+    return tally::app::gateway(gateway_opts);
   }
   if (*migrate) return tally::app::migrate(migrate_opts);
   if (*dev_kafka) return tally::app::dev_kafka(dev_partitions, dev_listen);

@@ -4,11 +4,13 @@
 #include "commands/scheduler.h"
 #include "gateway/api.h"
 #include "gateway/auth.h"
+#include "gateway/http_forwarder.h"
 #include "gateway/http_server.h"
 #include "gateway/stream_hub.h"
 #include "infra/clock.h"
 #include "infra/dev_kafka.h"
 #include "infra/embedded_log.h"
+#include "infra/kafka_group.h"
 #include "infra/kafka_log.h"
 #include "infra/rocks.h"
 #include "projections/projector.h"
@@ -242,6 +244,115 @@ int serve(const serve_options& o) {
   if (scheduler) scheduler->stop();
   if (bus) bus->stop();
   projector.stop();
+  if (!s) {
+    spdlog::error("{}", s.err().detail);
+    return 1;
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+int gateway(const serve_options& o) {
+  if (o.kafka.empty() || o.projector_url.empty()) {
+    spdlog::error("tally gateway needs --kafka HOST:PORT and --projector URL");
+    return 2;
+  }
+  if (!std::getenv("TALLY_JWT_SECRET")) {
+    spdlog::error("set TALLY_JWT_SECRET: every process of a Kafka deployment shares it");
+    return 2;
+  }
+  const std::string secret = jwt_secret(o.data_dir, false);
+  auto st = open_stores(o.data_dir, o.min_free_disk_mb << 20, &o);
+  if (!st) {
+    spdlog::error("{}", st.err().detail);
+    return 1;
+  }
+  // Partitions follow the group: one that is lost is not taken back here.
+  st->kafka->set_reacquire(false);
+  infra::system_clock_source system_clock;
+  std::unique_ptr<infra::test_clock> test_clock;
+  if (o.test_clock)
+    test_clock =
+        std::make_unique<infra::test_clock>((fs::path(o.data_dir) / "test-clock-offset").string());
+  const clock_source& clock =
+      test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
+
+  commands::command_bus bus(*st->log, *st->state, clock, {});
+  commands::scheduler scheduler(bus, clock, *st->state);
+  bus.set_scheduler(&scheduler);
+  (void)bus.start_empty();
+  scheduler.start_empty();
+  infra::kafka_options ko;
+  ko.bootstrap = o.kafka;
+  ko.topic = o.topic;
+  auto board = infra::owners_board::open(ko, "tally.owners");
+  if (!board) {
+    spdlog::error("{}", board.err().detail);
+    return 1;
+  }
+  gateway::http_forwarder forwarder(2);
+  gateway::gateway_routes routes;
+  routes.projector_url = o.projector_url;
+  routes.self_url = o.advertise;
+  routes.decides = [&](std::int32_t p) { return bus.owns(p); };
+  routes.owner = [&](std::int32_t p) { return (*board)->owner(p); };
+  routes.send = [&](const std::string& url, gateway::http_request r, gateway::respond_fn done) {
+    forwarder.send(url, std::move(r), std::move(done));
+  };
+  // Reads go to the projector: this one is never started (it answers lag 0).
+  projections::projector no_projector(*st->log, *st->views);
+  projections::queries no_queries(*st->views, clock);
+  gateway::token_verifier verifier(secret);
+  memory_returner trimmer;
+  gateway::http_server server({o.host, o.port, o.threads}, clock);
+  gateway::api api({bus, no_projector, no_queries, *st->log, clock, verifier, test_clock.get(),
+                    server.schedule(), &server.metrics(), &routes});
+  std::unique_ptr<infra::kafka_group> group;
+  std::thread joining;
+  std::atomic<bool> stopped{false};
+  auto s = server.run(api, nullptr, [&](const std::string& endpoint) {
+    if (routes.self_url.empty()) routes.self_url = "http://" + endpoint;
+    joining = std::thread([&, endpoint] {
+      auto g = infra::kafka_group::join(ko, "tally-gateways",
+                                        {[&](std::int32_t p) {
+                                           // Fence the old writer, read to the end, then say so.
+                                           for (int attempt = 0; attempt < 5; ++attempt) {
+                                             auto owned = st->kafka->own(p);
+                                             if (owned) owned = bus.take(p);
+                                             if (owned)
+                                               owned = (*board)->publish(p, routes.self_url);
+                                             if (owned) {
+                                               spdlog::info("partition {}: decided here", p);
+                                               return;
+                                             }
+                                             spdlog::warn("partition {}: cannot take it yet: {}", p,
+                                                          owned.err().detail);
+                                             std::this_thread::sleep_for(std::chrono::seconds(1));
+                                           }
+                                         },
+                                         [&](std::int32_t p) {
+                                           bus.drop(p);
+                                           st->kafka->release(p);
+                                           spdlog::info("partition {}: given up", p);
+                                         }});
+      if (!g) {
+        spdlog::error("cannot join the gateways' group: {}", g.err().detail);
+        server.stop();
+        return;
+      }
+      group = std::move(*g);
+      // Ready once every partition has an owner this gateway knows.
+      while (!stopped &&
+             !(*board)->wait_complete(st->log->partition_count(), std::chrono::seconds(1))) {
+      }
+      if (!stopped) std::cout << "listening on http://" << endpoint << std::endl;
+    });
+  });
+  stopped = true;
+  if (joining.joinable()) joining.join();
+  group.reset();  // leaves the group: every partition is dropped first
+  scheduler.stop();
+  bus.stop();
   if (!s) {
     spdlog::error("{}", s.err().detail);
     return 1;

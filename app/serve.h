@@ -19,7 +19,15 @@ struct serve_options {
   // What this process is: everything (serve), or a read replica over every
   // partition of the topic (tally projector).
   enum class role { all, projector } process = role::all;
+  // tally gateway: the projector that serves reads, and how other gateways
+  // reach this one ("": http://<listen address>).
+  std::string projector_url;
+  std::string advertise;
 };
+
+// `tally gateway`: Kafka mode's command side, sharing the partitions with
+// the other gateways of its consumer group.
+int gateway(const serve_options& options);
 
 // `tally serve`: the single process over the embedded log. Returns the exit code.
 int serve(const serve_options& options);

@@ -333,6 +333,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         if (!c->who.any_of(r.roles))
           return fail(c, make_error(errc::forbidden, "this role may not do that"));
       }
+      if (s.routes && pass_on(c)) return;
       try {
         r.run(*this, c);
       } catch (const std::exception& ex) {
@@ -349,6 +350,39 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   void build_routes();
   std::string metrics_text();
+
+  // A Kafka gateway passes on what it does not serve itself; true if it did.
+  bool pass_on(const call_ptr& c) {
+    static constexpr std::string_view local[] = {"/healthz",          "/readyz",
+                                                 "/metrics",          "/v1/openapi.json",
+                                                 "/v1/asyncapi.json", "/v1/admin/clock"};
+    if (std::find(std::begin(local), std::end(local), c->path) != std::end(local)) return false;
+    const auto& routes = *s.routes;
+    auto self = shared_from_this();
+    auto relay = [self, c](http_response r) { self->finish(c, std::move(r)); };
+    if (c->request.method == "GET" || c->request.method == "HEAD") {
+      routes.send(routes.projector_url, c->request, relay);
+      return true;
+    }
+    const auto partition = s.log.partition_of(c->who.tenant);
+    if (routes.decides(partition)) return false;
+    if (c->request.has_header("Tally-Forwarded-By")) {
+      // Forwarded once already: the partition is moving between gateways.
+      fail(c, make_error(errc::unavailable,
+                         "the tenant's partition is moving to another gateway; retry"));
+      return true;
+    }
+    const auto owner = routes.owner(partition);
+    if (!owner || *owner == routes.self_url) {
+      fail(c,
+           make_error(errc::unavailable, "no gateway decides this tenant's commands yet; retry"));
+      return true;
+    }
+    http_request forwarded = c->request;
+    forwarded.headers.emplace_back("Tally-Forwarded-By", routes.self_url);
+    routes.send(*owner, std::move(forwarded), relay);
+    return true;
+  }
 
   // One command per session, all queued at once (they share the deciders'
   // group commits); answers when every one has its result.

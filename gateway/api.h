@@ -10,9 +10,22 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace tally::gateway {
+
+// Kafka gateways (tally gateway): what this process does not serve itself
+// goes on. Reads, history, /v1/events and feeds go to a projector; a
+// command goes to the gateway that decides its tenant's partition, once.
+struct gateway_routes {
+  std::string projector_url;                            // "http://host:port"
+  std::string self_url;                                 // this gateway, as the others reach it
+  std::function<bool(std::int32_t partition)> decides;  // here?
+  std::function<std::optional<std::string>(std::int32_t partition)> owner;  // else where
+  // Sends a request to another process (http_forwarder::send).
+  std::function<void(const std::string& url, http_request, respond_fn)> send;
+};
 
 struct api_services {
   commands::command_port& bus;
@@ -24,6 +37,7 @@ struct api_services {
   clock_control* test_clock = nullptr;  // set only with --test-clock
   schedule_fn schedule;
   const transport_metrics* transport = nullptr;  // the HTTP server's counters
+  const gateway_routes* routes = nullptr;        // set in a Kafka gateway only
 };
 
 // The HTTP API of API.md, without any network code: routing, auth, reading
