@@ -304,7 +304,9 @@ int gateway(const serve_options& o) {
   projections::queries no_queries(*st->views, clock);
   gateway::token_verifier verifier(secret);
   memory_returner trimmer;
-  gateway::http_server server({o.host, o.port, o.threads}, clock);
+  gateway::http_server::options http_options{o.host, o.port, o.threads};
+  http_options.stream_upstream = o.projector_url;
+  gateway::http_server server(http_options, clock);
   gateway::api api({bus, no_projector, no_queries, *st->log, clock, verifier, test_clock.get(),
                     server.schedule(), &server.metrics(), &routes});
   std::unique_ptr<infra::kafka_group> group;

@@ -58,6 +58,7 @@ class command_bus final : public command_port {
   // Stops deciding `partition` at once: queued commands are refused (503).
   void drop(std::int32_t partition);
   [[nodiscard]] bool owns(std::int32_t partition) const;
+  [[nodiscard]] bool decides(std::int32_t partition) const override { return owns(partition); }
   // Answers everything queued, then stops the deciders; later submits are refused.
   void stop();
 

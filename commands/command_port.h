@@ -52,6 +52,9 @@ class command_port {
   // The offset of the last event this side has seen appended to
   // `partition`; -1 if none or not known here (for /metrics).
   [[nodiscard]] virtual std::int64_t last_offset(std::int32_t partition) const = 0;
+
+  // Whether this process decides `partition`'s commands now (for /metrics).
+  [[nodiscard]] virtual bool decides(std::int32_t partition) const = 0;
 };
 
 // A process that serves reads only (tally projector): every command is
@@ -69,6 +72,7 @@ class read_only_commands final : public command_port {
   }
   [[nodiscard]] status writable() const override { return ok(); }
   [[nodiscard]] std::int64_t last_offset(std::int32_t) const override { return -1; }
+  [[nodiscard]] bool decides(std::int32_t) const override { return false; }
 };
 
 }  // namespace tally::commands

@@ -503,6 +503,12 @@ std::string api::impl::metrics_text() {
   for (std::int32_t p = 0; p < s.log.partition_count(); ++p)
     out += fmt::format("tally_log_last_offset{{partition=\"{}\"}} {}\n", p, s.bus.last_offset(p));
   out +=
+      "# HELP tally_partition_decided 1 while this process decides the partition's commands.\n"
+      "# TYPE tally_partition_decided gauge\n";
+  for (std::int32_t p = 0; p < s.log.partition_count(); ++p)
+    out += fmt::format("tally_partition_decided{{partition=\"{}\"}} {}\n", p,
+                       s.bus.decides(p) ? 1 : 0);
+  out +=
       "# HELP tally_projection_lag How far the log's end is past what the read models hold, in "
       "offsets (0 when caught up).\n# TYPE tally_projection_lag gauge\n";
   for (std::int32_t p = 0; p < s.log.partition_count(); ++p)

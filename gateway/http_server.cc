@@ -29,11 +29,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <deque>
 #include <list>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -376,6 +378,76 @@ struct http_server::impl {
     beast::get_lowest_layer(ws).socket().close(ignored);
   }
 
+  // Pipes text frames from one WebSocket to the other until either ends.
+  static asio::awaitable<void> pipe(ws_stream& from, ws_stream& to) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await from.async_read(buffer, use_tuple);
+      (void)n;
+      if (ec) co_return;
+      to.text(from.got_text());
+      auto [wec, wn] = co_await to.async_write(buffer.data(), use_tuple);
+      (void)wn;
+      if (wec) co_return;
+      buffer.consume(buffer.size());
+    }
+  }
+
+  // A Kafka gateway's /v1/stream: the projector's feed, through this
+  // connection. The upstream is reached first; if it cannot be, the client
+  // gets 503 instead of an upgrade.
+  asio::awaitable<std::optional<http_response>> proxy_websocket(
+      beast::tcp_stream& stream, http::request<http::string_body>& req, registration& reg) {
+    auto url = boost::urls::parse_uri(opts.stream_upstream);
+    const std::string host = url ? std::string(url->host()) : "";
+    const std::string port = url && url->has_port() ? std::string(url->port()) : "80";
+    auto ex = co_await asio::this_coro::executor;
+    tcp::resolver resolver(ex);
+    auto [rec, results] = co_await resolver.async_resolve(host, port, use_tuple);
+    ws_stream up(ex);
+    beast::get_lowest_layer(up).expires_after(std::chrono::seconds(5));
+    beast::error_code cec = rec;
+    if (!cec) {
+      auto [e, ep] = co_await beast::get_lowest_layer(up).async_connect(results, use_tuple);
+      (void)ep;
+      cec = e;
+    }
+    if (!cec) {
+      const std::string auth(req[http::field::authorization]);
+      up.set_option(websocket::stream_base::decorator([auth](websocket::request_type& r) {
+        if (!auth.empty()) r.set(http::field::authorization, auth);
+      }));
+      auto [e] = co_await up.async_handshake(host + ":" + port, req.target(), use_tuple);
+      cec = e;
+    }
+    if (cec)
+      co_return transport_problem(make_error(
+          errc::unavailable, "the projector's feed cannot be reached (" + cec.message() + ")"));
+    beast::get_lowest_layer(up).expires_never();
+    gauge_guard gauge(metrics.websocket_connections);
+    ws_stream client(std::move(stream));
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = close_grace;
+    timeouts.idle_timeout = std::chrono::seconds(60);
+    timeouts.keep_alive_pings = true;
+    client.set_option(timeouts);
+    up.set_option(timeouts);
+    client.read_message_max(64 * 1024);
+    auto [aec] = co_await client.async_accept(req, use_tuple);
+    if (aec) co_return std::nullopt;
+    reg.on_stop([&] {
+      beast::get_lowest_layer(client).cancel();
+      beast::get_lowest_layer(up).cancel();
+    });
+    co_await (pipe(client, up) || pipe(up, client));
+    reg.on_stop(nullptr);
+    beast::error_code ignored;
+    beast::get_lowest_layer(client).socket().close(ignored);
+    beast::get_lowest_layer(up).socket().close(ignored);
+    co_return std::nullopt;
+  }
+
   http_response transport_problem(const error& e) {
     auto r = problem_response(e);
     add_common_headers(r, clock);
@@ -430,6 +502,17 @@ struct http_server::impl {
           co_return;
         }
         resp = transport_problem(who.err());
+      } else if (websocket::is_upgrade(parser.get()) && !opts.stream_upstream.empty()) {
+        auto who = handler->authorize_stream(r);
+        if (!who) {
+          resp = transport_problem(who.err());
+        } else {
+          stream.expires_never();
+          auto req = parser.release();
+          auto refused = co_await proxy_websocket(stream, req, reg);
+          if (!refused) co_return;
+          resp = std::move(*refused);
+        }
       } else {
         auto& req = parser.get();
         keep_alive = req.keep_alive();

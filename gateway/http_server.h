@@ -32,6 +32,10 @@ class http_server {
     std::size_t body_limit = 1024 * 1024;
     std::chrono::seconds drain{8};
     bool handle_signals = true;
+    // Without a hub: WebSocket upgrades of /v1/stream are passed on to this
+    // process ("http://host:port", a projector) and piped both ways, so that
+    // clients of a Kafka gateway use one origin.
+    std::string stream_upstream;
   };
 
   http_server(options opts, const clock_source& clock);

@@ -1,8 +1,10 @@
 // Kafka mode's processes: `tally projector`, a read replica over every
 // partition, beside a writer; crashes of either.
 
+#include "base/time.h"
 #include "infra/rocks.h"
 #include "support/tally_process.h"
+#include "support/ws_client.h"
 
 #include <gtest/gtest.h>
 
@@ -105,6 +107,163 @@ TEST_F(processes, a_projector_killed_mid_stream_restarts_to_read_models_equal_a_
   const auto from_scratch = dump_views(fresh.path());
   EXPECT_EQ(live.size(), from_scratch.size());
   EXPECT_TRUE(live == from_scratch) << "the replica's read models differ from a fresh rebuild";
+}
+
+// Two gateways and a projector on one dev-kafka.
+struct deployment : processes {
+  temp_dir g1_dir, g2_dir;
+  std::unique_ptr<tally_server> projector_process, g1, g2;
+
+  server_options gateway_options() {
+    server_options o;
+    o.subcommand = "gateway";
+    o.kafka_of = writer_dir.str();
+    o.extra_args = {"--projector", projector_process->base_url()};
+    return o;
+  }
+  void SetUp() override {
+    processes::SetUp();
+    dev_kafka_for(writer_dir.str());
+    projector_process = std::make_unique<tally_server>(projector_dir.str(), true, projector());
+    g1 = std::make_unique<tally_server>(g1_dir.str(), true, gateway_options());
+    g2 = std::make_unique<tally_server>(g2_dir.str(), true, gateway_options());
+  }
+};
+
+// Fails the test unless the answer has the status; returns it.
+response expect(response r, long status) {
+  EXPECT_EQ(r.status, status) << r.body;
+  return r;
+}
+
+TEST_F(deployment, the_main_flows_run_with_commands_sent_to_either_gateway) {
+  auto one = g1->client("admin", "acme");
+  auto two = g2->client("admin", "acme");
+  // A metered session.
+  const auto customer =
+      str(at(expect(one->post("/v1/customers", R"({"name":"Ann"})"), 201).json(), {"customer_id"}));
+  const auto pc = str(at(
+      expect(two->post("/v1/resources", R"({"name":"PC 1","hourly_rate_cents":600})"), 201).json(),
+      {"resource_id"}));
+  expect(
+      one->put("/v1/inventory/chips", R"({"name":"Chips","unit_price_cents":150,"location":"A1"})"),
+      200);
+  expect(two->post("/v1/inventory/chips/receipts", R"({"quantity":50})"), 200);
+  const auto metered =
+      str(at(expect(one->post("/v1/sessions", R"({"kind":"metered","customer_id":")" + customer +
+                                                  R"(","resource_id":")" + pc + R"("})"),
+                    201)
+                 .json(),
+             {"session_id"}));
+  expect(two->post("/v1/sessions/" + metered + "/items", R"({"item_id":"chips","quantity":2})"),
+         201);
+  auto ended = expect(one->post("/v1/sessions/" + metered + "/end"), 200);
+  auto seen = two->get("/v1/sessions/" + metered,
+                       {"Tally-Min-Position: " + ended.header("tally-position")});
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  EXPECT_EQ(str(at(seen.json(), {"status"})), "ended");
+  EXPECT_EQ(seen.body, two->get("/v1/sessions/" + metered).body);
+
+  // A shopping session, its pick list live over the gateway's WebSocket.
+  ws_client feed(g2->base_url(), "/v1/stream?access_token=" + g2->token("warehouse"));
+  ASSERT_TRUE(feed.connected()) << feed.handshake_response();
+  feed.send(R"({"op":"subscribe","channels":["picklist"]})");
+  ASSERT_TRUE(feed.read_until(
+      [](const ws_message& m) { return m.text.find("\"subscribed\"") != std::string::npos; }));
+  const auto shop =
+      str(at(expect(two->post("/v1/sessions",
+                              R"({"kind":"shopping","customer_id":")" + customer + R"("})"),
+                    201)
+                 .json(),
+             {"session_id"}));
+  const auto line = str(
+      at(expect(one->post("/v1/sessions/" + shop + "/items", R"({"item_id":"chips","quantity":3})"),
+                201)
+             .json(),
+         {"line_id"}));
+  auto pick_line =
+      feed.read_until([&](const ws_message& m) { return m.text.find(line) != std::string::npos; },
+                      std::chrono::seconds(10));
+  ASSERT_TRUE(pick_line) << "the added line did not reach the pick list feed";
+  EXPECT_NE(pick_line->text.find("A1"), std::string::npos) << pick_line->text;
+  expect(two->post("/v1/sessions/" + shop + "/items/" + line + "/pick"), 200);
+
+  // An appointment.
+  const auto clock = one->get("/v1/admin/clock").json();
+  const auto soon = tally::format_rfc3339(*tally::parse_rfc3339(str(at(clock, {"now"}))) +
+                                          std::chrono::minutes(2));
+  const auto booking = str(
+      at(expect(two->post("/v1/bookings", R"({"customer_id":")" + customer +
+                                              R"(","title":"Tax advice","duration_minutes":30})"),
+                201)
+             .json(),
+         {"session_id"}));
+  expect(one->post("/v1/sessions/" + booking + "/quote", R"({"price_cents":1000})"), 200);
+  expect(two->post("/v1/sessions/" + booking + "/book",
+                   R"({"scheduled_start":")" + soon + R"(","host_id":"admin"})"),
+         200);
+  expect(one->post("/v1/sessions/" + booking + "/start"), 200);
+  auto done = expect(two->post("/v1/sessions/" + booking + "/end"), 200);
+  EXPECT_EQ(str(at(done.json(), {"status"})), "ended");
+
+  // The other tenant's commands, to either gateway, too.
+  auto globex = g2->client("admin", "globex");
+  expect(globex->post("/v1/customers", R"({"name":"Bo"})"), 201);
+}
+
+TEST_F(deployment, a_gateway_killed_hands_its_partitions_over_and_nothing_acknowledged_is_lost) {
+  // Tenants spread over the partitions, commands to both gateways.
+  std::vector<std::string> tenants{"acme", "globex", "initech", "umbrella", "hooli", "stark"};
+  std::vector<std::pair<std::string, std::string>> acknowledged;  // tenant, customer
+  std::atomic<bool> killed{false};
+  std::mutex m;
+  std::thread load([&] {
+    // Until the kill and a little after: some commands are in flight when
+    // their gateway dies.
+    int after_kill = 0;
+    for (int i = 0; after_kill < 30; ++i) {
+      if (killed) ++after_kill;
+      const auto& t = tenants[static_cast<std::size_t>(i) % tenants.size()];
+      http_client c(g2->base_url());
+      c.token = g2->token("admin", t);
+      auto r = c.post("/v1/customers", "{\"name\":\"c" + std::to_string(i) + "\"}");
+      if (r.status == 201) {
+        std::lock_guard lock(m);
+        acknowledged.emplace_back(t, str(at(r.json(), {"customer_id"})));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  // Both gateways decide some partitions before one dies.
+  auto decided = [](const tally_server& g) {
+    int n = 0;
+    for (int p = 0; p < 4; ++p)
+      n += g.metric("tally_partition_decided{partition=\"" + std::to_string(p) + "\"}") == 1;
+    return n;
+  };
+  ASSERT_TRUE(
+      eventually([&] { return decided(*g1) > 0 && decided(*g2) > 0; }, std::chrono::seconds(60)))
+      << decided(*g1) << " and " << decided(*g2);
+  g1->kill9();
+  killed = true;
+  load.join();
+  // The survivor decides every partition again (the group notices the
+  // dead member after its session timeout; the mock takes seconds more).
+  for (const auto& t : tenants) {
+    http_client c(g2->base_url());
+    c.token = g2->token("admin", t);
+    EXPECT_TRUE(
+        eventually([&] { return c.post("/v1/customers", R"({"name":"after"})").status == 201; },
+                   std::chrono::seconds(60)))
+        << t << " has no gateway";
+  }
+  ASSERT_FALSE(acknowledged.empty());
+  for (const auto& [t, id] : acknowledged) {
+    http_client c(projector_process->base_url());
+    c.token = g2->token("admin", t);
+    EXPECT_TRUE(eventually([&] { return c.get("/v1/customers/" + id).status == 200; }))
+        << t << "/" << id << " was acknowledged but is not in the log";
+  }
 }
 
 }  // namespace
