@@ -168,6 +168,43 @@ class memory_returner {
   std::thread thread_;
 };
 
+// Kafka mode's --test-clock: one clock for the whole deployment, carried on
+// tally.owners. Advancing it anywhere publishes the new offset and answers
+// once every process of the deployment says it runs on it (each acknowledges
+// by publishing itself with its offset).
+class deployment_clock final : public clock_control {
+ public:
+  deployment_clock(infra::test_clock& local, infra::owners_board& board)
+      : local_(local), board_(board) {}
+  // Called once this process knows the URL the others see it by.
+  void join(const std::string& self) {
+    self_ = self;
+    board_.on_clock([this](std::int64_t offset) {
+      if (auto s = local_.set_offset_ms(offset); !s)
+        spdlog::error("test clock: {}", s.err().detail);
+      if (auto s = board_.publish_member(self_, local_.offset_ms()); !s)
+        spdlog::warn("test clock: {}", s.err().detail);
+    });
+    if (auto s = board_.publish_member(self_, local_.offset_ms()); !s)
+      spdlog::warn("test clock: {}", s.err().detail);
+  }
+  status advance(std::int64_t seconds) override {
+    if (auto s = local_.advance(seconds); !s) return s;
+    const auto target = local_.offset_ms();
+    if (auto s = board_.publish_clock(target); !s) return s;
+    if (!board_.wait_members_at(target, std::chrono::seconds(10)))
+      return make_error(errc::unavailable,
+                        "not every process of the deployment read the new time within 10 s");
+    return ok();
+  }
+  [[nodiscard]] std::int64_t offset_ms() const override { return local_.offset_ms(); }
+
+ private:
+  infra::test_clock& local_;
+  infra::owners_board& board_;
+  std::string self_;
+};
+
 int serve(const serve_options& o) {
   const bool replica = o.process == serve_options::role::projector;
   if (replica && o.kafka.empty()) {
@@ -235,10 +272,26 @@ int serve(const serve_options& o) {
 
   memory_returner trimmer;
   gateway::http_server server({o.host, o.port, o.threads}, clock);
-  gateway::api api({commands, projector, queries, *st->log, clock, verifier, test_clock.get(),
+  std::unique_ptr<infra::owners_board> board;
+  std::unique_ptr<deployment_clock> shared_clock;
+  clock_control* controls = test_clock.get();
+  if (replica && test_clock) {
+    infra::kafka_options ko;
+    ko.bootstrap = o.kafka;
+    auto b = infra::owners_board::open(ko, "tally.owners");
+    if (!b) {
+      spdlog::error("{}", b.err().detail);
+      return 1;
+    }
+    board = std::move(*b);
+    shared_clock = std::make_unique<deployment_clock>(*test_clock, *board);
+    controls = shared_clock.get();
+  }
+  gateway::api api({commands, &projector, &queries, *st->log, clock, verifier, controls,
                     server.schedule(), &server.metrics()});
   gateway::stream_hub hub(projector, queries, *st->log, {});
-  auto s = server.run(api, &hub, [](const std::string& endpoint) {
+  auto s = server.run(api, &hub, [&](const std::string& endpoint) {
+    if (shared_clock) shared_clock->join("http://" + endpoint);
     std::cout << "listening on http://" << endpoint << std::endl;
   });
   if (scheduler) scheduler->stop();
@@ -299,21 +352,21 @@ int gateway(const serve_options& o) {
   routes.send = [&](const std::string& url, gateway::http_request r, gateway::respond_fn done) {
     forwarder.send(url, std::move(r), std::move(done));
   };
-  // Reads go to the projector: this one is never started (it answers lag 0).
-  projections::projector no_projector(*st->log, *st->views);
-  projections::queries no_queries(*st->views, clock);
   gateway::token_verifier verifier(secret);
   memory_returner trimmer;
   gateway::http_server::options http_options{o.host, o.port, o.threads};
   http_options.stream_upstream = o.projector_url;
   gateway::http_server server(http_options, clock);
-  gateway::api api({bus, no_projector, no_queries, *st->log, clock, verifier, test_clock.get(),
+  std::unique_ptr<deployment_clock> shared_clock;
+  if (test_clock) shared_clock = std::make_unique<deployment_clock>(*test_clock, **board);
+  gateway::api api({bus, nullptr, nullptr, *st->log, clock, verifier, shared_clock.get(),
                     server.schedule(), &server.metrics(), &routes});
   std::unique_ptr<infra::kafka_group> group;
   std::thread joining;
   std::atomic<bool> stopped{false};
   auto s = server.run(api, nullptr, [&](const std::string& endpoint) {
     if (routes.self_url.empty()) routes.self_url = "http://" + endpoint;
+    if (shared_clock) shared_clock->join(routes.self_url);
     joining = std::thread([&, endpoint] {
       auto g = infra::kafka_group::join(ko, "tally-gateways",
                                         {[&](std::int32_t p) {

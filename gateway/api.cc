@@ -193,7 +193,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     if (!pos || pos->partition >= s.log.partition_count()) {
       return fail(c, invalid_field("min_position", "is not a position token this server gave"));
     }
-    if (s.projector.reached(*pos)) return then();
+    if (s.projector->reached(*pos)) return then();
     // Woken by the projector when it applies the position, or failed after
     // min_position_wait, whichever comes first (no polling).
     struct wait_state {
@@ -203,14 +203,14 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     auto w = std::make_shared<wait_state>();
     auto self = shared_from_this();
     // The query runs on the server's threads, not the projector's.
-    const auto id = s.projector.when_reached(*pos, [self, w, then] {
+    const auto id = s.projector->when_reached(*pos, [self, w, then] {
       if (!w->done.exchange(true)) self->s.schedule(std::chrono::milliseconds(0), then);
     });
     if (id == 0) return;  // reached already: `then` is scheduled
     w->id = id;
     s.schedule(min_position_wait, [self, c, w] {
       if (w->done.exchange(true)) return;
-      self->s.projector.forget(w->id);
+      self->s.projector->forget(w->id);
       self->fail(c, make_error(errc::projection_lagging,
                                "the read models have not reached that position yet"));
     });
@@ -511,8 +511,8 @@ std::string api::impl::metrics_text() {
   out +=
       "# HELP tally_projection_lag How far the log's end is past what the read models hold, in "
       "offsets (0 when caught up).\n# TYPE tally_projection_lag gauge\n";
-  for (std::int32_t p = 0; p < s.log.partition_count(); ++p)
-    out += fmt::format("tally_projection_lag{{partition=\"{}\"}} {}\n", p, s.projector.lag(p));
+  for (std::int32_t p = 0; s.projector && p < s.log.partition_count(); ++p)
+    out += fmt::format("tally_projection_lag{{partition=\"{}\"}} {}\n", p, s.projector->lag(p));
   return out;
 }
 
@@ -524,12 +524,13 @@ void api::impl::build_routes() {
   add("GET", "/healthz", 0, [](impl& a, C c) { a.json_ok(c, R"({"status":"ok"})"); });
   add("GET", "/readyz", 0, [](impl& a, C c) {
     std::int64_t lag = 0;
-    for (std::int32_t p = 0; p < a.s.log.partition_count(); ++p) lag += a.s.projector.lag(p);
+    for (std::int32_t p = 0; a.s.projector && p < a.s.log.partition_count(); ++p)
+      lag += a.s.projector->lag(p);
     if (lag > 10'000)
       return a.fail(c, make_error(errc::unavailable,
                                   fmt::format("the read models are {} events behind", lag)));
     if (auto w = a.s.bus.writable(); !w) return a.fail(c, w.err());
-    if (!a.s.projector.healthy())
+    if (a.s.projector && !a.s.projector->healthy())
       return a.fail(c, make_error(errc::unavailable, "the read models cannot be written"));
     a.json_ok(c, fmt::format(R"({{"status":"ready","projection_lag":{}}})", lag));
   });
@@ -580,13 +581,13 @@ void api::impl::build_routes() {
   add("GET", "/v1/customers", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
-    a.read(c, [&a, c, p = *p] { return a.s.queries.customers(c->who.tenant, p); });
+    a.read(c, [&a, c, p = *p] { return a.s.queries->customers(c->who.tenant, p); });
   });
   add("GET", "/v1/customers/{id}", staff_read | role::customer, [id](impl& a, C c) {
     ids::customer cid{id(c, "id")};
     if (c->who.has(role::customer) && !c->who.any_of(staff_read) && cid.value != c->who.sub.value)
       return a.fail(c, make_error(errc::not_found, "customer does not exist"));
-    a.read(c, [&a, c, cid] { return a.s.queries.customer(c->who.tenant, cid); });
+    a.read(c, [&a, c, cid] { return a.s.queries->customer(c->who.tenant, cid); });
   });
 
   // ---- resources ------------------------------------------------------
@@ -599,11 +600,11 @@ void api::impl::build_routes() {
   add("GET", "/v1/resources", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
-    a.read(c, [&a, c, p = *p] { return a.s.queries.resources(c->who.tenant, p); });
+    a.read(c, [&a, c, p = *p] { return a.s.queries->resources(c->who.tenant, p); });
   });
   add("GET", "/v1/resources/{id}", staff_read, [id](impl& a, C c) {
     a.read(c, [&a, c, rid = ids::resource{id(c, "id")}] {
-      return a.s.queries.resource(c->who.tenant, rid);
+      return a.s.queries->resource(c->who.tenant, rid);
     });
   });
 
@@ -623,11 +624,11 @@ void api::impl::build_routes() {
   add("GET", "/v1/inventory", stock_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
-    a.read(c, [&a, c, p = *p] { return a.s.queries.items(c->who.tenant, p); });
+    a.read(c, [&a, c, p = *p] { return a.s.queries->items(c->who.tenant, p); });
   });
   add("GET", "/v1/inventory/{item_id}", stock_read, [id](impl& a, C c) {
     a.read(c, [&a, c, iid = ids::item{id(c, "item_id")}] {
-      return a.s.queries.item(c->who.tenant, iid);
+      return a.s.queries->item(c->who.tenant, iid);
     });
   });
 
@@ -661,7 +662,7 @@ void api::impl::build_routes() {
                                         [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
   add("GET", "/v1/picklist", role::admin | role::host | role::warehouse,
-      [](impl& a, C c) { a.read(c, [&a, c] { return a.s.queries.picklist(c->who.tenant); }); });
+      [](impl& a, C c) { a.read(c, [&a, c] { return a.s.queries->picklist(c->who.tenant); }); });
   add("POST", "/v1/sessions/{id}/notes", staff_write, [id](impl& a, C c) {
     a.command_with_body<add_note>(c, 201,
                                   [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
@@ -688,7 +689,7 @@ void api::impl::build_routes() {
   add("GET", "/v1/sessions/active", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
-    a.read(c, [&a, c, p = *p] { return a.s.queries.active_sessions(c->who.tenant, p); });
+    a.read(c, [&a, c, p = *p] { return a.s.queries->active_sessions(c->who.tenant, p); });
   });
   add("GET", "/v1/sessions", session_read, [](impl& a, C c) {
     auto p = a.page(c);
@@ -706,11 +707,11 @@ void api::impl::build_routes() {
       }
     }
     if (c->who.has(role::customer) && !c->who.any_of(staff_read)) f.customer_id = c->who.sub.value;
-    a.read(c, [&a, c, p = *p, f] { return a.s.queries.sessions(c->who.tenant, f, p); });
+    a.read(c, [&a, c, p = *p, f] { return a.s.queries->sessions(c->who.tenant, f, p); });
   });
   auto own_session = [](impl& a, C c, const ids::session& sid) {
     if (!c->who.has(role::customer) || c->who.any_of(staff_read)) return true;
-    auto owner = a.s.queries.session_customer(c->who.tenant, sid);
+    auto owner = a.s.queries->session_customer(c->who.tenant, sid);
     if (owner && owner->value == c->who.sub.value) return true;
     a.fail(c, make_error(errc::not_found, "session " + sid.value + " does not exist"));
     return false;
@@ -735,22 +736,22 @@ void api::impl::build_routes() {
       const bool private_notes = !c->who.has(role::customer) || c->who.any_of(staff_read);
       if (version || as_of)
         return a.answer(c,
-                        a.s.queries.session_at(c->who.tenant, sid, version, as_of, private_notes));
-      a.answer(c, a.s.queries.session(c->who.tenant, sid, private_notes));
+                        a.s.queries->session_at(c->who.tenant, sid, version, as_of, private_notes));
+      a.answer(c, a.s.queries->session(c->who.tenant, sid, private_notes));
     });
   });
   add("GET", "/v1/sessions/{id}/cost", session_read, [id, own_session](impl& a, C c) {
     ids::session sid{id(c, "id")};
     a.after_min_position(c, [&a, c, sid, own_session] {
       if (!own_session(a, c, sid)) return;
-      a.answer(c, a.s.queries.session_cost(c->who.tenant, sid));
+      a.answer(c, a.s.queries->session_cost(c->who.tenant, sid));
     });
   });
   add("GET", "/v1/sessions/{id}/events", audit_read, [id](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
     a.read(c, [&a, c, p = *p, sid = ids::session{id(c, "id")}] {
-      return a.s.queries.session_events(c->who.tenant, sid, p);
+      return a.s.queries->session_events(c->who.tenant, sid, p);
     });
   });
 
@@ -813,17 +814,17 @@ void api::impl::build_routes() {
     std::optional<ids::customer> only;
     if (c->who.has(role::customer) && !c->who.any_of(staff_read))
       only = ids::customer{c->who.sub.value};
-    a.read(c, [&a, c, p = *p, only] { return a.s.queries.invoices(c->who.tenant, p, only); });
+    a.read(c, [&a, c, p = *p, only] { return a.s.queries->invoices(c->who.tenant, p, only); });
   });
   add("GET", "/v1/invoices/{id}", invoice_read, [id](impl& a, C c) {
     ids::invoice iid{id(c, "id")};
     a.after_min_position(c, [&a, c, iid] {
       if (c->who.has(role::customer) && !c->who.any_of(staff_read)) {
-        auto owner = a.s.queries.invoice_customer(c->who.tenant, iid);
+        auto owner = a.s.queries->invoice_customer(c->who.tenant, iid);
         if (!owner || owner->value != c->who.sub.value)
           return a.fail(c, make_error(errc::not_found, "invoice " + iid.value + " does not exist"));
       }
-      a.answer(c, a.s.queries.invoice(c->who.tenant, iid));
+      a.answer(c, a.s.queries->invoice(c->who.tenant, iid));
     });
   });
 
@@ -837,7 +838,7 @@ void api::impl::build_routes() {
       }
     }
     if (from && to && *to < *from) return a.fail(c, invalid_field("to", "must not be before from"));
-    a.read(c, [&a, c, from, to] { return a.s.queries.analytics(c->who.tenant, from, to); });
+    a.read(c, [&a, c, from, to] { return a.s.queries->analytics(c->who.tenant, from, to); });
   });
 
   // ---- real time --------------------------------------------------------
@@ -849,7 +850,7 @@ void api::impl::build_routes() {
   add("PUT", "/v1/settings", admin_only,
       [](impl& a, C c) { a.command_with_body<change_settings>(c, 200); });
   add("GET", "/v1/settings", admin_only,
-      [](impl& a, C c) { a.read(c, [&a, c] { return a.s.queries.settings(c->who.tenant); }); });
+      [](impl& a, C c) { a.read(c, [&a, c] { return a.s.queries->settings(c->who.tenant); }); });
   add("GET", "/v1/events", audit_read, [](impl& a, C c) {
     std::optional<ports::position> after;
     if (auto v = a.query(c, "after")) {
@@ -866,7 +867,7 @@ void api::impl::build_routes() {
       limit = static_cast<std::size_t>(n);
     }
     a.after_min_position(c, [&a, c, after, limit] {
-      auto r = a.s.queries.tenant_events(c->who.tenant, after, limit);
+      auto r = a.s.queries->tenant_events(c->who.tenant, after, limit);
       if (!r) return a.fail(c, r.err());
       http_response resp;
       resp.content_type = "application/x-ndjson";

@@ -29,8 +29,10 @@ struct gateway_routes {
 
 struct api_services {
   commands::command_port& bus;
-  projections::projector& projector;
-  projections::queries& queries;
+  // The read models, in process; null in a Kafka gateway, which passes every
+  // read on to a projector (gateway_routes).
+  projections::projector* projector;
+  projections::queries* queries;
   ports::event_log& log;
   const clock_source& clock;
   token_verifier& verifier;

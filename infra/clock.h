@@ -24,6 +24,9 @@ class test_clock final : public clock_source, public clock_control {
   // Moves the clock forward by `seconds` (> 0) and persists the offset.
   status advance(std::int64_t seconds) override;
   [[nodiscard]] std::int64_t offset_ms() const override { return offset_ms_.load(); }
+  // Moves the clock to `offset_ms` past the system clock if that is later
+  // (another process of the deployment moved it), and persists it.
+  status set_offset_ms(std::int64_t offset_ms);
 
  private:
   std::string file_;

@@ -57,6 +57,17 @@ struct owner_record {
 };
 BOOST_DESCRIBE_STRUCT(owner_record, (), (partition, url, at_ms))
 
+struct clock_record {
+  std::int64_t offset_ms = 0;
+};
+BOOST_DESCRIBE_STRUCT(clock_record, (), (offset_ms))
+
+struct member_record {
+  std::string url;
+  std::int64_t clock_offset_ms = 0;
+};
+BOOST_DESCRIBE_STRUCT(member_record, (), (url, clock_offset_ms))
+
 }  // namespace
 
 // ---- the group ----------------------------------------------------------------
@@ -141,7 +152,49 @@ struct owners_board::impl {
   mutable std::mutex mutex;
   mutable std::condition_variable changed;
   std::map<std::int32_t, owner_record> owners;
+  std::map<std::string, std::int64_t> members;  // url → clock offset
+  std::function<void(std::int64_t)> clock_listener;
+  std::optional<std::int64_t> clock_offset;  // the latest read
   std::atomic<bool> stop{false};
+
+  status produce(const std::string& key, const std::string& value) {
+    const auto e =
+        rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                          RD_KAFKA_V_KEY(key.data(), key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (e)
+      return make_error(errc::unavailable, std::string("cannot publish: ") + rd_kafka_err2str(e));
+    if (rd_kafka_flush(producer, 5000))
+      return make_error(errc::unavailable, "the owners topic did not take the record in time");
+    return ok();
+  }
+
+  void take(std::string_view key, std::string_view value) {
+    if (key.starts_with("partition/")) {
+      if (auto rec = json::read_own<owner_record>(value)) {
+        std::lock_guard lock(mutex);
+        auto& cur = owners[rec->partition];
+        if (rec->at_ms >= cur.at_ms) cur = *rec;
+      }
+    } else if (key == "clock") {
+      if (auto rec = json::read_own<clock_record>(value)) {
+        std::function<void(std::int64_t)> listener;
+        {
+          std::lock_guard lock(mutex);
+          clock_offset = rec->offset_ms;
+          listener = clock_listener;
+        }
+        if (listener) listener(rec->offset_ms);
+      }
+    } else if (key.starts_with("member/")) {
+      if (auto rec = json::read_own<member_record>(value)) {
+        std::lock_guard lock(mutex);
+        members[rec->url] = rec->clock_offset_ms;
+      }
+    }
+    changed.notify_all();
+  }
   std::thread thread;
 };
 
@@ -174,16 +227,9 @@ result<std::unique_ptr<owners_board>> owners_board::open(const kafka_options& o,
     while (!self->stop) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(self->consumer, 100);
       if (!m) continue;
-      if (!m->err && m->payload) {
-        auto rec = json::read_own<owner_record>(
-            std::string_view(static_cast<const char*>(m->payload), m->len));
-        if (rec) {
-          std::lock_guard lock(self->mutex);
-          auto& cur = self->owners[rec->partition];
-          if (rec->at_ms >= cur.at_ms) cur = *rec;
-        }
-        self->changed.notify_all();
-      }
+      if (!m->err && m->payload && m->key)
+        self->take(std::string_view(static_cast<const char*>(m->key), m->key_len),
+                   std::string_view(static_cast<const char*>(m->payload), m->len));
       rd_kafka_message_destroy(m);
     }
   });
@@ -208,17 +254,36 @@ status owners_board::publish(std::int32_t partition, const std::string& url) {
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  const std::string key = fmt::format("partition/{}", partition);
-  const std::string value = json::write(owner_record{partition, url, now});
-  const auto e = rd_kafka_producev(impl_->producer, RD_KAFKA_V_TOPIC(impl_->topic.c_str()),
-                                   RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_KEY(key.data(), key.size()),
-                                   RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-  if (e)
-    return make_error(errc::unavailable, std::string("cannot publish: ") + rd_kafka_err2str(e));
-  if (rd_kafka_flush(impl_->producer, 5000))
-    return make_error(errc::unavailable, "the owners topic did not take the record in time");
-  return ok();
+  return impl_->produce(fmt::format("partition/{}", partition),
+                        json::write(owner_record{partition, url, now}));
+}
+
+status owners_board::publish_clock(std::int64_t offset_ms) {
+  return impl_->produce("clock", json::write(clock_record{offset_ms}));
+}
+
+status owners_board::publish_member(const std::string& url, std::int64_t clock_offset_ms) {
+  return impl_->produce("member/" + url, json::write(member_record{url, clock_offset_ms}));
+}
+
+void owners_board::on_clock(std::function<void(std::int64_t)> listener) {
+  std::optional<std::int64_t> now;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->clock_listener = listener;
+    now = impl_->clock_offset;
+  }
+  if (now && listener) listener(*now);
+}
+
+bool owners_board::wait_members_at(std::int64_t offset_ms,
+                                   std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mutex);
+  return impl_->changed.wait_for(lock, timeout, [&] {
+    for (const auto& [url, at] : impl_->members)
+      if (at < offset_ms) return false;
+    return true;
+  });
 }
 
 std::optional<std::string> owners_board::owner(std::int32_t partition) const {

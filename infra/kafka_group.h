@@ -58,6 +58,15 @@ class owners_board {
   // Waits until every one of `partitions` has an owner, or the timeout.
   bool wait_complete(std::int32_t partitions, std::chrono::milliseconds timeout) const;
 
+  // The deployment's test clock (--test-clock on every process): its
+  // offset, and each process ("member", by URL) with the offset it runs on.
+  status publish_clock(std::int64_t offset_ms);
+  status publish_member(const std::string& url, std::int64_t clock_offset_ms);
+  // Called (on the board's thread) with each clock offset read.
+  void on_clock(std::function<void(std::int64_t offset_ms)> listener);
+  // Waits until every member known runs on `offset_ms` or later.
+  bool wait_members_at(std::int64_t offset_ms, std::chrono::milliseconds timeout) const;
+
  private:
   owners_board() = default;
   struct impl;

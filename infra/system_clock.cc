@@ -22,9 +22,13 @@ timestamp test_clock::now() const {
 }
 
 status test_clock::advance(std::int64_t seconds) {
+  return set_offset_ms(offset_ms_.load() + seconds * 1000);
+}
+
+status test_clock::set_offset_ms(std::int64_t next) {
   static std::mutex m;
   std::lock_guard lock(m);
-  const std::int64_t next = offset_ms_.load() + seconds * 1000;
+  if (next <= offset_ms_.load()) return ok();  // never backwards
   const std::string tmp = file_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);

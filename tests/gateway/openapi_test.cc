@@ -33,7 +33,8 @@ TEST(openapi, documents_exactly_the_routes_of_the_router) {
       status advance(std::int64_t) override { return ok(); }
       std::int64_t offset_ms() const override { return 0; }
     } control;
-    gateway::api api({bus, projector, queries, *log, clock, verifier, &control, [](auto, auto) {}});
+    gateway::api api(
+        {bus, &projector, &queries, *log, clock, verifier, &control, [](auto, auto) {}});
 
     std::set<std::string> routed;
     for (const auto& r : api.routes()) routed.insert(r);

@@ -91,8 +91,8 @@ struct sparse_offsets : ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(bus.start());
     projector.start();
-    api = std::make_unique<gateway::api>(
-        gateway::api_services{bus, projector, queries, log, clock, verifier, nullptr, timers.fn()});
+    api = std::make_unique<gateway::api>(gateway::api_services{
+        bus, &projector, &queries, log, clock, verifier, nullptr, timers.fn()});
     token = *gateway::sign_token("secret", {"acme", {"admin"}, "ann", {}});
   }
   void TearDown() override {

@@ -188,23 +188,33 @@ TEST_F(deployment, the_main_flows_run_with_commands_sent_to_either_gateway) {
   EXPECT_NE(pick_line->text.find("A1"), std::string::npos) << pick_line->text;
   expect(two->post("/v1/sessions/" + shop + "/items/" + line + "/pick"), 200);
 
-  // An appointment.
+  // An appointment, on the deployment's one test clock.
   const auto clock = one->get("/v1/admin/clock").json();
-  const auto soon = tally::format_rfc3339(*tally::parse_rfc3339(str(at(clock, {"now"}))) +
-                                          std::chrono::minutes(2));
+  const auto in_an_hour =
+      tally::format_rfc3339(*tally::parse_rfc3339(str(at(clock, {"now"}))) + std::chrono::hours(1));
   const auto booking = str(
       at(expect(two->post("/v1/bookings", R"({"customer_id":")" + customer +
-                                              R"(","title":"Tax advice","duration_minutes":30})"),
+                                              R"(","title":"Tax advice","duration_minutes":60})"),
                 201)
              .json(),
          {"session_id"}));
   expect(one->post("/v1/sessions/" + booking + "/quote", R"({"price_cents":1000})"), 200);
   expect(two->post("/v1/sessions/" + booking + "/book",
-                   R"({"scheduled_start":")" + soon + R"(","host_id":"admin"})"),
+                   R"({"scheduled_start":")" + in_an_hour + R"(","host_id":"admin"})"),
          200);
-  expect(one->post("/v1/sessions/" + booking + "/start"), 200);
-  auto done = expect(two->post("/v1/sessions/" + booking + "/end"), 200);
+  EXPECT_EQ(one->post("/v1/sessions/" + booking + "/start").code(), "too_early");
+  // Moved on one gateway: answered once every process runs on the new time.
+  expect(one->post("/v1/admin/clock", R"({"advance_seconds":3300})"), 200);
+  const auto offset = num(at(one->get("/v1/admin/clock").json(), {"offset_seconds"}));
+  EXPECT_EQ(offset, 3300);
+  EXPECT_EQ(num(at(two->get("/v1/admin/clock").json(), {"offset_seconds"})), offset);
+  auto replica = projector_process->client("admin", "acme");
+  EXPECT_EQ(num(at(replica->get("/v1/admin/clock").json(), {"offset_seconds"})), offset);
+  expect(two->post("/v1/sessions/" + booking + "/start"), 200);
+  expect(two->post("/v1/admin/clock", R"({"advance_seconds":2700})"), 200);
+  auto done = expect(one->post("/v1/sessions/" + booking + "/end"), 200);
   EXPECT_EQ(str(at(done.json(), {"status"})), "ended");
+  EXPECT_EQ(str(at(done.json(), {"outcome"})), "completed");
 
   // The other tenant's commands, to either gateway, too.
   auto globex = g2->client("admin", "globex");
