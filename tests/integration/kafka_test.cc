@@ -2,6 +2,7 @@
 // topic as an independent Kafka client sees it. (Every other integration
 // test also runs on Kafka: ctest's kafka/ tests.)
 
+#include "infra/dev_kafka.h"
 #include "support/tally_process.h"
 
 #include <gtest/gtest.h>
@@ -196,6 +197,27 @@ TEST(kafka, migrate_copies_an_embedded_log_into_an_empty_topic_keeping_order_and
   ASSERT_EQ(next.status, 201) << next.body;
   EXPECT_EQ(invoice_number, "INV-000001");
   EXPECT_EQ(str(at(next.json(), {"number"})), "INV-000002");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(kafka, a_topic_whose_partition_count_changed_is_refused_at_start) {
+  temp_dir dir;
+  {
+    tally_server server(dir.str(), true, on_kafka());  // 4 partitions
+    ASSERT_EQ(server.client("admin")->post("/v1/customers", R"({"name":"Ann"})").status, 201);
+    ASSERT_EQ(server.stop(), 0);
+  }
+  tally::infra::dev_kafka::options two;
+  two.partitions = 2;
+  auto other = tally::infra::dev_kafka::start(two);
+  ASSERT_TRUE(other);
+  auto run = run_tally(
+      {"serve", "--data", dir.str(), "--listen", "127.0.0.1:0", "--kafka", (*other)->bootstrap()});
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_EQ(run.out.find("listening"), std::string::npos) << run.out;
 }
 
 }  // namespace
