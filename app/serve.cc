@@ -211,7 +211,7 @@ int serve(const serve_options& o) {
     spdlog::error("tally projector needs --kafka HOST:PORT");
     return 2;
   }
-  if (replica && !std::getenv("TALLY_JWT_SECRET")) {
+  if ((replica || !o.kafka.empty()) && !std::getenv("TALLY_JWT_SECRET")) {
     // Every process of a deployment must verify the same tokens.
     spdlog::error("set TALLY_JWT_SECRET: every process of a Kafka deployment shares it");
     return 2;

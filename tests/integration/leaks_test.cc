@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <jwt.h>
 
+#include <cstdlib>
 #include <fstream>
 
 using namespace tally::testing;
@@ -29,8 +30,14 @@ struct leaks : ::testing::Test {
   }
   // A token signed with the server's own secret, with these grants.
   std::string signed_token(const std::string& grants) const {
-    std::ifstream in(dir.path() / "jwt-secret");
-    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // The server's secret: TALLY_JWT_SECRET (Kafka mode) or the data directory's.
+    std::string secret;
+    if (const char* env = std::getenv("TALLY_JWT_SECRET"); env && *env) {
+      secret = env;
+    } else {
+      std::ifstream in(dir.path() / "jwt-secret");
+      secret.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
     jwt_t* j = nullptr;
     jwt_new(&j);

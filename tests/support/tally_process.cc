@@ -153,6 +153,10 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock,
     kafka_ = dev_kafka_for(limits.kafka_of);
   else if (limits.kafka || (kafka_mode() && !limits.embedded))
     kafka_ = dev_kafka_for(data_dir);
+  // Kafka mode's processes share one secret from the environment; `tally
+  // token` (run by this process) must see the same.
+  if (!kafka_.empty() && !std::getenv("TALLY_JWT_SECRET"))
+    ::setenv("TALLY_JWT_SECRET", "tally-test-secret", 1);
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe");
   pid_ = ::fork();
