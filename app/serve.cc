@@ -94,6 +94,8 @@ result<stores> open_stores(const std::string& data_dir, std::uint64_t min_free_b
     infra::kafka_options ko;
     ko.bootstrap = kafka->kafka;
     ko.topic = kafka->topic;
+    ko.reader_group = kafka->process == serve_options::role::projector ? "tally-projector"
+                                                                        : "tally-reader";
     auto log = infra::kafka_log::open(ko);
     if (!log) return std::move(log).take_error();
     s.kafka = std::move(*log);

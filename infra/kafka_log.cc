@@ -307,7 +307,7 @@ class kafka_log::cursor final : public ports::log_cursor {
   status init(const kafka_options& o) {
     auto c = base_conf(o);
     if (!c) return std::move(c).take_error();
-    for (auto [k, v] : {std::pair<const char*, std::string>{"group.id", "tally-reader"},
+    for (auto [k, v] : {std::pair<const char*, std::string>{"group.id", o.reader_group},
                         {"isolation.level", "read_committed"},
                         {"auto.offset.reset", "error"},
                         {"enable.auto.commit", "false"},

@@ -22,6 +22,9 @@ struct kafka_options {
   // A commit that takes longer is answered outcome_unknown (and retried);
   // below the 5 s in which commands must be answered.
   std::chrono::milliseconds commit_timeout{3500};
+  // group.id of this process's readers: they `assign` and never commit,
+  // so it names them for the cluster's tools only.
+  std::string reader_group = "tally-reader";
   // How long opening waits for the cluster to answer.
   std::chrono::milliseconds connect_timeout{10'000};
 };
