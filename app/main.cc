@@ -130,7 +130,9 @@ int main(int argc, char** argv) {
       "delay-commit MS, fence");
   dev_kafka->add_option("--partitions", dev_partitions, "partitions of tally.events (default 4)")
       ->check(CLI::Range(1, 1000));
-  dev_kafka->add_option("--listen", dev_listen, "HOST:PORT (not supported by the mock cluster)");
+  dev_kafka->add_option("--listen", dev_listen,
+                        "HOST:PORT to bootstrap from (default: the mock's own port; clients then "
+                        "talk to the mock's port on this machine)");
 
   std::string token_data = "./tally-data", token_tenant, token_sub, token_name, token_ttl = "1h";
   std::vector<std::string> token_roles;

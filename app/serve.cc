@@ -94,8 +94,8 @@ result<stores> open_stores(const std::string& data_dir, std::uint64_t min_free_b
     infra::kafka_options ko;
     ko.bootstrap = kafka->kafka;
     ko.topic = kafka->topic;
-    ko.reader_group = kafka->process == serve_options::role::projector ? "tally-projector"
-                                                                        : "tally-reader";
+    ko.reader_group =
+        kafka->process == serve_options::role::projector ? "tally-projector" : "tally-reader";
     auto log = infra::kafka_log::open(ko);
     if (!log) return std::move(log).take_error();
     s.kafka = std::move(*log);
@@ -464,14 +464,9 @@ extern "C" void on_stop_signal(int) { stop_requested = true; }
 }  // namespace
 
 int dev_kafka(std::int32_t partitions, const std::string& listen) {
-  if (!listen.empty()) {
-    spdlog::error(
-        "--listen is not supported: librdkafka's mock cluster chooses its own port "
-        "(docs/operations.md, \"Kafka\")");
-    return 2;
-  }
   infra::dev_kafka::options o;
   o.partitions = partitions;
+  o.listen = listen;
   auto k = infra::dev_kafka::start(o);
   if (!k) {
     spdlog::error("{}", k.err().detail);

@@ -22,6 +22,10 @@ class dev_kafka {
  public:
   struct options {
     std::int32_t partitions = 4;
+    // HOST:PORT to take connections on, passed on to the broker (the mock
+    // cluster picks its own port, and its metadata names that one: clients
+    // on this machine bootstrap here and then talk to it directly). "": none.
+    std::string listen;
     std::string topic = "tally.events";
     std::string owners_topic = "tally.owners";
   };
@@ -30,7 +34,7 @@ class dev_kafka {
   dev_kafka(const dev_kafka&) = delete;
   dev_kafka& operator=(const dev_kafka&) = delete;
 
-  // HOST:PORT of the broker.
+  // HOST:PORT to bootstrap from: `listen` if given, else the broker's own.
   [[nodiscard]] std::string bootstrap() const;
 
   // Faults: the broker stops or starts answering; every answer is delayed;

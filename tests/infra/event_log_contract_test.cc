@@ -423,3 +423,27 @@ TEST(owners_board, every_reader_sees_the_latest_owner_of_each_partition) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(dev_kafka, listen_takes_the_bootstrap_connection_on_the_address_asked_for) {
+  infra::dev_kafka::options o;
+  o.partitions = 1;
+  o.listen = "127.0.0.1:0";
+  auto broker = infra::dev_kafka::start(o);
+  ASSERT_TRUE(broker) << broker.err().detail;
+  const auto bootstrap = (*broker)->bootstrap();
+  EXPECT_TRUE(bootstrap.starts_with("127.0.0.1:")) << bootstrap;
+  infra::kafka_options ko;
+  ko.bootstrap = bootstrap;
+  auto log = infra::kafka_log::open(ko);
+  ASSERT_TRUE(log) << log.err().detail;
+  EXPECT_EQ((*log)->partition_count(), 1);
+  ASSERT_TRUE((*log)->own(0));
+  ASSERT_TRUE((*log)->append(0, {make_event("acme", 0)}));
+  EXPECT_EQ(read_all(**log, 0).size(), 1u);
+  EXPECT_EQ((*broker)->command("rtt 5"), "ok");
+  EXPECT_NE((*broker)->command("sideways"), "ok");
+}
+
+}  // namespace
