@@ -116,7 +116,6 @@ class command_bus::decider {
     if (applied)
       spdlog::info("write model of partition {}: replayed {} events from the log", partition_,
                    applied);
-    purge_idempotency_records();
     return ok();
   }
 
@@ -616,6 +615,7 @@ status command_bus::take(std::int32_t partition) {
   auto d = std::make_shared<decider>(*this, partition);
   // Reads the partition to its end before deciding anything.
   if (auto s = d->recover(); !s) return s;
+  d->purge_idempotency_records();
   if (scheduler_) {
     // What was due in the partition, as the store knew it (the replay above
     // told the scheduler about the tail).
