@@ -98,6 +98,8 @@ class forwarder {
       }
       if (::poll(fds.data(), fds.size(), -1) < 0) continue;
       if (fds[0].revents) return;
+      // The pairs polled: a connection accepted below waits for the next turn.
+      const std::size_t polled = pairs_.size();
       if (fds[1].revents & POLLIN) {
         const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
         if (client >= 0) {
@@ -111,8 +113,9 @@ class forwarder {
           }
         }
       }
-      std::vector<std::pair<int, int>> keep;
-      for (std::size_t i = 0; i < pairs_.size(); ++i) {
+      std::vector<std::pair<int, int>> keep(pairs_.begin() + static_cast<std::ptrdiff_t>(polled),
+                                            pairs_.end());
+      for (std::size_t i = 0; i < polled; ++i) {
         const auto [a, b] = pairs_[i];
         bool open = true;
         for (auto [from, to, ev] :
