@@ -138,6 +138,16 @@ BOOST_DESCRIBE_STRUCT(start_appointment, (), ())
 enum class absent_party { customer, host };
 BOOST_DESCRIBE_ENUM(absent_party, customer, host)
 
+// What a video provider (or staff) reports of who is in an appointment.
+struct record_attendance {
+  ids::session session_id;  // path
+  attendee party = attendee::customer;
+  attendance_change action = attendance_change::joined;
+  std::optional<timestamp> at;  // default: now
+  std::optional<std::string> source;
+};
+BOOST_DESCRIBE_STRUCT(record_attendance, (), (party, action, at, source))
+
 struct mark_no_show {
   ids::session session_id;  // path
   std::optional<absent_party> party;
@@ -271,6 +281,6 @@ using command =
                  end_session, cancel_session, expire_session, record_payment, refund_payment,
                  issue_invoice, change_settings, request_booking, quote_session, book_session,
                  reschedule_session, start_appointment, mark_no_show, resolve_session,
-                 invoice_session, issue_credit_note, mark_paid>;
+                 invoice_session, issue_credit_note, mark_paid, record_attendance>;
 
 }  // namespace tally

@@ -151,6 +151,7 @@ struct validator {
   }
   void operator()(const start_appointment&) {}
   void operator()(const mark_no_show&) {}
+  void operator()(const record_attendance& x) { c.opt_text("source", x.source, max_name); }
   void operator()(const resolve_session& x) {
     c.range("charge_cents", x.charge_cents, 0, max_price_cents);
     c.text("reason", x.reason, max_name);
@@ -790,6 +791,17 @@ struct decider {
     ev.started_at = ctx.now;
     return decision{{std::move(ev)}, keys::session(cur.session_id), {}};
   }
+  result<decision> operator()(const record_attendance& x) const {
+    auto ss = appointment(x.session_id);
+    if (!ss) return std::move(ss).take_error();
+    const session_state& cur = **ss;
+    if (cur.status != session_status::booked && cur.status != session_status::active)
+      return bad_state("attendance is recorded for booked or active appointments");
+    return decision{{attendance_recorded{cur.session_id, x.party, x.action, x.at.value_or(ctx.now),
+                                         x.source, ctx.actor}},
+                    keys::session(cur.session_id),
+                    {}};
+  }
   result<decision> operator()(const mark_no_show& x) const {
     auto ss = appointment(x.session_id);
     if (!ss) return std::move(ss).take_error();
@@ -802,6 +814,13 @@ struct decider {
       return make_error(errc::too_early, fmt::format("a no-show can be marked from {}",
                                                      format_rfc3339(*cur.scheduled_start + wait)));
     const auto who = x.party.value_or(absent_party::customer);
+    const attendee absent = who == absent_party::customer ? attendee::customer : attendee::host;
+    if (std::any_of(cur.attendance.begin(), cur.attendance.end(), [&](const attendance_entry& a) {
+          return a.party == absent && a.action == attendance_change::joined;
+        }))
+      return make_error(errc::attended,
+                        fmt::format("the {}'s attendance shows a join: not a no-show",
+                                    who == absent_party::customer ? "customer" : "host"));
     const cents fee = who == absent_party::customer
                           ? percent_half_up(cur.price_cents.value_or(0), st.no_show_fee_percent)
                           : 0;

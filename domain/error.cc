@@ -18,6 +18,8 @@ std::string_view code_name(errc code) {
       return "payload_too_large";
     case errc::insufficient_stock:
       return "insufficient_stock";
+    case errc::attended:
+      return "attended";
     case errc::resource_occupied:
       return "resource_occupied";
     case errc::invalid_state:

@@ -22,6 +22,7 @@ enum class errc {
   invalid_state,
   already_invoiced,
   already_exists,
+  attended,  // a no-show of someone whose attendance shows a join
   credit_exceeds_invoice,
   empty_cart,
   too_early,

@@ -50,6 +50,9 @@ struct stream_name {
   std::string operator()(const price_adjusted& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const item_picked& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const note_added& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const attendance_recorded& d) const {
+    return "session-" + d.session_id.value;
+  }
   std::string operator()(const session_ended& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const charge_processed& d) const {
     return "session-" + d.session_id.value;

@@ -352,6 +352,23 @@ struct note_added {
 };
 BOOST_DESCRIBE_STRUCT(note_added, (), (session_id, note_id, text, private_, author_id, author_name))
 
+enum class attendee { customer, host };
+BOOST_DESCRIBE_ENUM(attendee, customer, host)
+enum class attendance_change { joined, left };
+BOOST_DESCRIBE_ENUM(attendance_change, joined, left)
+
+// Someone joined or left an appointment (seed 004's video-provider events).
+struct attendance_recorded {
+  static constexpr std::string_view type = "AttendanceRecorded";
+  ids::session session_id;
+  attendee party = attendee::customer;
+  attendance_change action = attendance_change::joined;
+  timestamp at;
+  std::optional<std::string> source;
+  ids::user recorded_by;
+};
+BOOST_DESCRIBE_STRUCT(attendance_recorded, (), (session_id, party, action, at, source, recorded_by))
+
 // A shopping line whose reservation an end released (cancelled, timed out).
 struct released_line {
   ids::line line_id;
@@ -473,7 +490,7 @@ using event_data =
                  stock_received, stock_adjusted, session_requested, session_quoted, session_booked,
                  session_rescheduled, session_started, item_added, item_removed, price_adjusted,
                  item_picked, note_added, session_ended, charge_processed, payment_recorded,
-                 payment_refunded, invoice_issued, credit_note_issued>;
+                 payment_refunded, invoice_issued, credit_note_issued, attendance_recorded>;
 
 std::string_view type_of(const event_data& e);
 // "session-<id>", "item-<id>", ... : the stream an event belongs to.

@@ -271,6 +271,10 @@ struct applier {
       ss->last_activity = e.time;
     }
   }
+  void operator()(const attendance_recorded& d) {
+    if (auto* ss = session(d.session_id))
+      ss->attendance.push_back(attendance_entry{d.party, d.action, d.at, d.source});
+  }
   void operator()(const session_ended& d) {
     auto* ss = session(d.session_id);
     if (!ss) return;

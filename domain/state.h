@@ -118,6 +118,14 @@ struct note_state {
 };
 BOOST_DESCRIBE_STRUCT(note_state, (), (note_id, text, private_, author_id, author_name, added_at))
 
+struct attendance_entry {
+  attendee party = attendee::customer;
+  attendance_change action = attendance_change::joined;
+  timestamp at;
+  std::optional<std::string> source;
+};
+BOOST_DESCRIBE_STRUCT(attendance_entry, (), (party, action, at, source))
+
 struct charge_state {
   ids::charge charge_id;
   cents amount_cents = 0;
@@ -157,6 +165,7 @@ struct session_state {
   std::vector<line_state> lines;
   std::int64_t line_sequence = 0;
   std::vector<note_state> notes;
+  std::vector<attendance_entry> attendance;
   std::vector<charge_state> charges;
   cents payments_cents = 0;                // every payment recorded
   cents refunds_cents = 0;                 // every refund recorded
@@ -177,7 +186,7 @@ struct session_state {
 BOOST_DESCRIBE_STRUCT(session_state, (),
                       (session_id, kind, status, outcome, customer, host_id, host_name, resource,
                        title, meeting_url, started_at, ended_at, scheduled_start, duration_minutes,
-                       price_cents, requested_via, lines, line_sequence, notes, charges,
+                       price_cents, requested_via, lines, line_sequence, notes, attendance, charges,
                        payments_cents, refunds_cents, final_cost, invoice_id, order_id,
                        last_activity, listed_at, version))
 

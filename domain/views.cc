@@ -31,6 +31,8 @@ session_view render(const session_state& s, timestamp now, view_options opts) {
     v.notes.push_back(
         note_view{n.note_id, n.text, n.private_, n.author_id, n.author_name, n.added_at});
   }
+  for (const auto& a : s.attendance)
+    v.attendance.push_back(attendance_view{a.party, a.action, a.at, a.source});
   for (const auto& c : s.charges)
     v.charges.push_back(charge_view{c.charge_id, c.amount_cents, c.reason, c.splits, c.charged_at});
   v.paid_cents = s.paid_cents();

@@ -27,6 +27,14 @@ BOOST_DESCRIBE_STRUCT(line_view, (),
                       (line_id, item_id, name, unit, location, quantity, unit_price_cents,
                        list_price_cents, picked_quantity, line_total_cents))
 
+struct attendance_view {
+  attendee party = attendee::customer;
+  attendance_change action = attendance_change::joined;
+  timestamp at;
+  std::optional<std::string> source;
+};
+BOOST_DESCRIBE_STRUCT(attendance_view, (), (party, action, at, source))
+
 struct note_view {
   ids::note note_id;
   std::string text;
@@ -66,6 +74,7 @@ struct session_view {
   std::vector<line_view> lines;
   cents items_total_cents = 0;
   std::vector<note_view> notes;
+  std::vector<attendance_view> attendance;
   std::vector<charge_view> charges;
   cents paid_cents = 0;
   cents amount_due_cents = 0;
@@ -78,8 +87,8 @@ BOOST_DESCRIBE_STRUCT(session_view, (),
                       (session_id, kind, status, outcome, payment_status, customer, host_id,
                        host_name, resource, title, meeting_url, started_at, ended_at,
                        scheduled_start, duration_minutes, price_cents, lines, items_total_cents,
-                       notes, charges, paid_cents, amount_due_cents, version, cost, invoice_id,
-                       order_id))
+                       notes, attendance, charges, paid_cents, amount_due_cents, version, cost,
+                       invoice_id, order_id))
 
 struct active_session_entry {
   ids::session session_id;

@@ -792,6 +792,8 @@ void api::impl::build_routes() {
       session_command(std::type_identity<start_appointment>{}, 200));
   add("POST", "/v1/sessions/{id}/no-show", staff_write,
       session_command(std::type_identity<mark_no_show>{}, 200));
+  add("POST", "/v1/sessions/{id}/attendance", staff_write,
+      session_command(std::type_identity<record_attendance>{}, 201));
   add("POST", "/v1/sessions/{id}/resolve", admin_only,
       session_command(std::type_identity<resolve_session>{}, 200));
   add("POST", "/v1/sessions/{id}/invoice", admin_only,

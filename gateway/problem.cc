@@ -37,6 +37,7 @@ int http_status(errc code) {
     case errc::invalid_state:
     case errc::already_invoiced:
     case errc::already_exists:
+    case errc::attended:
     case errc::credit_exceeds_invoice:
     case errc::request_in_progress:
       return 409;
@@ -84,6 +85,8 @@ std::string_view title(errc code) {
       return "Already invoiced";
     case errc::already_exists:
       return "Already exists";
+    case errc::attended:
+      return "The attendance shows a join";
     case errc::credit_exceeds_invoice:
       return "The credit exceeds what is left to credit";
     case errc::empty_cart:

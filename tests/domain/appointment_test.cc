@@ -107,6 +107,31 @@ TEST_F(appointments, a_no_show_may_be_marked_after_the_floor_of_33_percent_of_th
   EXPECT_EQ(host_platform(fee), (std::pair<cents, cents>{450, 50}));
 }
 
+TEST_F(appointments, attendance_is_recorded_and_a_join_refuses_that_partys_no_show) {
+  book(id, 1000);
+  set_now(start + 2min);
+  auto joined = s.run(record_attendance{id, attendee::customer, attendance_change::joined,
+                                        start + 1min, std::string("meet")});
+  const auto& e = scenario::only<attendance_recorded>(joined);
+  EXPECT_EQ(e.at, start + 1min);
+  EXPECT_EQ(e.source, "meet");
+  s.run(record_attendance{id, attendee::customer, attendance_change::left, {}, {}});
+  auto view = render(*s.state().session(id), s.now);
+  ASSERT_EQ(view.attendance.size(), 2u);
+  EXPECT_EQ(view.attendance[1].action, attendance_change::left);
+  EXPECT_EQ(view.attendance[1].at, s.now);  // default: now
+  set_now(start + 30min);
+  // The customer joined (and left): not a no-show, whatever happened after.
+  EXPECT_EQ(s.when(mark_no_show{id, absent_party::customer}).err().code, errc::attended);
+  // The host never joined: the host's no-show stands.
+  auto d = s.run(mark_no_show{id, absent_party::host});
+  EXPECT_EQ(scenario::only<session_ended>(d).outcome, session_outcome::no_show);
+  // Only for appointments that are booked or active.
+  EXPECT_EQ(
+      s.when(record_attendance{id, attendee::host, attendance_change::joined, {}, {}}).err().code,
+      errc::invalid_state);
+}
+
 TEST_F(appointments, the_no_show_wait_floors_for_short_sessions) {
   auto ten = request(10);
   book(ten, 1000, 10);  // floor(3.3) = 3 min

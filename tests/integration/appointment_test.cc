@@ -61,6 +61,39 @@ struct booking_flow : ::testing::Test {
   }
 };
 
+TEST_F(booking_flow, attendance_is_recorded_and_a_customer_who_joined_is_not_a_no_show) {
+  const auto id = booked(1000);
+  advance(3600 + 60);
+  auto joined = ok(host->post("/v1/sessions/" + id + "/attendance",
+                              R"({"party":"customer","action":"joined","source":"meet"})"),
+                   201);
+  const auto attendance = at(joined.json(), {"attendance"}).as_array();
+  ASSERT_EQ(attendance.size(), 1u);
+  EXPECT_EQ(str(at(attendance.at(0), {"party"})), "customer");
+  EXPECT_EQ(str(at(attendance.at(0), {"action"})), "joined");
+  EXPECT_EQ(str(at(attendance.at(0), {"source"})), "meet");
+  // In the session's history too.
+  auto history = admin->get("/v1/sessions/" + id + "/events", {"Tally-Min-Position: " + last});
+  EXPECT_NE(history.body.find("AttendanceRecorded"), std::string::npos) << history.body;
+  // Bad input names the field and changes nothing.
+  auto bad =
+      host->post("/v1/sessions/" + id + "/attendance", R"({"party":"crowd","action":"joined"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.fields(), std::vector<std::string>{"party"});
+  http_client warehouse(server->base_url());
+  warehouse.token = server->token("warehouse");
+  EXPECT_EQ(
+      warehouse.post("/v1/sessions/" + id + "/attendance", R"({"party":"host","action":"joined"})")
+          .status,
+      403);
+  advance(25 * 60);
+  auto refused = admin->post("/v1/sessions/" + id + "/no-show", R"({"party":"customer"})");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(refused.code(), "attended");
+  auto host_absent = ok(admin->post("/v1/sessions/" + id + "/no-show", R"({"party":"host"})"));
+  EXPECT_EQ(str(at(host_absent.json(), {"outcome"})), "no_show");
+}
+
 TEST_F(booking_flow, public_request_quote_book_start_in_window_end_charge_invoice_pay) {
   http_client pub(server->base_url());
   pub.token = server->token("public");
