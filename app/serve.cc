@@ -170,6 +170,21 @@ class memory_returner {
   std::thread thread_;
 };
 
+// The clock a process reads: the system's, or with --test-clock the test
+// clock kept in the data directory.
+struct process_clock {
+  infra::system_clock_source system;
+  std::unique_ptr<infra::test_clock> test;
+  explicit process_clock(const serve_options& o) {
+    if (o.test_clock)
+      test = std::make_unique<infra::test_clock>(
+          (fs::path(o.data_dir) / "test-clock-offset").string());
+  }
+  [[nodiscard]] const clock_source& now() const {
+    return test ? static_cast<const clock_source&>(*test) : system;
+  }
+};
+
 // Kafka mode's --test-clock: one clock for the whole deployment, carried on
 // tally.owners. Advancing it anywhere publishes the new offset and answers
 // once every process of the deployment says it runs on it (each acknowledges
@@ -239,13 +254,9 @@ int serve(const serve_options& o) {
     spdlog::info("writing {} partitions of {} on {}", st->kafka->partition_count(), o.topic,
                  o.kafka);
   }
-  infra::system_clock_source system_clock;
-  std::unique_ptr<infra::test_clock> test_clock;
-  if (o.test_clock)
-    test_clock =
-        std::make_unique<infra::test_clock>((fs::path(o.data_dir) / "test-clock-offset").string());
-  const clock_source& clock =
-      test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
+  process_clock clocks(o);
+  infra::test_clock* test_clock = clocks.test.get();
+  const clock_source& clock = clocks.now();
 
   // The command side: the deciders and their scheduler, or none at all in
   // a read replica.
@@ -276,7 +287,7 @@ int serve(const serve_options& o) {
   gateway::http_server server({o.host, o.port, o.threads}, clock);
   std::unique_ptr<infra::owners_board> board;
   std::unique_ptr<deployment_clock> shared_clock;
-  clock_control* controls = test_clock.get();
+  clock_control* controls = test_clock;
   if (replica && test_clock) {
     infra::kafka_options ko;
     ko.bootstrap = o.kafka;
@@ -324,13 +335,9 @@ int gateway(const serve_options& o) {
   }
   // Partitions follow the group: one that is lost is not taken back here.
   st->kafka->set_reacquire(false);
-  infra::system_clock_source system_clock;
-  std::unique_ptr<infra::test_clock> test_clock;
-  if (o.test_clock)
-    test_clock =
-        std::make_unique<infra::test_clock>((fs::path(o.data_dir) / "test-clock-offset").string());
-  const clock_source& clock =
-      test_clock ? static_cast<const clock_source&>(*test_clock) : system_clock;
+  process_clock clocks(o);
+  infra::test_clock* test_clock = clocks.test.get();
+  const clock_source& clock = clocks.now();
 
   commands::command_bus bus(*st->log, *st->state, clock, {});
   commands::scheduler scheduler(bus, clock, *st->state);

@@ -56,6 +56,17 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // has to finish reading the frame in flight and answer the close frame.
 constexpr auto close_grace = std::chrono::seconds(10);
 
+// Pings after 30 s of silence and a cut after 60 s find peers that vanished
+// without a FIN (a phone that lost its signal); the close handshake gets
+// close_grace.
+websocket::stream_base::timeout ws_timeouts() {
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = close_grace;
+  t.idle_timeout = std::chrono::seconds(60);
+  t.keep_alive_pings = true;
+  return t;
+}
+
 // Turns api::handle's callback into something a coroutine can co_await; the
 // answer is posted back to the connection's strand.
 template <class Token>
@@ -354,14 +365,7 @@ struct http_server::impl {
                                         registration& reg) {
     gauge_guard gauge(metrics.websocket_connections);
     ws_stream ws(std::move(stream));
-    // Pings after 30 s of silence and a cut after 60 s find clients that
-    // vanished without a FIN (a phone that lost its signal); the close
-    // handshake gets close_grace.
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = close_grace;
-    timeouts.idle_timeout = std::chrono::seconds(60);
-    timeouts.keep_alive_pings = true;
-    ws.set_option(timeouts);
+    ws.set_option(ws_timeouts());
     ws.read_message_max(64 * 1024);
     auto [ec] = co_await ws.async_accept(req, use_tuple);
     if (ec) co_return;
@@ -427,12 +431,8 @@ struct http_server::impl {
     beast::get_lowest_layer(up).expires_never();
     gauge_guard gauge(metrics.websocket_connections);
     ws_stream client(std::move(stream));
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = close_grace;
-    timeouts.idle_timeout = std::chrono::seconds(60);
-    timeouts.keep_alive_pings = true;
-    client.set_option(timeouts);
-    up.set_option(timeouts);
+    client.set_option(ws_timeouts());
+    up.set_option(ws_timeouts());
     client.read_message_max(64 * 1024);
     auto [aec] = co_await client.async_accept(req, use_tuple);
     if (aec) co_return std::nullopt;

@@ -1,6 +1,7 @@
 #include "infra/kafka_group.h"
 
 #include "base/json.h"
+#include "infra/kafka_conf.h"
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
@@ -11,38 +12,6 @@
 namespace tally::infra {
 
 namespace {
-
-void on_log(const rd_kafka_t*, int level, const char* facility, const char* text) {
-  if (level <= 4) spdlog::warn("kafka {}: {}", facility, text);
-}
-
-result<rd_kafka_conf_t*> make_conf(
-    const kafka_options& o, std::initializer_list<std::pair<const char*, std::string>> extra) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, on_log);
-  char err[512];
-  auto set = [&](const char* k, const std::string& v) {
-    return rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK;
-  };
-  bool good = set("bootstrap.servers", o.bootstrap) && set("client.id", "tally") &&
-              set("reconnect.backoff.max.ms", "1000");
-  for (const auto& [k, v] : extra) good = good && set(k, v);
-  if (!good) {
-    rd_kafka_conf_destroy(conf);
-    return make_error(errc::internal, std::string("Kafka setting: ") + err);
-  }
-  return conf;
-}
-
-result<rd_kafka_t*> make_client(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    return make_error(errc::internal, std::string("cannot make a Kafka client: ") + err);
-  }
-  return rk;
-}
 
 std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* list) {
   std::vector<std::int32_t> out;
@@ -104,17 +73,17 @@ result<std::unique_ptr<kafka_group>> kafka_group::join(const kafka_options& o,
   std::unique_ptr<kafka_group> g(new kafka_group());
   g->impl_ = std::make_unique<impl>();
   g->impl_->h = std::move(h);
-  auto conf = make_conf(o, {{"group.id", group},
-                            {"partition.assignment.strategy", "cooperative-sticky"},
-                            {"enable.auto.commit", "false"},
-                            {"enable.auto.offset.store", "false"},
-                            {"session.timeout.ms", "6000"},
-                            {"heartbeat.interval.ms", "500"},
-                            {"auto.offset.reset", "latest"}});
+  auto conf = kafka::client_conf(o, {{"group.id", group},
+                                     {"partition.assignment.strategy", "cooperative-sticky"},
+                                     {"enable.auto.commit", "false"},
+                                     {"enable.auto.offset.store", "false"},
+                                     {"session.timeout.ms", "6000"},
+                                     {"heartbeat.interval.ms", "500"},
+                                     {"auto.offset.reset", "latest"}});
   if (!conf) return std::move(conf).take_error();
-  rd_kafka_conf_set_rebalance_cb(*conf, &impl::on_rebalance);
-  rd_kafka_conf_set_opaque(*conf, g->impl_.get());
-  auto rk = make_client(RD_KAFKA_CONSUMER, *conf);
+  rd_kafka_conf_set_rebalance_cb(conf->conf, &impl::on_rebalance);
+  rd_kafka_conf_set_opaque(conf->conf, g->impl_.get());
+  auto rk = conf->make(RD_KAFKA_CONSUMER);
   if (!rk) return std::move(rk).take_error();
   g->impl_->rk = *rk;
   rd_kafka_poll_set_consumer(g->impl_->rk);
@@ -204,17 +173,17 @@ result<std::unique_ptr<owners_board>> owners_board::open(const kafka_options& o,
   b->impl_ = std::make_unique<impl>();
   auto& s = *b->impl_;
   s.topic = topic;
-  auto pconf = make_conf(o, {{"enable.idempotence", "true"}, {"linger.ms", "0"}});
+  auto pconf = kafka::client_conf(o, {{"enable.idempotence", "true"}, {"linger.ms", "0"}});
   if (!pconf) return std::move(pconf).take_error();
-  auto producer = make_client(RD_KAFKA_PRODUCER, *pconf);
+  auto producer = pconf->make(RD_KAFKA_PRODUCER);
   if (!producer) return std::move(producer).take_error();
   s.producer = *producer;
-  auto cconf = make_conf(o, {{"group.id", "tally-owners-reader"},
-                             {"enable.auto.commit", "false"},
-                             {"auto.offset.reset", "earliest"},
-                             {"fetch.wait.max.ms", "20"}});
+  auto cconf = kafka::client_conf(o, {{"group.id", "tally-owners-reader"},
+                                      {"enable.auto.commit", "false"},
+                                      {"auto.offset.reset", "earliest"},
+                                      {"fetch.wait.max.ms", "20"}});
   if (!cconf) return std::move(cconf).take_error();
-  auto consumer = make_client(RD_KAFKA_CONSUMER, *cconf);
+  auto consumer = cconf->make(RD_KAFKA_CONSUMER);
   if (!consumer) return std::move(consumer).take_error();
   s.consumer = *consumer;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);

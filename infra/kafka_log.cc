@@ -1,6 +1,7 @@
 #include "infra/kafka_log.h"
 
 #include "domain/event_codec.h"
+#include "infra/kafka_conf.h"
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
@@ -16,49 +17,8 @@ namespace {
 
 constexpr const char* content_type = "application/cloudevents+json; charset=UTF-8";
 
-// librdkafka's own log lines go through spdlog as warnings (it suppresses
-// repeats itself); what they mean for Tally is logged as errors by the
-// code that sees the failure, once per spell.
-void on_log(const rd_kafka_t*, int level, const char* facility, const char* text) {
-  if (level <= 4) spdlog::warn("kafka {}: {}", facility, text);
-}
-
-struct conf_ptr {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  conf_ptr() = default;
-  conf_ptr(conf_ptr&& o) noexcept : conf(std::exchange(o.conf, nullptr)) {}
-  conf_ptr& operator=(conf_ptr&&) = delete;
-  conf_ptr(const conf_ptr&) = delete;
-  ~conf_ptr() {
-    if (conf) rd_kafka_conf_destroy(conf);
-  }
-  status set(const char* name, const std::string& value) {
-    char err[512];
-    if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-      return make_error(errc::internal, fmt::format("Kafka setting {}: {}", name, err));
-    return ok();
-  }
-  // Hands the configuration to rd_kafka_new (which owns it on success).
-  result<rd_kafka_t*> make(rd_kafka_type_t type) {
-    char err[512];
-    rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
-    if (!rk) return make_error(errc::internal, std::string("cannot make a Kafka client: ") + err);
-    conf = nullptr;
-    return rk;
-  }
-};
-
-result<conf_ptr> base_conf(const kafka_options& o) {
-  conf_ptr c;
-  rd_kafka_conf_set_log_cb(c.conf, on_log);
-  for (auto [k, v] : {std::pair<const char*, std::string>{"bootstrap.servers", o.bootstrap},
-                      {"client.id", "tally"},
-                      {"socket.connection.setup.timeout.ms", "5000"},
-                      {"reconnect.backoff.max.ms", "1000"}}) {
-    if (auto s = c.set(k, v); !s) return std::move(s).take_error();
-  }
-  return c;
-}
+using kafka::client_conf;
+using kafka::conf_ptr;
 
 error kafka_error(errc code, const std::string& what, const char* why) {
   return make_error(code, what + ": " + why);
@@ -74,7 +34,7 @@ class kafka_log::writer {
   ~writer() { drop(); }
 
   status init() {
-    auto c = base_conf(log_.options_);
+    auto c = client_conf(log_.options_);
     if (!c) return std::move(c).take_error();
     const auto txid = fmt::format("{}.events.{}", log_.options_.transactional_prefix, partition_);
     for (auto [k, v] : {std::pair<const char*, std::string>{"transactional.id", txid},
@@ -305,7 +265,7 @@ class kafka_log::cursor final : public ports::log_cursor {
   }
 
   status init(const kafka_options& o) {
-    auto c = base_conf(o);
+    auto c = client_conf(o);
     if (!c) return std::move(c).take_error();
     for (auto [k, v] : {std::pair<const char*, std::string>{"group.id", o.reader_group},
                         {"isolation.level", "read_committed"},
@@ -397,7 +357,7 @@ class kafka_log::cursor final : public ports::log_cursor {
 result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options) {
   if (options.bootstrap.empty()) return make_error(errc::invalid_request, "no Kafka bootstrap");
   std::unique_ptr<kafka_log> log(new kafka_log(options));
-  auto c = base_conf(options);
+  auto c = client_conf(options);
   if (!c) return std::move(c).take_error();
   auto rk = c->make(RD_KAFKA_PRODUCER);
   if (!rk) return std::move(rk).take_error();

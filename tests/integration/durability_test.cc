@@ -1,8 +1,8 @@
 // Acknowledged means durable: commands answered under concurrent load survive
 // kill -9, and the read models after a restart equal a rebuild from the log.
 
-#include "infra/rocks.h"
 #include "support/tally_process.h"
+#include "support/views_dump.h"
 
 #include <gtest/gtest.h>
 
@@ -15,19 +15,6 @@ using namespace tally::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::map<std::string, std::string> dump_views(const fs::path& data) {
-  std::map<std::string, std::string> out;
-  auto db = tally::infra::rocks_db::open((data / "views").string(), {"views"});
-  EXPECT_TRUE(db.has_value());
-  if (!db) return out;
-  tally::infra::rocks_kv kv(**db, "views");
-  kv.scan("", "", [&](std::string_view k, std::string_view v) {
-    out.emplace(k, v);
-    return true;
-  });
-  return out;
-}
 
 TEST(durability, acknowledged_commands_survive_kill_9_and_read_models_equal_a_rebuild) {
   temp_dir dir;

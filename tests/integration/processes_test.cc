@@ -2,8 +2,8 @@
 // partition, beside a writer; crashes of either.
 
 #include "base/time.h"
-#include "infra/rocks.h"
 #include "support/tally_process.h"
+#include "support/views_dump.h"
 #include "support/ws_client.h"
 
 #include <gtest/gtest.h>
@@ -17,19 +17,6 @@ using namespace tally::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::map<std::string, std::string> dump_views(const fs::path& data) {
-  std::map<std::string, std::string> out;
-  auto db = tally::infra::rocks_db::open((data / "views").string(), {"views"});
-  EXPECT_TRUE(db.has_value());
-  if (!db) return out;
-  tally::infra::rocks_kv kv(**db, "views");
-  kv.scan("", "", [&](std::string_view k, std::string_view v) {
-    out.emplace(k, v);
-    return true;
-  });
-  return out;
-}
 
 struct processes : ::testing::Test {
   // One secret for every process of the deployment (and for `tally token`).
