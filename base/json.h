@@ -15,7 +15,9 @@
 //    `std::string value` member, written as a JSON string;
 //  - strong integers: `using int_wrapper = void;` and an integral `value`;
 //  - std::string, bool, integers, tally::timestamp (RFC 3339), std::optional
-//    (absent or null), std::vector, std::map<std::string, T>, json::raw.
+//    (absent or null), std::vector, std::map<std::string, T>, json::raw;
+//  - std::variant of alternatives that JSON tells apart by kind (a string or
+//    an array, say): the first alternative of the value's kind is read.
 
 #include "base/time.h"
 
@@ -31,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 namespace tally::json {
@@ -69,6 +72,10 @@ template <class T>
 struct is_vector : std::false_type {};
 template <class T>
 struct is_vector<std::vector<T>> : std::true_type {};
+template <class T>
+struct is_variant : std::false_type {};
+template <class... A>
+struct is_variant<std::variant<A...>> : std::true_type {};
 template <class T>
 struct is_string_map : std::false_type {};
 template <class T>
@@ -161,6 +168,8 @@ class reader {
         out.emplace_back();
         read(item, out.back(), index_path(path, i++));
       }
+    } else if constexpr (is_variant<T>::value) {
+      read_variant(e, out, path);
     } else if constexpr (is_string_map<T>::value) {
       if (!e.is_object()) return fail<T>(path);
       out.clear();
@@ -181,6 +190,41 @@ class reader {
   void refuse_nul(const std::string& value, const std::string& path) {
     if (mode_ == mode::strict && value.find('\0') != std::string::npos)
       errors_.push_back({path, "must not contain NUL (\\u0000)"});
+  }
+
+  // Whether a JSON value of e's kind is read as a T.
+  template <class T>
+  static bool fits(simdjson::dom::element e) {
+    if constexpr (std::is_same_v<T, bool>)
+      return e.is_bool();
+    else if constexpr (std::is_integral_v<T> || int_wrapper<T>)
+      return e.is_number();
+    else if constexpr (std::is_same_v<T, std::string> || string_wrapper<T> ||
+                       std::is_same_v<T, timestamp> || std::is_enum_v<T>)
+      return e.is_string();
+    else if constexpr (is_vector<T>::value)
+      return e.is_array();
+    else
+      return e.is_object();
+  }
+
+  template <class... A>
+  void read_variant(simdjson::dom::element e, std::variant<A...>& out, const std::string& path) {
+    bool done = false;
+    (
+        [&] {
+          if (done || !fits<A>(e)) return;
+          done = true;
+          A value{};
+          read(e, value, path);
+          out = std::move(value);
+        }(),
+        ...);
+    if (!done) {
+      std::string kinds;
+      ((kinds += (kinds.empty() ? "" : " or ") + std::string(kind_name<A>())), ...);
+      errors_.push_back({path, "must be " + kinds});
+    }
   }
 
   template <class T>
@@ -310,6 +354,8 @@ boost::json::value to_value(const T& v) {
     a.reserve(v.size());
     for (const auto& item : v) a.push_back(to_value(item));
     return a;
+  } else if constexpr (is_variant<T>::value) {
+    return std::visit([](const auto& alt) { return to_value(alt); }, v);
   } else if constexpr (is_string_map<T>::value) {
     boost::json::object o;
     for (const auto& [key, item] : v) o[key] = to_value(item);

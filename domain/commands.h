@@ -269,10 +269,13 @@ struct change_settings {
   std::optional<std::int64_t> min_payable_percent;
   std::optional<std::int64_t> platform_fee_percent;
   std::optional<std::int64_t> shopping_timeout_minutes;
+  std::optional<std::string> timezone;
+  std::optional<std::variant<std::string, std::vector<std::string>>> live_shopping;
 };
 BOOST_DESCRIBE_STRUCT(change_settings, (),
                       (currency, join_window_minutes, no_show_wait_percent, no_show_fee_percent,
-                       min_payable_percent, platform_fee_percent, shopping_timeout_minutes))
+                       min_payable_percent, platform_fee_percent, shopping_timeout_minutes,
+                       timezone, live_shopping))
 
 using command =
     std::variant<register_customer, update_customer, deactivate_customer, change_subscription,

@@ -1,5 +1,6 @@
 #include "domain/decide.h"
 
+#include "base/zone.h"
 #include "domain/pricing.h"
 
 #include <fmt/format.h>
@@ -187,6 +188,20 @@ struct validator {
     pct("min_payable_percent", x.min_payable_percent);
     pct("platform_fee_percent", x.platform_fee_percent);
     minutes("shopping_timeout_minutes", x.shopping_timeout_minutes);
+    if (x.timezone && !zone::find(*x.timezone))
+      c.problems.push_back({"timezone", "must be an IANA time zone name such as Europe/Berlin"});
+    if (x.live_shopping) {
+      if (const auto* mode = std::get_if<std::string>(&*x.live_shopping)) {
+        if (*mode != "all" && *mode != "off")
+          c.problems.push_back({"live_shopping", "must be \"all\", \"off\" or a list of host ids"});
+      } else {
+        const auto& hosts = std::get<std::vector<std::string>>(*x.live_shopping);
+        if (hosts.size() > 1000)
+          c.problems.push_back({"live_shopping", "must list at most 1000 host ids"});
+        for (std::size_t i = 0; i < hosts.size() && i < 1000; ++i)
+          c.text(fmt::format("live_shopping[{}]", i), hosts[i], max_name);
+      }
+    }
   }
   static constexpr std::int64_t json_safe_max = (std::int64_t{1} << 53) - 1;
 };
@@ -392,6 +407,11 @@ struct decider {
     auto c = active_customer(x.customer_id);
     if (!c) return std::move(c).take_error();
     if (!(*c)->active) return bad_state("the customer is deactivated");
+    if (x.kind == session_kind::shopping &&
+        !live_shopping_allows(s.tenant().settings, ctx.actor.value))
+      return make_error(errc::feature_disabled, "live shopping is not enabled for " +
+                                                    ctx.actor.value +
+                                                    " (tenant setting live_shopping)");
     session_started ev;
     ev.session_id = ids::session{ctx.new_id()};
     ev.kind = x.kind;
@@ -926,6 +946,8 @@ struct decider {
     set("min_payable_percent", next.min_payable_percent, x.min_payable_percent);
     set("platform_fee_percent", next.platform_fee_percent, x.platform_fee_percent);
     set("shopping_timeout_minutes", next.shopping_timeout_minutes, x.shopping_timeout_minutes);
+    set("timezone", next.timezone, x.timezone);
+    set("live_shopping", next.live_shopping, x.live_shopping);
     decision d{{}, std::string(keys::tenant), {}};
     if (!changed.empty()) d.events.push_back(tenant_settings_changed{next, std::move(changed)});
     return d;

@@ -10,6 +10,8 @@ std::string_view code_name(errc code) {
       return "unauthorized";
     case errc::forbidden:
       return "forbidden";
+    case errc::feature_disabled:
+      return "feature_disabled";
     case errc::not_found:
       return "not_found";
     case errc::method_not_allowed:

@@ -14,6 +14,7 @@ enum class errc {
   invalid_request,
   unauthorized,
   forbidden,
+  feature_disabled,  // a feature the tenant's rollout settings keep from this user
   not_found,
   method_not_allowed,
   payload_too_large,

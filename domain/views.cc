@@ -98,6 +98,8 @@ settings_view render(const tenant_state& t) {
                        s.min_payable_percent,
                        s.platform_fee_percent,
                        s.shopping_timeout_minutes,
+                       s.timezone,
+                       s.live_shopping,
                        t.version};
 }
 

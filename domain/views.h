@@ -197,12 +197,14 @@ struct settings_view {
   std::int64_t min_payable_percent = 0;
   std::int64_t platform_fee_percent = 0;
   std::int64_t shopping_timeout_minutes = 0;
+  std::string timezone;
+  std::variant<std::string, std::vector<std::string>> live_shopping;
   tally::version version;
 };
 BOOST_DESCRIBE_STRUCT(settings_view, (),
                       (currency, join_window_minutes, no_show_wait_percent, no_show_fee_percent,
                        min_payable_percent, platform_fee_percent, shopping_timeout_minutes,
-                       version))
+                       timezone, live_shopping, version))
 
 struct view_options {
   bool include_private_notes = true;

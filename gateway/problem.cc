@@ -25,6 +25,7 @@ int http_status(errc code) {
     case errc::unauthorized:
       return 401;
     case errc::forbidden:
+    case errc::feature_disabled:
       return 403;
     case errc::not_found:
       return 404;
@@ -69,6 +70,8 @@ std::string_view title(errc code) {
       return "Authentication is required";
     case errc::forbidden:
       return "This role may not do that";
+    case errc::feature_disabled:
+      return "The feature is not enabled for you";
     case errc::not_found:
       return "Not found";
     case errc::method_not_allowed:

@@ -67,6 +67,22 @@ TEST(json_read, a_member_with_a_trailing_underscore_is_read_by_its_plain_name) {
   EXPECT_TRUE(cmd.private_.value_or(false));
 }
 
+TEST(json_read, a_variant_reads_the_alternative_of_the_values_kind_and_writes_it_back) {
+  change_settings cmd;
+  ASSERT_TRUE(json::parse(R"({"live_shopping": "off"})", cmd).empty());
+  EXPECT_EQ(std::get<std::string>(*cmd.live_shopping), "off");
+  ASSERT_TRUE(json::parse(R"({"live_shopping": ["h1", "h2"]})", cmd).empty());
+  EXPECT_EQ(std::get<std::vector<std::string>>(*cmd.live_shopping),
+            (std::vector<std::string>{"h1", "h2"}));
+  EXPECT_EQ(json::write(cmd.live_shopping), R"(["h1","h2"])");
+  auto errors = json::parse(R"({"live_shopping": 3})", cmd);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "live_shopping");
+  EXPECT_EQ(errors[0].message, "must be a string or an array");
+  EXPECT_EQ(fields(json::parse(R"({"live_shopping": ["h1", 2]})", cmd)),
+            (std::vector<std::string>{"live_shopping[1]"}));
+}
+
 TEST(json_write, round_trips_an_event_and_lenient_reading_skips_new_fields) {
   item_added e;
   e.session_id = ids::session{"s1"};

@@ -323,3 +323,35 @@ TEST(holds_cost, adding_a_hold_writes_the_same_few_small_keys_with_1_or_5000_hol
   // And the item itself stays small.
   EXPECT_LT(encode_aggregate(*state.find("item-mug")).size(), 400u);
 }
+
+// Seed 001's rollout: the tenant setting live_shopping.
+TEST(shopping_rollout, live_shopping_off_or_a_host_list_keeps_others_from_starting) {
+  scenario s;
+  s.given({customer_registered{ids::customer{"c1"}, "Ann", {}, {}, false}});
+  const start_session shop{session_kind::shopping, ids::customer{"c1"}, {}, {}};
+  const auto running = scenario::only<session_started>(s.run(shop)).session_id;
+  s.run(change_settings{.live_shopping = std::string("off")});
+  auto refused = s.when(shop);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.err().code, errc::feature_disabled);
+  // A session already running finishes normally.
+  EXPECT_TRUE(s.when(cancel_session{running, {}}).has_value());
+  s.run(change_settings{.live_shopping = std::vector<std::string>{"someone-else"}});
+  refused = s.when(shop);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.err().code, errc::feature_disabled);
+  s.run(change_settings{.live_shopping = std::vector<std::string>{"someone-else", "staff-1"}});
+  EXPECT_TRUE(s.when(shop).has_value());
+  s.run(change_settings{.live_shopping = std::string("all")});
+  EXPECT_TRUE(s.when(shop).has_value());
+}
+
+TEST(shopping_rollout, settings_refuse_an_unknown_mode_and_an_unknown_time_zone) {
+  auto problems = validate(change_settings{.live_shopping = std::string("some")});
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, "live_shopping");
+  problems = validate(change_settings{.timezone = std::string("Mars/Olympus")});
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, "timezone");
+  EXPECT_TRUE(validate(change_settings{.timezone = std::string("Asia/Kolkata")}).empty());
+}

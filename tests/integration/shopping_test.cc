@@ -291,3 +291,59 @@ TEST_F(live_shopping, race_for_the_last_units_never_oversells) {
 }
 
 }  // namespace
+
+namespace {
+
+// Seed 001's rollout plan: live shopping for some hosts, or for none, while
+// the sessions already running finish normally.
+TEST_F(live_shopping, rollout_setting_limits_who_starts_and_running_sessions_finish) {
+  catalog();
+  const auto running = start(ann);
+  ASSERT_EQ(add(running, 1).status, 201);
+
+  auto off = admin->put("/v1/settings", R"({"live_shopping":"off"})");
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(str(at(off.json(), {"live_shopping"})), "off");
+  auto refused =
+      sales->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + ben + R"("})");
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(str(at(refused.json(), {"code"})), "feature_disabled");
+  // The running session carries on: items, end, invoice.
+  ASSERT_EQ(add(running, 1).status, 201);
+  auto ended = sales->post("/v1/sessions/" + running + "/end", "");
+  ASSERT_EQ(ended.status, 200) << ended.body;
+
+  // A list of hosts: one named host may, the others may not.
+  auto pilot = std::make_unique<http_client>(server->base_url());
+  pilot->token = server->token("host", "acme", "pilot-host");
+  auto listed = admin->put("/v1/settings", R"({"live_shopping":["pilot-host"]})");
+  ASSERT_EQ(listed.status, 200);
+  last = listed.header("tally-position");
+  EXPECT_EQ(
+      pilot->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + ben + R"("})").status,
+      201);
+  EXPECT_EQ(
+      sales->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + ben + R"("})").status,
+      403);
+  auto settings = get(*admin, "/v1/settings");
+  EXPECT_EQ(boost::json::serialize(at(settings, {"live_shopping"})), R"(["pilot-host"])");
+
+  // Bad values change nothing.
+  auto bad = admin->put("/v1/settings", R"({"live_shopping":"some","timezone":"Mars/Base"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("live_shopping"), std::string::npos);
+  EXPECT_NE(bad.body.find("timezone"), std::string::npos);
+  EXPECT_EQ(admin->put("/v1/settings", R"({"live_shopping":7})").status, 400);
+  settings = get(*admin, "/v1/settings");
+  EXPECT_EQ(boost::json::serialize(at(settings, {"live_shopping"})), R"(["pilot-host"])");
+  EXPECT_EQ(str(at(settings, {"timezone"})), "UTC");
+
+  ASSERT_EQ(
+      admin->put("/v1/settings", R"({"live_shopping":"all","timezone":"Asia/Kolkata"})").status,
+      200);
+  EXPECT_EQ(
+      sales->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + ann + R"("})").status,
+      201);
+}
+
+}  // namespace
