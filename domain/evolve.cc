@@ -281,6 +281,7 @@ struct applier {
     ss->status = session_status::ended;
     ss->outcome = d.outcome;
     ss->ended_at = d.ended_at;
+    ss->end_reason = d.reason;
     ss->final_cost =
         session_cost{d.billed_minutes, d.time_charge_cents, d.items_total_cents, d.total_cents};
     if (d.resource_id) {

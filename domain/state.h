@@ -158,6 +158,7 @@ struct session_state {
   std::optional<std::string> meeting_url;
   std::optional<timestamp> started_at;
   std::optional<timestamp> ended_at;
+  std::optional<std::string> end_reason;  // SessionEnded's reason ("customer absent", …)
   std::optional<timestamp> scheduled_start;
   std::optional<std::int64_t> duration_minutes;
   std::optional<cents> price_cents;
@@ -185,10 +186,10 @@ struct session_state {
 };
 BOOST_DESCRIBE_STRUCT(session_state, (),
                       (session_id, kind, status, outcome, customer, host_id, host_name, resource,
-                       title, meeting_url, started_at, ended_at, scheduled_start, duration_minutes,
-                       price_cents, requested_via, lines, line_sequence, notes, attendance, charges,
-                       payments_cents, refunds_cents, final_cost, invoice_id, order_id,
-                       last_activity, listed_at, version))
+                       title, meeting_url, started_at, ended_at, end_reason, scheduled_start,
+                       duration_minutes, price_cents, requested_via, lines, line_sequence, notes,
+                       attendance, charges, payments_cents, refunds_cents, final_cost, invoice_id,
+                       order_id, last_activity, listed_at, version))
 
 struct invoice_state {
   ids::invoice invoice_id;

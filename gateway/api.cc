@@ -176,6 +176,11 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   }
 
   std::optional<projections::page_request> page(const call_ptr& c);
+  // Optional query parameters of one type each; false once a bad value has
+  // been answered with a problem naming the parameter.
+  bool int_param(const call_ptr& c, const char* name, std::optional<std::int64_t>& out);
+  bool bool_param(const call_ptr& c, const char* name, std::optional<bool>& out);
+  bool time_param(const call_ptr& c, const char* name, std::optional<timestamp>& out);
 
   std::optional<std::string> query(const call_ptr& c, const std::string& name) {
     auto it = c->query.find(name);
@@ -465,6 +470,42 @@ std::optional<projections::page_request> api::impl::page(const call_ptr& c) {
   return p;
 }
 
+bool api::impl::int_param(const call_ptr& c, const char* name, std::optional<std::int64_t>& out) {
+  auto v = query(c, name);
+  if (!v) return true;
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc{} || end != v->data() + v->size() || n < -json::max_safe_integer ||
+      n > json::max_safe_integer) {
+    fail(c, invalid_field(name, "must be an integer"));
+    return false;
+  }
+  out = n;
+  return true;
+}
+
+bool api::impl::bool_param(const call_ptr& c, const char* name, std::optional<bool>& out) {
+  auto v = query(c, name);
+  if (!v) return true;
+  if (*v != "true" && *v != "false") {
+    fail(c, invalid_field(name, "must be true or false"));
+    return false;
+  }
+  out = *v == "true";
+  return true;
+}
+
+bool api::impl::time_param(const call_ptr& c, const char* name, std::optional<timestamp>& out) {
+  auto v = query(c, name);
+  if (!v) return true;
+  out = parse_rfc3339(*v);
+  if (!out) {
+    fail(c, invalid_field(name, "must be an RFC 3339 time"));
+    return false;
+  }
+  return true;
+}
+
 std::string api::impl::metrics_text() {
   std::string out;
   out += "# HELP tally_http_responses_total HTTP responses by status class.\n";
@@ -581,7 +622,25 @@ void api::impl::build_routes() {
   add("GET", "/v1/customers", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
-    a.read(c, [&a, c, p = *p] { return a.s.queries->customers(c->who.tenant, p); });
+    projections::customer_filter f;
+    f.q = a.query(c, "q");
+    if (f.q && f.q->empty()) f.q.reset();
+    if (!a.bool_param(c, "active", f.active) ||
+        !a.bool_param(c, "has_active_session", f.has_active_session) ||
+        !a.int_param(c, "min_sessions", f.min_sessions) ||
+        !a.int_param(c, "max_sessions", f.max_sessions) ||
+        !a.int_param(c, "min_paid_cents", f.min_paid_cents) ||
+        !a.int_param(c, "max_paid_cents", f.max_paid_cents) ||
+        !a.time_param(c, "registered_from", f.registered_from) ||
+        !a.time_param(c, "registered_to", f.registered_to))
+      return;
+    a.read(c, [&a, c, p = *p, f] { return a.s.queries->customers(c->who.tenant, f, p); });
+  });
+  add("GET", "/v1/customers/{id}/stats", staff_read | role::customer, [id](impl& a, C c) {
+    ids::customer cid{id(c, "id")};
+    if (c->who.has(role::customer) && !c->who.any_of(staff_read) && cid.value != c->who.sub.value)
+      return a.fail(c, make_error(errc::not_found, "customer does not exist"));
+    a.read(c, [&a, c, cid] { return a.s.queries->customer_stats(c->who.tenant, cid); });
   });
   add("GET", "/v1/customers/{id}", staff_read | role::customer, [id](impl& a, C c) {
     ids::customer cid{id(c, "id")};
@@ -624,7 +683,14 @@ void api::impl::build_routes() {
   add("GET", "/v1/inventory", stock_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
-    a.read(c, [&a, c, p = *p] { return a.s.queries->items(c->who.tenant, p); });
+    projections::item_filter f;
+    f.q = a.query(c, "q");
+    if (f.q && f.q->empty()) f.q.reset();
+    f.location = a.query(c, "location");
+    std::optional<bool> available;
+    if (!a.bool_param(c, "available", available)) return;
+    f.available = available.value_or(false);
+    a.read(c, [&a, c, p = *p, f] { return a.s.queries->items(c->who.tenant, f, p); });
   });
   add("GET", "/v1/inventory/{item_id}", stock_read, [id](impl& a, C c) {
     a.read(c, [&a, c, iid = ids::item{id(c, "item_id")}] {
@@ -831,16 +897,17 @@ void api::impl::build_routes() {
   });
 
   // ---- analytics --------------------------------------------------------
+  // from and to: RFC 3339 times or dates, checked against the tenant's zone
+  // by the query.
   add("GET", "/v1/analytics/summary", audit_read, [](impl& a, C c) {
-    std::optional<timestamp> from, to;
-    for (auto [name, field] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
-      if (auto v = a.query(c, name)) {
-        *field = parse_rfc3339(*v);
-        if (!*field) return a.fail(c, invalid_field(name, "must be an RFC 3339 time"));
-      }
-    }
-    if (from && to && *to < *from) return a.fail(c, invalid_field("to", "must not be before from"));
-    a.read(c, [&a, c, from, to] { return a.s.queries->analytics(c->who.tenant, from, to); });
+    a.read(c, [&a, c, from = a.query(c, "from"), to = a.query(c, "to")] {
+      return a.s.queries->analytics(c->who.tenant, from, to);
+    });
+  });
+  add("GET", "/v1/analytics/picking", audit_read, [](impl& a, C c) {
+    a.read(c, [&a, c, from = a.query(c, "from"), to = a.query(c, "to")] {
+      return a.s.queries->picking(c->who.tenant, from, to);
+    });
   });
 
   // ---- real time --------------------------------------------------------

@@ -10,7 +10,15 @@
 //   x/<tenant>/customers/<rev time>/<id>    customers, newest first
 //   x/<tenant>/invoices/<rev offset>/<id>   invoices and credit notes, newest first
 //   x/<tenant>/picklist/<time>/<session>    shopping sessions with lines to pick, oldest first
-//   x/<tenant>/day/<yyyy-mm-dd>             analytics bucket of the day (analytics.h)
+//   x/<tenant>/day/<yyyy-mm-dd>             analytics bucket of the tenant's local day
+//   (analytics.h) x/<tenant>/smark/<session>              where the session is counted in those
+//   buckets x/<tenant>/cstats/<customer>            the customer's figures (analytics.h)
+//   x/<tenant>/customer_counts              the tenant's customers now
+//   x/<tenant>/cgram/<hex trigram>/<rev registered>/<customer>  search: trigrams of the
+//                                           customer's lower-case name, e-mail and phone
+//   x/<tenant>/cin_session/<rev registered>/<customer>  customers with an active session
+//   x/<tenant>/igram/<hex trigram>/<item>   search: trigrams of an item's name and id
+//   x/<tenant>/item_loc/<hex location>/<item>  items by lower-case location
 //   h/<tenant>/<stream>/<version>           each stream's events (CloudEvents)
 //   e/<tenant>/<partition>/<offset>         the tenant's events in log order
 //   m/checkpoint/<partition>                the last offset applied
@@ -42,6 +50,25 @@ inline std::string number(std::int64_t v) { return fmt::format("{:019}", v); }
 inline std::string forward_entry(const ids::tenant& t, std::string_view index, std::int64_t order,
                                  std::string_view id) {
   return index_prefix(t, index) + number(order) + "/" + std::string(id);
+}
+inline std::string hex(std::string_view s) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (unsigned char c : s) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+inline std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+inline std::string doc(const ids::tenant& t, std::string_view kind, std::string_view id) {
+  return fmt::format("x/{}/{}/{}", t.value, kind, id);
 }
 inline std::string history_prefix(const ids::tenant& t, std::string_view stream) {
   return fmt::format("h/{}/{}/", t.value, stream);

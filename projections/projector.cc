@@ -6,7 +6,9 @@
 #include "domain/state_codec.h"
 #include "domain/views.h"
 #include "projections/analytics.h"
+#include "projections/batch_writes.h"
 #include "projections/feed.h"
+#include "projections/insights.h"
 #include "projections/keys.h"
 
 #include <spdlog/spdlog.h>
@@ -18,116 +20,6 @@
 namespace tally::projections {
 
 namespace {
-
-// The changes of one batch: the last write of a key wins.
-class batch_writes {
- public:
-  explicit batch_writes(ports::kv_store& store) : store_(store) {}
-
-  void put(std::string key, std::string value) { writes_[std::move(key)] = std::move(value); }
-
-  // The analytics bucket of a tenant's day, read through the batch.
-  day_bucket& bucket(const ids::tenant& t, timestamp day) {
-    const std::string key = layout::index_prefix(t, "day") + format_rfc3339(day).substr(0, 10);
-    auto it = buckets_.find(key);
-    if (it == buckets_.end()) {
-      day_bucket b;
-      if (auto stored = store_.get(key))
-        b = json::read_own<day_bucket>(*stored).value_or(day_bucket{});
-      it = buckets_.emplace(key, std::move(b)).first;
-    }
-    return it->second;
-  }
-  void erase(std::string key) { writes_[std::move(key)] = std::nullopt; }
-
-  // Aggregates, read through the batch.
-  class tenant_view final : public state_access {
-   public:
-    tenant_view(batch_writes& b, ids::tenant t) : b_(b), t_(std::move(t)) {}
-    [[nodiscard]] const aggregate* find(std::string_view key) const override {
-      return b_.load(t_, key);
-    }
-    [[nodiscard]] aggregate* find_mut(std::string_view key) override {
-      aggregate* a = b_.load(t_, key);
-      if (a) b_.dirty_.insert(layout::aggregate(t_, key));
-      return a;
-    }
-    aggregate& put(std::string_view key, aggregate value) override {
-      const std::string k = layout::aggregate(t_, key);
-      b_.dirty_.insert(k);
-      auto& slot = b_.aggregates_[k];
-      slot = std::move(value);
-      return *slot;
-    }
-    void erase(std::string_view key) override {
-      const std::string k = layout::aggregate(t_, key);
-      b_.dirty_.insert(k);
-      b_.aggregates_[k].reset();
-    }
-
-   private:
-    batch_writes& b_;
-    ids::tenant t_;
-  };
-
-  ports::kv_batch finish() {
-    for (const auto& [k, b] : buckets_) writes_[k] = json::write(b);
-    for (const auto& k : dirty_) {
-      const auto& a = aggregates_[k];
-      if (a)
-        writes_[k] = encode_aggregate(*a);
-      else
-        writes_[k] = std::nullopt;
-    }
-    ports::kv_batch batch;
-    for (auto& [k, v] : writes_) {
-      if (v)
-        batch.put(k, std::move(*v));
-      else
-        batch.erase(k);
-    }
-    return batch;
-  }
-
- private:
-  aggregate* load(const ids::tenant& t, std::string_view key) {
-    const std::string k = layout::aggregate(t, key);
-    auto it = aggregates_.find(k);
-    if (it == aggregates_.end()) {
-      std::optional<aggregate> a;
-      if (auto stored = store_.get(k)) {
-        a = decode_aggregate(key, *stored);
-        if (!a) throw std::runtime_error("unreadable read model under " + k);
-      }
-      it = aggregates_.emplace(k, std::move(a)).first;
-    }
-    return it->second ? &*it->second : nullptr;
-  }
-
-  ports::kv_store& store_;
-  std::map<std::string, std::optional<aggregate>> aggregates_;
-  std::set<std::string> dirty_;
-  std::map<std::string, std::optional<std::string>> writes_;
-  std::map<std::string, day_bucket> buckets_;
-};
-
-// Where a session counts in the analytics: its day, status and outcome.
-struct session_mark {
-  timestamp day;
-  std::string status;
-  std::string outcome;
-  friend bool operator==(const session_mark&, const session_mark&) = default;
-};
-
-std::optional<session_mark> mark_of(const session_state* s, timestamp fallback) {
-  if (!s) return std::nullopt;
-  const auto when = s->kind == session_kind::appointment && s->scheduled_start ? *s->scheduled_start
-                    : s->started_at                                            ? *s->started_at
-                                                                               : fallback;
-  return session_mark{std::chrono::floor<std::chrono::days>(when),
-                      boost::describe::enum_to_string(s->status, ""),
-                      s->outcome ? boost::describe::enum_to_string(*s->outcome, "") : ""};
-}
 
 // Every index entry a session has in its current state (keys.h): the list
 // of all sessions, the active list, and one per filter of GET /v1/sessions.
@@ -148,12 +40,6 @@ std::set<std::string> session_index_keys(const ids::tenant& t, const session_sta
   if (s.status == session_status::active && s.started_at)
     keys.insert(index_entry(t, "active", to_millis(*s.started_at), id));
   return keys;
-}
-
-void count(batch_writes& b, const ids::tenant& t, const session_mark& m, int delta) {
-  auto& bucket = b.bucket(t, m.day);
-  bucket.sessions_by_status[m.status] += delta;
-  if (!m.outcome.empty()) bucket.sessions_by_outcome[m.outcome] += delta;
 }
 
 }  // namespace
@@ -224,15 +110,15 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     b.put(layout::history(e.tenant, e.stream, e.stream_version.value), json);
     b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
     std::optional<ids::session> session_id;
-    std::optional<session_mark> before;
     std::set<std::string> keys_before;
     if (e.stream.starts_with("session-")) {
       session_id = ids::session{e.stream.substr(8)};
-      const auto* old_state = view.session(*session_id);
-      before = mark_of(old_state, e.time);
-      if (old_state) keys_before = session_index_keys(e.tenant, *old_state);
+      if (const auto* old_state = view.session(*session_id))
+        keys_before = session_index_keys(e.tenant, *old_state);
     }
+    insights changes(b, view, e);
     evolve(view, e);
+    changes.after_evolve();
     if (session_id) {
       std::set<std::string> keys_after;
       if (const auto* new_state = view.session(*session_id))
@@ -241,30 +127,7 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
         if (!keys_after.contains(k)) b.erase(k);
       for (const auto& k : keys_after)
         if (!keys_before.contains(k)) b.put(k, "");
-      const auto* after_state = view.session(*session_id);
-      const auto after = mark_of(after_state, e.time);
-      if (before != after) {
-        if (before) count(b, e.tenant, *before, -1);
-        if (after) count(b, e.tenant, *after, +1);
-      }
-      if (!before && after_state)
-        ++b.bucket(e.tenant, after->day).customers[after_state->customer.customer_id.value];
     }
-    if (const auto* d = std::get_if<charge_processed>(&e.data))
-      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).charged_cents +=
-          d->amount_cents;
-    if (const auto* d = std::get_if<payment_recorded>(&e.data))
-      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).paid_cents +=
-          d->amount_cents;
-    if (const auto* d = std::get_if<payment_refunded>(&e.data))
-      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).paid_cents -=
-          d->amount_cents;
-    if (const auto* d = std::get_if<invoice_issued>(&e.data))
-      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).invoiced_cents +=
-          d->total_cents;
-    if (const auto* d = std::get_if<credit_note_issued>(&e.data))
-      b.bucket(e.tenant, std::chrono::floor<std::chrono::days>(e.time)).invoiced_cents -=
-          d->total_cents;
     if (e.stream.starts_with("session-")) {
       // The pick list: a shopping session is on it while it has lines to pick.
       const ids::session id{e.stream.substr(8)};

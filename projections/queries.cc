@@ -1,17 +1,20 @@
 #include "projections/queries.h"
 
 #include "base/json.h"
+#include "base/zone.h"
 #include "domain/event_codec.h"
 #include "domain/evolve.h"
 #include "domain/state_codec.h"
 #include "domain/views.h"
 #include "projections/analytics.h"
+#include "projections/insights.h"
 #include "projections/keys.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 namespace tally::projections {
 
@@ -256,6 +259,155 @@ result<std::string> queries::customers(const ids::tenant& t, const page_request&
                                       [](const customer_state&) { return true; });
 }
 
+namespace {
+
+// The first key under `prefix` at or after prefix + from: its rest.
+std::optional<std::string> seek(const ports::kv_store& store, const std::string& prefix,
+                                const std::string& from) {
+  std::optional<std::string> found;
+  store.scan(prefix, prefix + from, [&](std::string_view key, std::string_view) {
+    found = std::string(key.substr(prefix.size()));
+    return false;
+  });
+  return found;
+}
+
+// Walks the keys that every list (a prefix whose keys end in one shared
+// order, "<rev time>/<id>" or "<id>") holds, in order, from `from`: a
+// leapfrog join, each step a seek. `visit` returns false to stop; the walk
+// also stops once `budget` seeks are spent, returning where it was.
+template <class Visit>
+std::optional<std::string> join(const ports::kv_store& store, const std::vector<std::string>& lists,
+                                std::string from, std::size_t budget, Visit visit) {
+  std::size_t agree = 0, i = 0;
+  while (budget-- > 0) {
+    auto next = seek(store, lists[i], from);
+    if (!next) return std::nullopt;
+    if (*next != from) {
+      from = std::move(*next);
+      agree = 0;
+    }
+    if (++agree == lists.size()) {
+      if (!visit(from)) return from;
+      from += '\0';  // the next key after this one
+      agree = 0;
+    }
+    i = (i + 1) % lists.size();
+  }
+  return from;
+}
+
+constexpr std::size_t search_budget = 20'000;
+
+}  // namespace
+
+result<std::string> queries::customers(const ids::tenant& t, const customer_filter& f,
+                                       const page_request& page) const {
+  const std::string base = layout::index_prefix(t, "customers");
+  std::vector<std::string> lists;
+  const std::string q = f.q ? layout::lower(*f.q) : "";
+  std::set<std::string> grams;
+  trigrams(q, grams);
+  for (const auto& g : grams)
+    lists.push_back(layout::index_prefix(t, "cgram") + layout::hex(g) + "/");
+  if (f.has_active_session.value_or(false)) lists.push_back(layout::index_prefix(t, "cin_session"));
+  if (lists.empty()) lists.push_back(base);
+  // Newest first: registered_to bounds where the walk starts, registered_from where it ends.
+  std::string from;
+  if (f.registered_to) from = layout::rev_number(to_millis(*f.registered_to) - 1);
+  if (!page.cursor.empty()) {
+    auto k = unhex(page.cursor);
+    if (!k || !k->starts_with(base)) return bad_cursor();
+    from = std::max(from, k->substr(base.size()));
+  }
+  const std::string stop_after =
+      f.registered_from ? layout::rev_number(to_millis(*f.registered_from)) + "/\xff" : "";
+  std::string items = "[";
+  std::size_t count = 0;
+  bool more = false;
+  auto last = join(views_, lists, from, search_budget, [&](const std::string& order) {
+    if (!stop_after.empty() && order > stop_after) return false;
+    if (count == page.limit) {
+      more = true;
+      return false;
+    }
+    const std::string id = last_segment(order);
+    auto c = load<customer_state>(views_, t, "customer-" + id);
+    if (!c) return true;
+    auto has = [&](const std::optional<std::string>& v) {
+      return v && layout::lower(*v).find(q) != std::string::npos;
+    };
+    if (!q.empty() && !has(c->name) && !has(c->email) && !has(c->phone)) return true;
+    if (f.active && c->active != *f.active) return true;
+    if (f.min_sessions && c->total_sessions < *f.min_sessions) return true;
+    if (f.max_sessions && c->total_sessions > *f.max_sessions) return true;
+    if (f.min_paid_cents && c->total_paid_cents < *f.min_paid_cents) return true;
+    if (f.max_paid_cents && c->total_paid_cents > *f.max_paid_cents) return true;
+    if (f.registered_from && c->registered_at < *f.registered_from) return true;
+    if (f.registered_to && c->registered_at >= *f.registered_to) return true;
+    if (f.has_active_session) {
+      customer_figures figures;
+      if (auto v = views_.get(layout::doc(t, "cstats", id)))
+        figures = json::read_own<customer_figures>(*v).value_or(customer_figures{});
+      if ((figures.active_sessions > 0) != *f.has_active_session) return true;
+    }
+    if (count++) items += ',';
+    items += json::write(render(*c));
+    return true;
+  });
+  items += ']';
+  // A next page where the walk stopped short: at the page's end, or out of budget.
+  const bool out_of_budget = last && !more && (stop_after.empty() || *last <= stop_after);
+  const auto next =
+      (more || out_of_budget) && last ? std::optional(hex(base + *last)) : std::nullopt;
+  return fmt::format(R"({{"items":{},"next_cursor":{}}})", items,
+                     next ? "\"" + *next + "\"" : "null");
+}
+
+result<std::string> queries::items(const ids::tenant& t, const item_filter& f,
+                                   const page_request& page) const {
+  const std::string base = layout::aggregate(t, "item-");
+  std::vector<std::string> lists;
+  const std::string q = f.q ? layout::lower(*f.q) : "";
+  std::set<std::string> grams;
+  trigrams(q, grams);
+  for (const auto& g : grams)
+    lists.push_back(layout::index_prefix(t, "igram") + layout::hex(g) + "/");
+  if (f.location)
+    lists.push_back(layout::index_prefix(t, "item_loc") + layout::hex(layout::lower(*f.location)) +
+                    "/");
+  if (lists.empty()) lists.push_back(base);
+  std::string from;
+  if (!page.cursor.empty()) {
+    auto k = unhex(page.cursor);
+    if (!k || !k->starts_with(base)) return bad_cursor();
+    from = k->substr(base.size());
+  }
+  std::string out = "[";
+  std::size_t count = 0;
+  bool more = false;
+  auto last = join(views_, lists, from, search_budget, [&](const std::string& id) {
+    if (count == page.limit) {
+      more = true;
+      return false;
+    }
+    auto i = load<item_state>(views_, t, "item-" + id);
+    if (!i) return true;
+    if (!q.empty() && layout::lower(i->name).find(q) == std::string::npos &&
+        layout::lower(i->item_id.value).find(q) == std::string::npos)
+      return true;
+    if (f.location && layout::lower(i->location) != layout::lower(*f.location)) return true;
+    if (f.available && i->available() <= 0) return true;
+    if (count++) out += ',';
+    out += json::write(render(*i));
+    return true;
+  });
+  out += ']';
+  const auto next = last ? std::optional(hex(base + *last)) : std::nullopt;
+  return fmt::format(R"({{"items":{},"next_cursor":{}}})", out,
+                     next ? "\"" + *next + "\"" : "null");
+}
+
 result<std::string> queries::resource(const ids::tenant& t, const ids::resource& id) const {
   auto r = load<resource_state>(views_, t, keys::resource(id));
   if (!r) return missing("resource", id.value);
@@ -289,35 +441,221 @@ result<std::string> queries::invoices(const ids::tenant& t, const page_request& 
       [&](const invoice_state& i) { return !customer || i.customer_id == *customer; });
 }
 
-result<std::string> queries::analytics(const ids::tenant& t, std::optional<timestamp> from,
-                                       std::optional<timestamp> to) const {
+namespace {
+
+// The days a range of analytics covers, in the tenant's zone.
+struct day_span {
+  zone z = zone::utc();
+  std::string zone_name = "UTC";
+  std::optional<local_day> first;  // nullopt: from the first day with data
+  local_day last;                  // inclusive
+  std::string from_text, to_text;
+};
+
+std::optional<timestamp> bound(const zone& z, const std::string& text) {
+  if (auto day = parse_day(text)) return z.start_of(*day);
+  return parse_rfc3339(text);
+}
+
+result<day_span> span_of(const ports::kv_store& views, const ids::tenant& t,
+                         const std::optional<std::string>& from,
+                         const std::optional<std::string>& to, timestamp now) {
+  day_span s;
+  if (auto v = views.get(layout::aggregate(t, keys::tenant))) {
+    if (auto a = decode_aggregate(keys::tenant, *v); a && std::holds_alternative<tenant_state>(*a))
+      s.zone_name = std::get<tenant_state>(*a).settings.timezone;
+    if (auto z = zone::find(s.zone_name)) s.z = *z;
+  }
+  std::optional<timestamp> f, e;
+  if (from) {
+    f = bound(s.z, *from);
+    if (!f) return invalid_field("from", "must be an RFC 3339 time or a date (yyyy-mm-dd)");
+  }
+  if (to) {
+    e = bound(s.z, *to);
+    if (!e) return invalid_field("to", "must be an RFC 3339 time or a date (yyyy-mm-dd)");
+  }
+  if (f && e && *e < *f) return invalid_field("to", "must not be before from");
+  if (f) s.first = s.z.day_of(*f);
+  const timestamp end = e.value_or(now);
+  s.last = s.z.day_of(end);
+  if (e && s.z.start_of(s.last) == *e) s.last -= std::chrono::days(1);
+  if (s.first && (s.last - *s.first).count() > 3700)
+    return invalid_field("from", "the range may cover at most 3700 days");
+  s.from_text = f ? format_rfc3339(*f) : "";
+  s.to_text = format_rfc3339(end);
+  return s;
+}
+
+// Visits the day buckets of a span, in order.
+template <class Visit>
+void each_bucket(const ports::kv_store& views, const ids::tenant& t, const day_span& s,
+                 Visit visit) {
   const std::string prefix = layout::index_prefix(t, "day");
-  const std::string first = from ? format_rfc3339(*from).substr(0, 10) : "";
-  const std::string end = to ? format_rfc3339(*to).substr(0, 10) : "";
-  const bool end_has_time = to && format_rfc3339(*to).substr(10) != "T00:00:00.000Z";
+  const std::string last = format_day(s.last);
+  views.scan(prefix, s.first ? prefix + format_day(*s.first) : "",
+             [&](std::string_view key, std::string_view value) {
+               const std::string day(key.substr(prefix.size()));
+               if (day > last) return false;
+               if (auto b = json::read_own<day_bucket>(value)) visit(day, *b);
+               return true;
+             });
+}
+
+// num / den with four decimals, rounded half up; null when den is 0.
+std::string rate(std::int64_t num, std::int64_t den) {
+  if (den <= 0) return "null";
+  const std::int64_t v = (num * 20000 + den) / (2 * den);
+  return fmt::format("{}.{:04}", v / 10000, v % 10000);
+}
+
+// Nearest-rank percentile of a histogram (seconds -> count).
+std::optional<std::int64_t> percentile(const std::map<std::int64_t, std::int64_t>& h,
+                                       std::int64_t n, int p) {
+  if (n == 0) return std::nullopt;
+  const std::int64_t rank = (n * p + 99) / 100;
+  std::int64_t seen = 0;
+  for (const auto& [seconds, count] : h) {
+    seen += count;
+    if (seen >= rank) return seconds;
+  }
+  return h.rbegin()->first;
+}
+
+}  // namespace
+
+result<std::string> queries::analytics(const ids::tenant& t, const std::optional<std::string>& from,
+                                       const std::optional<std::string>& to) const {
+  auto span = span_of(views_, t, from, to, clock_.now());
+  if (!span) return std::move(span).take_error();
   analytics_summary sum;
-  sum.from = from ? format_rfc3339(*from) : "";
-  sum.to = to ? format_rfc3339(*to) : format_rfc3339(clock_.now());
-  std::map<std::string, std::int64_t> customers;
-  views_.scan(prefix, first.empty() ? "" : prefix + first,
-              [&](std::string_view key, std::string_view value) {
-                const std::string day(key.substr(prefix.size()));
-                if (to && (day > end || (day == end && !end_has_time))) return false;
-                auto b = json::read_own<day_bucket>(value);
-                if (!b) return true;
-                for (const auto& [k, v] : b->sessions_by_status) sum.sessions_by_status[k] += v;
-                for (const auto& [k, v] : b->sessions_by_outcome) sum.sessions_by_outcome[k] += v;
-                sum.charged_cents += b->charged_cents;
-                sum.paid_cents += b->paid_cents;
-                sum.invoiced_cents += b->invoiced_cents;
-                for (const auto& [k, v] : b->customers) customers[k] += v;
-                return true;
-              });
+  sum.from = span->from_text;
+  sum.to = span->to_text;
+  sum.timezone = span->zone_name;
+  std::map<std::string, std::int64_t> customers, ended, completed;
+  std::int64_t no_shows = 0, charged_sessions = 0, paid_sessions = 0;
+  std::map<std::string, revenue_day> days;
+  each_bucket(views_, t, *span, [&](const std::string& day, const day_bucket& b) {
+    for (const auto& [k, v] : b.sessions_by_status) sum.sessions_by_status[k] += v;
+    for (const auto& [k, v] : b.sessions_by_outcome) sum.sessions_by_outcome[k] += v;
+    sum.charged_cents += b.charged_cents;
+    sum.paid_cents += b.paid_cents;
+    sum.invoiced_cents += b.invoiced_cents;
+    for (const auto& [k, v] : b.customers) customers[k] += v;
+    std::int64_t ended_today = 0;
+    for (const auto& [k, v] : b.ended_by_kind) {
+      ended[k] += v;
+      ended_today += v;
+    }
+    for (const auto& [k, v] : b.completed_by_kind) completed[k] += v;
+    no_shows += b.no_shows;
+    charged_sessions += b.charged_sessions;
+    paid_sessions += b.paid_sessions;
+    sum.customers.new_in_range += b.new_customers;
+    days[day] = revenue_day{day, b.charged_cents, b.paid_cents, ended_today};
+  });
   std::erase_if(sum.sessions_by_status, [](const auto& kv) { return kv.second == 0; });
   std::erase_if(sum.sessions_by_outcome, [](const auto& kv) { return kv.second == 0; });
   sum.outstanding_cents = std::max<cents>(0, sum.charged_cents - sum.paid_cents);
-  for (const auto& [k, v] : customers) sum.repeat_customers += v >= 2;
+  std::int64_t with_sessions = 0;
+  for (const auto& [k, v] : customers) {
+    sum.repeat_customers += v >= 2;
+    with_sessions += v >= 1;
+  }
+  for (const auto& [k, v] : ended) sum.sessions_ended += v;
+  // Every day of the range, also those without a bucket.
+  const local_day first =
+      span->first.value_or(days.empty() ? span->last : *parse_day(days.begin()->first));
+  for (local_day d = first; d <= span->last; d += std::chrono::days(1)) {
+    const std::string day = format_day(d);
+    auto it = days.find(day);
+    sum.revenue_by_day.push_back(it != days.end() ? it->second : revenue_day{day});
+  }
+  if (auto c = views_.get(layout::doc(t, "customer_counts", "all"))) {
+    if (auto counts = json::read_own<customer_counts>(*c)) {
+      sum.customers.total = counts->total;
+      sum.customers.active = counts->active;
+      sum.customers.with_active_session = counts->with_active_session;
+    }
+  }
+  sum.customers.repeat = sum.repeat_customers;
+  sum.customers.average_revenue_cents =
+      with_sessions > 0 ? std::max<cents>(0, sum.paid_cents) / with_sessions : 0;
+  std::string out = json::write(sum);
+  out.pop_back();  // '}': the rates follow, written as decimals
+  std::string rates;
+  for (const char* kind : {"metered", "shopping", "appointment"})
+    rates += fmt::format("{}\"{}\":{}", rates.empty() ? "" : ",", kind,
+                         rate(completed[kind], ended[kind]));
+  out += fmt::format(R"(,"completion_rate":{{{}}},"no_show_rate":{},"payment_success_rate":{}}})",
+                     rates, rate(no_shows, ended["appointment"]),
+                     rate(paid_sessions, charged_sessions));
+  return out;
+}
+
+result<std::string> queries::picking(const ids::tenant& t, const std::optional<std::string>& from,
+                                     const std::optional<std::string>& to) const {
+  auto span = span_of(views_, t, from, to, clock_.now());
+  if (!span) return std::move(span).take_error();
+  picking_summary sum;
+  sum.from = span->from_text;
+  sum.to = span->to_text;
+  sum.timezone = span->zone_name;
+  std::map<std::int64_t, std::int64_t> all;
+  std::map<std::string, picking_day> days;
+  each_bucket(views_, t, *span, [&](const std::string& day, const day_bucket& b) {
+    if (b.pick_seconds.empty() && b.short_picks == 0) return;
+    std::map<std::int64_t, std::int64_t> h;
+    std::int64_t n = 0;
+    for (const auto& [k, v] : b.pick_seconds) {
+      h[std::stoll(k)] += v;
+      all[std::stoll(k)] += v;
+      n += v;
+    }
+    picking_day d{day,
+                  n,
+                  percentile(h, n, 50),
+                  percentile(h, n, 90),
+                  h.empty() ? std::nullopt : std::optional(h.rbegin()->first),
+                  b.short_picks};
+    sum.count += n;
+    sum.short_picks += b.short_picks;
+    days[day] = d;
+  });
+  sum.p50_seconds = percentile(all, sum.count, 50);
+  sum.p90_seconds = percentile(all, sum.count, 90);
+  if (!all.empty()) sum.max_seconds = all.rbegin()->first;
+  const local_day first =
+      span->first.value_or(days.empty() ? span->last : *parse_day(days.begin()->first));
+  for (local_day d = first; d <= span->last; d += std::chrono::days(1)) {
+    const std::string day = format_day(d);
+    auto it = days.find(day);
+    sum.days.push_back(it != days.end() ? it->second : picking_day{day});
+  }
   return json::write(sum);
+}
+
+result<std::string> queries::customer_stats(const ids::tenant& t, const ids::customer& id) const {
+  auto c = load<customer_state>(views_, t, keys::customer(id));
+  if (!c) return missing("customer", id.value);
+  customer_figures f;
+  if (auto v = views_.get(layout::doc(t, "cstats", id.value)))
+    f = json::read_own<customer_figures>(*v).value_or(customer_figures{});
+  customer_stats_view out;
+  out.customer_id = id.value;
+  out.sessions.by_status = f.sessions_by_status;
+  out.sessions.by_outcome = f.sessions_by_outcome;
+  for (const auto& [k, v] : f.sessions_by_status) out.sessions.total += v;
+  out.charged_cents = f.charged_cents;
+  out.paid_cents = f.paid_cents;
+  out.refunded_cents = f.refunded_cents;
+  out.outstanding_cents = f.outstanding_cents;
+  out.first_session_at = f.first_session_at;
+  out.last_session_at = f.last_session_at;
+  out.no_shows = f.no_shows;
+  out.active_sessions = f.active_sessions;
+  out.lifetime_value_cents = f.paid_cents - f.refunded_cents;
+  return json::write(out);
 }
 
 result<std::string> queries::settings(const ids::tenant& t) const {

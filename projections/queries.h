@@ -26,6 +26,21 @@ struct session_filter {
   std::optional<std::string> q;
 };
 
+struct customer_filter {
+  std::optional<std::string> q;  // substring of name, e-mail or phone, any case
+  std::optional<bool> active;
+  std::optional<bool> has_active_session;
+  std::optional<std::int64_t> min_sessions, max_sessions;      // inclusive
+  std::optional<std::int64_t> min_paid_cents, max_paid_cents;  // inclusive
+  std::optional<timestamp> registered_from, registered_to;     // half-open
+};
+
+struct item_filter {
+  std::optional<std::string> q;  // substring of name or item id, any case
+  std::optional<std::string> location;
+  bool available = false;  // only items with available > 0
+};
+
 // The read side's answers, as JSON text, from the read-model store alone.
 // Thread-safe (the store is).
 class queries {
@@ -50,19 +65,37 @@ class queries {
   [[nodiscard]] result<std::string> picklist(const ids::tenant& t) const;
   [[nodiscard]] result<std::string> customer(const ids::tenant& t, const ids::customer& id) const;
   [[nodiscard]] result<std::string> customers(const ids::tenant& t, const page_request& page) const;
+  // Customers that pass every filter, newest first, from the search indexes
+  // the projector keeps. A page may hold fewer than `limit` when many
+  // candidates fail a filter: follow next_cursor until it is null.
+  [[nodiscard]] result<std::string> customers(const ids::tenant& t, const customer_filter& f,
+                                              const page_request& page) const;
+  [[nodiscard]] result<std::string> customer_stats(const ids::tenant& t,
+                                                   const ids::customer& id) const;
   [[nodiscard]] result<std::string> resource(const ids::tenant& t, const ids::resource& id) const;
   [[nodiscard]] result<std::string> resources(const ids::tenant& t, const page_request& page) const;
   [[nodiscard]] result<std::string> item(const ids::tenant& t, const ids::item& id) const;
   [[nodiscard]] result<std::string> items(const ids::tenant& t, const page_request& page) const;
+  // Items that pass every filter, by item id.
+  [[nodiscard]] result<std::string> items(const ids::tenant& t, const item_filter& f,
+                                          const page_request& page) const;
   [[nodiscard]] result<std::string> invoice(const ids::tenant& t, const ids::invoice& id) const;
   // Invoices newest first; only one customer's when `customer` is set.
   [[nodiscard]] result<std::string> invoices(
       const ids::tenant& t, const page_request& page,
       const std::optional<ids::customer>& customer = {}) const;
   [[nodiscard]] result<std::string> settings(const ids::tenant& t) const;
-  // Sums the per-day buckets of [from, to) (whole UTC days).
-  [[nodiscard]] result<std::string> analytics(const ids::tenant& t, std::optional<timestamp> from,
-                                              std::optional<timestamp> to) const;
+  // Sums the buckets of the tenant's local days from the day of `from` to the
+  // day before `to` (the day of `to` too, unless `to` is its first instant).
+  // Each bound is an RFC 3339 time or a date (yyyy-mm-dd: that local day's
+  // first instant); invalid ones are errors naming the parameter.
+  [[nodiscard]] result<std::string> analytics(const ids::tenant& t,
+                                              const std::optional<std::string>& from,
+                                              const std::optional<std::string>& to) const;
+  // Time from added to fully picked, over the same days.
+  [[nodiscard]] result<std::string> picking(const ids::tenant& t,
+                                            const std::optional<std::string>& from,
+                                            const std::optional<std::string>& to) const;
   // Who a session or an invoice belongs to (for the customer role).
   [[nodiscard]] std::optional<ids::customer> session_customer(const ids::tenant& t,
                                                               const ids::session& id) const;
