@@ -81,6 +81,11 @@ int main(int argc, char** argv) {
   serve->add_option("--topic", serve_opts.topic,
                     "the Kafka topic of events (default tally.events)");
 
+  const char* allow_help =
+      "hosts webhooks may reach over http or at private, loopback or link-local addresses, "
+      "comma-separated (default none; env TALLY_WEBHOOK_ALLOW_HOSTS, TOML webhook_allow_hosts)";
+  serve->add_option("--webhook-allow-hosts", serve_opts.webhook_allow_hosts, allow_help);
+
   tally::app::serve_options projector_opts;
   projector_opts.process = tally::app::serve_options::role::projector;
   std::string projector_listen;
@@ -97,6 +102,10 @@ int main(int argc, char** argv) {
                       "enable /v1/admin/clock (never in production)");
   projector->add_option("--threads", projector_opts.threads, "HTTP threads (default 2)")
       ->check(CLI::Range(1, 64));
+  projector->add_option("--webhook-allow-hosts", projector_opts.webhook_allow_hosts, allow_help);
+  projector->add_flag("--dispatch-webhooks", projector_opts.dispatch_webhooks,
+                      "deliver webhooks from this projector (run exactly one such projector "
+                      "per deployment; default off)");
 
   tally::app::serve_options gateway_opts;
   std::string gateway_listen;
@@ -120,6 +129,7 @@ int main(int argc, char** argv) {
                     "enable /v1/admin/clock (never in production)");
   gateway->add_option("--threads", gateway_opts.threads, "HTTP threads (default 2)")
       ->check(CLI::Range(1, 64));
+  gateway->add_option("--webhook-allow-hosts", gateway_opts.webhook_allow_hosts, allow_help);
 
   std::int32_t dev_partitions = 4;
   std::string dev_listen;
@@ -172,9 +182,28 @@ int main(int argc, char** argv) {
   if (const char* v = env("TALLY_KAFKA"); v && serve->count("--kafka") == 0) serve_opts.kafka = v;
   if (const char* v = env("TALLY_MIN_FREE_DISK_MB"); v && serve->count("--min-free-disk-mb") == 0)
     serve_opts.min_free_disk_mb = std::strtoull(v, nullptr, 10);
+  struct with_hooks {
+    CLI::App* app;
+    tally::app::serve_options* opts;
+  };
+  const with_hooks hooked[] = {
+      {serve, &serve_opts}, {projector, &projector_opts}, {gateway, &gateway_opts}};
+  if (const char* v = env("TALLY_WEBHOOK_ALLOW_HOSTS"))
+    for (const auto& h : hooked)
+      if (h.app->count("--webhook-allow-hosts") == 0) h.opts->webhook_allow_hosts = v;
   if (!config_file.empty()) {
     try {
       auto t = toml::parse_file(config_file);
+      // A string ("a,b") or an array of strings.
+      std::optional<std::string> hosts = t["webhook_allow_hosts"].value<std::string>();
+      if (auto* list = t["webhook_allow_hosts"].as_array()) {
+        hosts = "";
+        for (const auto& item : *list)
+          if (auto s = item.value<std::string>()) *hosts += (hosts->empty() ? "" : ",") + *s;
+      }
+      if (hosts)
+        for (const auto& h : hooked)
+          if (h.app->count("--webhook-allow-hosts") == 0) h.opts->webhook_allow_hosts = *hosts;
       if (serve->count("--data") == 0)
         if (auto v = t["data"].value<std::string>()) serve_opts.data_dir = *v;
       if (serve->count("--listen") == 0)

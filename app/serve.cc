@@ -15,6 +15,7 @@
 #include "infra/rocks.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
+#include "webhooks/dispatcher.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -300,13 +301,33 @@ int serve(const serve_options& o) {
     shared_clock = std::make_unique<deployment_clock>(*test_clock, *board);
     controls = shared_clock.get();
   }
+  // Webhooks: delivered from here unless this is a projector not asked to.
+  std::unique_ptr<infra::rocks_db> hooks_db;
+  std::unique_ptr<infra::rocks_kv> hooks_kv;
+  std::unique_ptr<webhooks::dispatcher> dispatcher;
+  const auto policy = webhooks::outbound_policy::from_list(o.webhook_allow_hosts);
+  if (!replica || o.dispatch_webhooks) {
+    auto db = infra::rocks_db::open((fs::path(o.data_dir) / "webhooks").string(), {"webhooks"},
+                                    o.min_free_disk_mb << 20);
+    if (!db) {
+      spdlog::error("{}", db.err().detail);
+      return 1;
+    }
+    hooks_db = std::move(*db);
+    hooks_kv = std::make_unique<infra::rocks_kv>(*hooks_db, "webhooks");
+    dispatcher = std::make_unique<webhooks::dispatcher>(
+        *st->log, *hooks_kv, clock, webhooks::dispatcher_options{secret, policy});
+    dispatcher->start();
+  }
   gateway::api api({commands, &projector, &queries, *st->log, clock, verifier, controls,
-                    server.schedule(), &server.metrics()});
+                    server.schedule(), &server.metrics(), nullptr, secret, policy,
+                    dispatcher.get()});
   gateway::stream_hub hub(projector, queries, *st->log, {});
   auto s = server.run(api, &hub, [&](const std::string& endpoint) {
     if (shared_clock) shared_clock->join("http://" + endpoint);
     std::cout << "listening on http://" << endpoint << std::endl;
   });
+  if (dispatcher) dispatcher->stop();
   if (scheduler) scheduler->stop();
   if (bus) bus->stop();
   projector.stop();
@@ -369,7 +390,8 @@ int gateway(const serve_options& o) {
   std::unique_ptr<deployment_clock> shared_clock;
   if (test_clock) shared_clock = std::make_unique<deployment_clock>(*test_clock, **board);
   gateway::api api({bus, nullptr, nullptr, *st->log, clock, verifier, shared_clock.get(),
-                    server.schedule(), &server.metrics(), &routes});
+                    server.schedule(), &server.metrics(), &routes, secret,
+                    webhooks::outbound_policy::from_list(o.webhook_allow_hosts), nullptr});
   std::unique_ptr<infra::kafka_group> group;
   std::thread joining;
   std::atomic<bool> stopped{false};

@@ -23,6 +23,11 @@ struct serve_options {
   // reach this one ("": http://<listen address>).
   std::string projector_url;
   std::string advertise;
+  // Webhooks: hosts that may be sent to over http or at internal addresses
+  // (comma-separated), and whether a projector process dispatches them
+  // (serve always does; run one dispatching projector per deployment).
+  std::string webhook_allow_hosts;
+  bool dispatch_webhooks = false;
 };
 
 // `tally gateway`: Kafka mode's command side, sharing the partitions with

@@ -7,5 +7,7 @@ namespace tally {
 
 // The lowercase hex SHA-256 of `bytes` (64 characters).
 std::string sha256_hex(std::string_view bytes);
+// The lowercase hex HMAC-SHA256 of `bytes` under `key` (RFC 2104).
+std::string hmac_sha256_hex(std::string_view key, std::string_view bytes);
 
 }  // namespace tally

@@ -148,6 +148,18 @@ struct record_attendance {
 };
 BOOST_DESCRIBE_STRUCT(record_attendance, (), (party, action, at, source))
 
+struct register_webhook {
+  std::string url;
+  std::optional<std::vector<std::string>> event_types;  // default: every type
+  std::optional<std::string> description;
+};
+BOOST_DESCRIBE_STRUCT(register_webhook, (), (url, event_types, description))
+
+struct remove_webhook {
+  ids::webhook webhook_id;  // path
+};
+BOOST_DESCRIBE_STRUCT(remove_webhook, (), ())
+
 struct mark_no_show {
   ids::session session_id;  // path
   std::optional<absent_party> party;
@@ -284,6 +296,7 @@ using command =
                  end_session, cancel_session, expire_session, record_payment, refund_payment,
                  issue_invoice, change_settings, request_booking, quote_session, book_session,
                  reschedule_session, start_appointment, mark_no_show, resolve_session,
-                 invoice_session, issue_credit_note, mark_paid, record_attendance>;
+                 invoice_session, issue_credit_note, mark_paid, record_attendance, register_webhook,
+                 remove_webhook>;
 
 }  // namespace tally

@@ -153,6 +153,26 @@ struct validator {
   void operator()(const start_appointment&) {}
   void operator()(const mark_no_show&) {}
   void operator()(const record_attendance& x) { c.opt_text("source", x.source, max_name); }
+  void operator()(const register_webhook& x) {
+    c.text("url", x.url, 2000);
+    const bool https = x.url.starts_with("https://"), http = x.url.starts_with("http://");
+    if (!https && !http)
+      c.problems.push_back({"url", "must be an https:// URL (or http:// to an allowed host)"});
+    else if (x.url.size() <= (https ? 8u : 7u) ||
+             std::any_of(x.url.begin(), x.url.end(),
+                         [](unsigned char ch) { return ch <= ' ' || ch == 0x7f; }))
+      c.problems.push_back({"url", "must name a host and hold no spaces or control characters"});
+    if (x.event_types) {
+      if (x.event_types->size() > 100)
+        c.problems.push_back({"event_types", "must list at most 100 types"});
+      for (std::size_t i = 0; i < x.event_types->size() && i < 100; ++i)
+        if (!is_event_type((*x.event_types)[i]))
+          c.problems.push_back({fmt::format("event_types[{}]", i),
+                                "must be an event type such as SessionEnded (DOMAIN.md)"});
+    }
+    c.opt_text("description", x.description, max_name);
+  }
+  void operator()(const remove_webhook&) {}
   void operator()(const resolve_session& x) {
     c.range("charge_cents", x.charge_cents, 0, max_price_cents);
     c.text("reason", x.reason, max_name);
@@ -929,6 +949,17 @@ struct decider {
     cn.issued_at = ctx.now;
     std::string target = keys::invoice(cn.invoice_id);
     return decision{{std::move(cn)}, std::move(target), {}};
+  }
+  result<decision> operator()(const register_webhook& x) const {
+    webhook_registered ev{ids::webhook{ctx.new_id()}, x.url,
+                          x.event_types.value_or(std::vector<std::string>{}), x.description};
+    const std::string target = keys::webhook(ev.webhook_id);
+    return decision{{std::move(ev)}, target, {}};
+  }
+  result<decision> operator()(const remove_webhook& x) const {
+    const auto* w = s.find_as<webhook_state>(keys::webhook(x.webhook_id));
+    if (!w || !w->active) return not_found("webhook", x.webhook_id.value);
+    return decision{{webhook_removed{w->webhook_id, w->url}}, keys::webhook(x.webhook_id), {}};
   }
   result<decision> operator()(const change_settings& x) const {
     tenant_settings next = s.tenant().settings;

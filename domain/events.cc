@@ -1,9 +1,20 @@
 #include "domain/events.h"
 
+#include <boost/mp11/algorithm.hpp>
+
+#include <type_traits>
+
 namespace tally {
 
 std::string_view type_of(const event_data& e) {
   return std::visit([](const auto& d) { return std::decay_t<decltype(d)>::type; }, e);
+}
+
+bool is_event_type(std::string_view type) {
+  bool found = false;
+  boost::mp11::mp_for_each<boost::mp11::mp_transform<std::type_identity, event_data>>(
+      [&](auto t) { found = found || decltype(t)::type::type == type; });
+  return found;
 }
 
 namespace {
@@ -65,6 +76,10 @@ struct stream_name {
     return "session-" + d.session_id.value;
   }
   std::string operator()(const invoice_issued& d) const { return "invoice-" + d.invoice_id.value; }
+  std::string operator()(const webhook_registered& d) const {
+    return "webhook-" + d.webhook_id.value;
+  }
+  std::string operator()(const webhook_removed& d) const { return "webhook-" + d.webhook_id.value; }
 };
 }  // namespace
 

@@ -369,6 +369,25 @@ struct attendance_recorded {
 };
 BOOST_DESCRIBE_STRUCT(attendance_recorded, (), (session_id, party, action, at, source, recorded_by))
 
+// An endpoint that receives the tenant's events (seed 001's integrations).
+// Its signing secret is derived from the server's key and the id, never
+// written here.
+struct webhook_registered {
+  static constexpr std::string_view type = "WebhookRegistered";
+  ids::webhook webhook_id;
+  std::string url;
+  std::vector<std::string> event_types;  // empty: every type
+  std::optional<std::string> description;
+};
+BOOST_DESCRIBE_STRUCT(webhook_registered, (), (webhook_id, url, event_types, description))
+
+struct webhook_removed {
+  static constexpr std::string_view type = "WebhookRemoved";
+  ids::webhook webhook_id;
+  std::string url;
+};
+BOOST_DESCRIBE_STRUCT(webhook_removed, (), (webhook_id, url))
+
 // A shopping line whose reservation an end released (cancelled, timed out).
 struct released_line {
   ids::line line_id;
@@ -490,9 +509,12 @@ using event_data =
                  stock_received, stock_adjusted, session_requested, session_quoted, session_booked,
                  session_rescheduled, session_started, item_added, item_removed, price_adjusted,
                  item_picked, note_added, session_ended, charge_processed, payment_recorded,
-                 payment_refunded, invoice_issued, credit_note_issued, attendance_recorded>;
+                 payment_refunded, invoice_issued, credit_note_issued, attendance_recorded,
+                 webhook_registered, webhook_removed>;
 
 std::string_view type_of(const event_data& e);
+// Whether `type` names an event type ("ItemAdded").
+bool is_event_type(std::string_view type);
 // "session-<id>", "item-<id>", ... : the stream an event belongs to.
 std::string stream_of(const ids::tenant& tenant, const event_data& e);
 // The CloudEvents subject: "sessions/<id>", "items/<id>", ...

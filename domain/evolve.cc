@@ -271,6 +271,21 @@ struct applier {
       ss->last_activity = e.time;
     }
   }
+  void operator()(const webhook_registered& d) {
+    auto& w = get_or_create<webhook_state>(s, keys::webhook(d.webhook_id));
+    w.webhook_id = d.webhook_id;
+    w.url = d.url;
+    w.event_types = d.event_types;
+    w.description = d.description;
+    w.active = true;
+    w.created_at = e.time;
+  }
+  void operator()(const webhook_removed& d) {
+    if (auto* w = s.find_mut_as<webhook_state>(keys::webhook(d.webhook_id))) {
+      w->active = false;
+      w->removed_at = e.time;
+    }
+  }
   void operator()(const attendance_recorded& d) {
     if (auto* ss = session(d.session_id))
       ss->attendance.push_back(attendance_entry{d.party, d.action, d.at, d.source});

@@ -28,6 +28,7 @@ using charge = named_id<struct charge_tag>;
 using payment = named_id<struct payment_tag>;
 using note = named_id<struct note_tag>;
 using event = named_id<struct event_tag>;
+using webhook = named_id<struct webhook_tag>;
 }  // namespace ids
 
 // The version of one aggregate: the number of events in its stream.

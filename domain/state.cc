@@ -19,6 +19,7 @@ std::string reservation(const ids::item& item, const ids::line& line) {
 }
 std::string session(const ids::session& id) { return "session-" + id.value; }
 std::string invoice(const ids::invoice& id) { return "invoice-" + id.value; }
+std::string webhook(const ids::webhook& id) { return "webhook-" + id.value; }
 }  // namespace keys
 
 const tenant_state& state_reader::tenant() const {

@@ -191,6 +191,20 @@ BOOST_DESCRIBE_STRUCT(session_state, (),
                        attendance, charges, payments_cents, refunds_cents, final_cost, invoice_id,
                        order_id, last_activity, listed_at, version))
 
+struct webhook_state {
+  ids::webhook webhook_id;
+  std::string url;
+  std::vector<std::string> event_types;
+  std::optional<std::string> description;
+  bool active = true;
+  timestamp created_at;
+  std::optional<timestamp> removed_at;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(webhook_state, (),
+                      (webhook_id, url, event_types, description, active, created_at, removed_at,
+                       version))
+
 struct invoice_state {
   ids::invoice invoice_id;
   std::string number;
@@ -213,8 +227,9 @@ BOOST_DESCRIBE_STRUCT(invoice_state, (),
                        lines, total_cents, paid_cents, credited_cents, reason, currency, issued_at,
                        version))
 
-using aggregate = std::variant<tenant_state, customer_state, email_index_state, resource_state,
-                               item_state, session_state, invoice_state, reservation_state>;
+using aggregate =
+    std::variant<tenant_state, customer_state, email_index_state, resource_state, item_state,
+                 session_state, invoice_state, reservation_state, webhook_state>;
 
 // Keys of the aggregates within a tenant: the stream name where there is one.
 namespace keys {
@@ -226,6 +241,7 @@ std::string item(const ids::item& id);
 std::string reservation(const ids::item& item, const ids::line& line);
 std::string session(const ids::session& id);
 std::string invoice(const ids::invoice& id);
+std::string webhook(const ids::webhook& id);
 }  // namespace keys
 
 // Read access to one tenant's aggregates, by key. The write model and the

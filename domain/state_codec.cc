@@ -22,6 +22,7 @@ std::optional<aggregate> decode_aggregate(std::string_view key, std::string_view
   if (key.starts_with("reservation-")) return decode_as<reservation_state>(json);
   if (key.starts_with("session-")) return decode_as<session_state>(json);
   if (key.starts_with("invoice-")) return decode_as<invoice_state>(json);
+  if (key.starts_with("webhook-")) return decode_as<webhook_state>(json);
   return std::nullopt;
 }
 

@@ -83,6 +83,11 @@ item_view render(const item_state& i) {
                    i.on_hand, i.reserved, i.available(), i.version};
 }
 
+webhook_view render(const webhook_state& w) {
+  return webhook_view{w.webhook_id, w.url,        w.event_types, w.description,
+                      w.active,     w.created_at, w.removed_at,  w.version};
+}
+
 invoice_view render(const invoice_state& i) {
   return invoice_view{i.invoice_id,    i.number,    i.kind,   i.session_id,  i.customer_id,
                       i.customer_name, i.credits,   i.lines,  i.total_cents, i.paid_cents,

@@ -170,6 +170,20 @@ BOOST_DESCRIBE_STRUCT(item_view, (),
                       (item_id, name, unit, unit_price_cents, location, on_hand, reserved,
                        available, version))
 
+struct webhook_view {
+  ids::webhook webhook_id;
+  std::string url;
+  std::vector<std::string> event_types;  // empty: every type
+  std::optional<std::string> description;
+  bool active = true;
+  timestamp created_at;
+  std::optional<timestamp> removed_at;
+  tally::version version;
+};
+BOOST_DESCRIBE_STRUCT(webhook_view, (),
+                      (webhook_id, url, event_types, description, active, created_at, removed_at,
+                       version))
+
 struct invoice_view {
   ids::invoice invoice_id;
   std::string number;
@@ -219,6 +233,7 @@ customer_view render(const customer_state& c);
 resource_view render(const resource_state& r);
 item_view render(const item_state& i);
 invoice_view render(const invoice_state& i);
+webhook_view render(const webhook_state& w);
 settings_view render(const tenant_state& t);
 
 }  // namespace tally

@@ -7,6 +7,7 @@
 #include "base/uuid.h"
 #include "gateway/openapi.h"
 #include "gateway/problem.h"
+#include "webhooks/signing.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -235,7 +236,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // ---- commands ---------------------------------------------------------
 
   // `reshape` (optional) turns the answer into what this caller may see.
-  using reshape_fn = std::string (*)(const std::string&);
+  using reshape_fn = std::function<std::string(const std::string&)>;
   void submit(const call_ptr& c, command cmd, int success_status, reshape_fn reshape = nullptr) {
     commands::command_request req;
     req.tenant = c->who.tenant;
@@ -913,6 +914,50 @@ void api::impl::build_routes() {
   // ---- real time --------------------------------------------------------
   add("GET", "/v1/stream", 0, [](impl& a, C c) {
     a.fail(c, invalid_field("Upgrade", "GET /v1/stream is a WebSocket: send Upgrade: websocket"));
+  });
+
+  // ---- webhooks ---------------------------------------------------------
+  add("POST", "/v1/webhooks", admin_only, [](impl& a, C c) {
+    register_webhook cmd{};
+    if (!a.read_body(c, cmd)) return;
+    if (auto s = a.s.webhook_policy.check_url(cmd.url); !s) return a.fail(c, s.err());
+    // The secret is derived, never stored: shown in the answer (and in a
+    // replay of it) only.
+    const std::string key = a.s.webhook_key;
+    const ids::tenant tenant = c->who.tenant;
+    a.submit(c, std::move(cmd), 201, [key, tenant](const std::string& body) {
+      boost::system::error_code ec;
+      auto v = boost::json::parse(body, ec);
+      if (ec || !v.is_object() || !v.as_object().contains("webhook_id")) return body;
+      auto& o = v.as_object();
+      const ids::webhook id{std::string(o["webhook_id"].as_string())};
+      o["secret"] = webhooks::secret_for(key, tenant, id);
+      return boost::json::serialize(v);
+    });
+  });
+  add("GET", "/v1/webhooks", admin_only, [](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    a.read(c, [&a, c, p = *p] { return a.s.queries->webhooks(c->who.tenant, p); });
+  });
+  add("GET", "/v1/webhooks/{id}", admin_only, [id](impl& a, C c) {
+    a.read(c, [&a, c, wid = ids::webhook{id(c, "id")}] {
+      return a.s.queries->webhook(c->who.tenant, wid);
+    });
+  });
+  add("DELETE", "/v1/webhooks/{id}", admin_only,
+      [id](impl& a, C c) { a.submit(c, remove_webhook{ids::webhook{id(c, "id")}}, 200); });
+  add("GET", "/v1/webhooks/{id}/deliveries", admin_only, [id](impl& a, C c) {
+    auto p = a.page(c);
+    if (!p) return;
+    a.read(c, [&a, c, p = *p, wid = ids::webhook{id(c, "id")}]() -> result<std::string> {
+      if (auto w = a.s.queries->webhook(c->who.tenant, wid); !w) return w;
+      if (!a.s.webhooks)
+        return make_error(errc::unavailable,
+                          "this process does not dispatch webhooks (docs/operations.md, "
+                          "\"Webhooks\")");
+      return a.s.webhooks->deliveries(c->who.tenant, wid, p);
+    });
   });
 
   // ---- settings and the event stream ----------------------------------

@@ -7,6 +7,8 @@
 #include "infra/ports/event_log.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
+#include "webhooks/dispatcher.h"
+#include "webhooks/policy.h"
 
 #include <atomic>
 #include <memory>
@@ -40,6 +42,12 @@ struct api_services {
   schedule_fn schedule;
   const transport_metrics* transport = nullptr;  // the HTTP server's counters
   const gateway_routes* routes = nullptr;        // set in a Kafka gateway only
+  // Webhooks: the key their secrets derive from, where they may point, and
+  // the dispatcher whose deliveries this process shows (null where another
+  // process dispatches).
+  std::string webhook_key;
+  webhooks::outbound_policy webhook_policy;
+  const webhooks::dispatcher* webhooks = nullptr;
 };
 
 // The HTTP API of API.md, without any network code: routing, auth, reading

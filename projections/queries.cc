@@ -658,6 +658,21 @@ result<std::string> queries::customer_stats(const ids::tenant& t, const ids::cus
   return json::write(out);
 }
 
+result<std::string> queries::webhooks(const ids::tenant& t, const page_request& page) const {
+  return page_of(views_, layout::aggregate(t, "webhook-"), page,
+                 [](std::string_view, std::string_view v) -> std::optional<std::string> {
+                   auto w = json::read_own<webhook_state>(v);
+                   if (!w || !w->active) return std::nullopt;
+                   return json::write(render(*w));
+                 });
+}
+
+result<std::string> queries::webhook(const ids::tenant& t, const ids::webhook& id) const {
+  auto w = load<webhook_state>(views_, t, keys::webhook(id));
+  if (!w) return missing("webhook", id.value);
+  return json::write(render(*w));
+}
+
 result<std::string> queries::settings(const ids::tenant& t) const {
   auto s = load<tenant_state>(views_, t, std::string(keys::tenant));
   return json::write(render(s.value_or(tenant_state{})));

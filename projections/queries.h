@@ -85,6 +85,9 @@ class queries {
       const ids::tenant& t, const page_request& page,
       const std::optional<ids::customer>& customer = {}) const;
   [[nodiscard]] result<std::string> settings(const ids::tenant& t) const;
+  // Webhooks not removed, by id; one webhook (removed ones too).
+  [[nodiscard]] result<std::string> webhooks(const ids::tenant& t, const page_request& page) const;
+  [[nodiscard]] result<std::string> webhook(const ids::tenant& t, const ids::webhook& id) const;
   // Sums the buckets of the tenant's local days from the day of `from` to the
   // day before `to` (the day of `to` too, unless `to` is its first instant).
   // Each bound is an RFC 3339 time or a date (yyyy-mm-dd: that local day's
