@@ -95,3 +95,40 @@ TEST(settings, only_changed_settings_are_recorded) {
 }
 
 }  // namespace
+
+// Webhooks (issue #9): registered and removed as events; the secret is not
+// in them (it is derived at the edge).
+TEST(webhooks, registered_then_removed_once) {
+  tally::testing::scenario s;
+  auto reg = s.run(register_webhook{"https://hooks.example.com/t",
+                                    std::vector<std::string>{"SessionEnded"}, "CRM"});
+  const auto& ev = tally::testing::scenario::only<webhook_registered>(reg);
+  EXPECT_EQ(ev.url, "https://hooks.example.com/t");
+  EXPECT_EQ(ev.event_types, std::vector<std::string>{"SessionEnded"});
+  EXPECT_EQ(reg.target, "webhook-" + ev.webhook_id.value);
+  const auto id = ev.webhook_id;
+  ASSERT_TRUE(s.state().find_as<webhook_state>(keys::webhook(id)));
+  EXPECT_TRUE(s.state().find_as<webhook_state>(keys::webhook(id))->active);
+  s.run(remove_webhook{id});
+  EXPECT_FALSE(s.state().find_as<webhook_state>(keys::webhook(id))->active);
+  auto again = s.when(remove_webhook{id});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.err().code, errc::not_found);
+}
+
+TEST(webhooks, urls_and_event_types_are_checked) {
+  auto fields = [](const command& c) {
+    std::vector<std::string> out;
+    for (const auto& p : validate(c)) out.push_back(p.field);
+    return out;
+  };
+  EXPECT_EQ(fields(register_webhook{"ftp://x", {}, {}}), std::vector<std::string>{"url"});
+  EXPECT_EQ(fields(register_webhook{"https://", {}, {}}), std::vector<std::string>{"url"});
+  EXPECT_EQ(fields(register_webhook{"https://a b", {}, {}}), std::vector<std::string>{"url"});
+  EXPECT_EQ(fields(register_webhook{
+                "https://ok.example", std::vector<std::string>{"ItemAdded", "Nope"}, {}}),
+            std::vector<std::string>{"event_types[1]"});
+  EXPECT_TRUE(
+      fields(register_webhook{"https://ok.example", std::vector<std::string>{"WebhookRemoved"}, {}})
+          .empty());
+}

@@ -4,6 +4,7 @@
 #include "base/time.h"
 #include "support/tally_process.h"
 #include "support/views_dump.h"
+#include "support/webhook_receiver.h"
 #include "support/ws_client.h"
 
 #include <gtest/gtest.h>
@@ -29,10 +30,12 @@ struct processes : ::testing::Test {
     o.kafka = true;  // the deployment's dev-kafka belongs to writer_dir
     return o;
   }
+  std::vector<std::string> projector_args;  // more flags for the projector
   server_options projector() {
     server_options o;
     o.subcommand = "projector";
     o.kafka_of = writer_dir.str();
+    o.extra_args = projector_args;
     return o;
   }
 };
@@ -105,7 +108,8 @@ struct deployment : processes {
     server_options o;
     o.subcommand = "gateway";
     o.kafka_of = writer_dir.str();
-    o.extra_args = {"--projector", projector_process->base_url()};
+    o.extra_args = {"--projector", projector_process->base_url(), "--webhook-allow-hosts",
+                    "127.0.0.1"};
     return o;
   }
   void SetUp() override {
@@ -261,6 +265,53 @@ TEST_F(deployment, a_gateway_killed_hands_its_partitions_over_and_nothing_acknow
     EXPECT_TRUE(eventually([&] { return c.get("/v1/customers/" + id).status == 200; }))
         << t << "/" << id << " was acknowledged but is not in the log";
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Webhooks in Kafka mode: registered at any gateway, delivered by the one
+// projector run with --dispatch-webhooks; a projector without it says so.
+TEST_F(deployment, deliveries_need_a_projector_that_dispatches) {
+  webhook_receiver receiver;
+  auto one = g1->client("admin", "acme");
+  auto created = expect(one->post("/v1/webhooks", R"({"url":")" + receiver.url() + R"("})"), 201);
+  const auto id = str(at(created.json(), {"webhook_id"}));
+  auto refused = g2->client("admin", "acme")
+                     ->get("/v1/webhooks/" + id + "/deliveries",
+                           {"Tally-Min-Position: " + created.header("tally-position")});
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.code(), "unavailable");
+}
+
+struct dispatching_deployment : deployment {
+  void SetUp() override {
+    projector_args = {"--dispatch-webhooks", "--webhook-allow-hosts", "127.0.0.1"};
+    deployment::SetUp();
+  }
+};
+
+TEST_F(dispatching_deployment, a_webhook_registered_at_one_gateway_gets_events_from_both) {
+  webhook_receiver receiver;
+  auto one = g1->client("admin", "acme");
+  auto two = g2->client("admin", "acme");
+  auto created = expect(one->post("/v1/webhooks", R"({"url":")" + receiver.url() +
+                                                      R"(","event_types":["CustomerRegistered"]})"),
+                        201);
+  const auto id = str(at(created.json(), {"webhook_id"}));
+  EXPECT_TRUE(str(at(created.json(), {"secret"})).starts_with("whsec_"));
+  expect(one->post("/v1/customers", R"({"name":"From one"})"), 201);
+  auto last = expect(two->post("/v1/customers", R"({"name":"From two"})"), 201);
+  ASSERT_TRUE(receiver.wait_for([](const auto& r) { return r.size() >= 2; }));
+  const auto got = receiver.requests();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(str(at(boost::json::parse(got[0].body), {"data", "name"})), "From one");
+  EXPECT_EQ(str(at(boost::json::parse(got[1].body), {"data", "name"})), "From two");
+  auto deliveries = two->get("/v1/webhooks/" + id + "/deliveries",
+                             {"Tally-Min-Position: " + last.header("tally-position")});
+  ASSERT_EQ(deliveries.status, 200) << deliveries.body;
+  EXPECT_EQ(at(deliveries.json(), {"items"}).as_array().size(), 2u);
 }
 
 }  // namespace
