@@ -25,8 +25,6 @@ struct day_bucket {
   cents charged_cents = 0;
   cents paid_cents = 0;
   cents invoiced_cents = 0;
-  // Sessions per customer, dated this day.
-  std::map<std::string, std::int64_t> customers;
   // Sessions ended this day: per kind, completed (or completed_assumed) per
   // kind, no-shows, charged above zero, and of those now paid.
   std::map<std::string, std::int64_t> ended_by_kind;
@@ -42,8 +40,24 @@ struct day_bucket {
 };
 BOOST_DESCRIBE_STRUCT(day_bucket, (),
                       (sessions_by_status, sessions_by_outcome, charged_cents, paid_cents,
-                       invoiced_cents, customers, ended_by_kind, completed_by_kind, no_shows,
-                       charged_sessions, paid_sessions, new_customers, pick_seconds, short_picks))
+                       invoiced_cents, ended_by_kind, completed_by_kind, no_shows, charged_sessions,
+                       paid_sessions, new_customers, pick_seconds, short_picks))
+
+// The customers with sessions dated on a day (x/<t>/daycust/<day>), by
+// their number (customer_number), ascending, with how many sessions each:
+// summed over a year by indexing an array, not by merging string maps.
+struct day_customers {
+  std::vector<std::int64_t> numbers;
+  std::vector<std::int64_t> counts;
+};
+BOOST_DESCRIBE_STRUCT(day_customers, (), (numbers, counts))
+
+// A customer's number within the tenant (x/<t>/cnum/<id>), given in the
+// order of their first dated session; 0: none yet.
+struct customer_number {
+  std::int64_t n = 0;
+};
+BOOST_DESCRIBE_STRUCT(customer_number, (), (n))
 
 // Where a session was last counted in the day buckets (kept per session, so
 // that a later change, even after the tenant changed its time zone, takes the
@@ -88,8 +102,9 @@ struct customer_counts {
   std::int64_t total = 0;
   std::int64_t active = 0;
   std::int64_t with_active_session = 0;
+  std::int64_t numbered = 0;  // customer numbers given (customer_number)
 };
-BOOST_DESCRIBE_STRUCT(customer_counts, (), (total, active, with_active_session))
+BOOST_DESCRIBE_STRUCT(customer_counts, (), (total, active, with_active_session, numbered))
 
 struct revenue_day {
   std::string day;

@@ -45,12 +45,16 @@ std::optional<ids::customer> customer_in(const D& d) {
   }
 }
 
-std::set<std::string> customer_keys(const ids::tenant& t, const customer_state& c,
-                                    bool in_session) {
+// The customer's search keys; the trigrams only with `grams` (events of
+// other streams never change name, e-mail or phone).
+std::set<std::string> customer_keys(const ids::tenant& t, const customer_state& c, bool in_session,
+                                    bool with_grams) {
   std::set<std::string> grams;
-  trigrams(c.name, grams);
-  if (c.email) trigrams(*c.email, grams);
-  if (c.phone) trigrams(*c.phone, grams);
+  if (with_grams) {
+    trigrams(c.name, grams);
+    if (c.email) trigrams(*c.email, grams);
+    if (c.phone) trigrams(*c.phone, grams);
+  }
   const std::string order =
       layout::rev_number(to_millis(c.registered_at)) + "/" + c.customer_id.value;
   std::set<std::string> keys;
@@ -154,12 +158,36 @@ void bump(std::map<std::string, std::int64_t>& m, const std::string& k, int sign
   if ((m[k] += sign) == 0) m.erase(k);
 }
 
+std::int64_t number_of(batch_writes& b, const ids::tenant& t, const std::string& customer) {
+  auto& number = b.doc<customer_number>(layout::doc(t, "cnum", customer));
+  if (number.n == 0)
+    number.n = ++b.doc<customer_counts>(layout::doc(t, "customer_counts", "all")).numbered;
+  return number.n;
+}
+
+void count_customer(batch_writes& b, const ids::tenant& t, const std::string& day,
+                    const std::string& customer, int sign) {
+  auto& d = b.doc<day_customers>(layout::doc(t, "daycust", day));
+  const auto n = number_of(b, t, customer);
+  const auto at = std::lower_bound(d.numbers.begin(), d.numbers.end(), n) - d.numbers.begin();
+  const auto i = static_cast<std::size_t>(at);
+  if (i < d.numbers.size() && d.numbers[i] == n) {
+    if ((d.counts[i] += sign) == 0) {
+      d.numbers.erase(d.numbers.begin() + at);
+      d.counts.erase(d.counts.begin() + at);
+    }
+  } else if (sign > 0) {
+    d.numbers.insert(d.numbers.begin() + at, n);
+    d.counts.insert(d.counts.begin() + at, sign);
+  }
+}
+
 void count_marks(batch_writes& b, const ids::tenant& t, const session_marks& m, int sign) {
   if (!m.dated_day.empty()) {
     auto& d = b.doc<day_bucket>(day_key(t, m.dated_day));
     bump(d.sessions_by_status, m.status, sign);
     bump(d.sessions_by_outcome, m.outcome, sign);
-    bump(d.customers, m.customer_id, sign);
+    if (!m.customer_id.empty()) count_customer(b, t, m.dated_day, m.customer_id, sign);
   }
   if (!m.ended_day.empty()) {
     auto& d = b.doc<day_bucket>(day_key(t, m.ended_day));
@@ -193,7 +221,8 @@ insights::insights(batch_writes& b, batch_writes::tenant_view& view, const event
       customer_before_ = *c;
       const auto& f = b.doc<customer_figures>(layout::doc(e.tenant, "cstats", customer_->value));
       in_session_before_ = f.active_sessions > 0;
-      customer_keys_before_ = customer_keys(e.tenant, *c, in_session_before_);
+      customer_keys_before_ =
+          customer_keys(e.tenant, *c, in_session_before_, e.stream.starts_with("customer-"));
     }
   }
 }
@@ -269,7 +298,7 @@ void insights::after_evolve() {
     if (c) {
       in_session =
           b_.doc<customer_figures>(layout::doc(t, "cstats", customer_->value)).active_sessions > 0;
-      keys = customer_keys(t, *c, in_session);
+      keys = customer_keys(t, *c, in_session, e_.stream.starts_with("customer-"));
     }
     replace_keys(b_, customer_keys_before_, keys);
     auto& counts = b_.doc<customer_counts>(layout::doc(t, "customer_counts", "all"));

@@ -1,29 +1,34 @@
 #pragma once
 
+// clang-format off
 // The layout of the read-model store (one RocksDB database, `<data>/views`).
-//   a/<tenant>/<aggregate key>              aggregate state (JSON), as evolve builds it
-//   x/<tenant>/active/<rev time>/<session>  active sessions, newest first
-//   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first (time: requested or
-//   started) x/<tenant>/by_customer/<id>/…, by_kind/<kind>/…, by_status/<status>/…,
+//   a/<tenant>/<aggregate key>               aggregate state (JSON), as evolve builds it
+//   x/<tenant>/active/<rev time>/<session>   active sessions, newest first
+//   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first (time: requested or started)
+//   x/<tenant>/by_customer/<id>/…, by_kind/<kind>/…, by_status/<status>/…,
 //   by_payment/<payment status>/…            the same, per filter of GET /v1/sessions
 //   x/<tenant>/by_date/<rev time>/<session>  by scheduled start (appointments) or start
-//   x/<tenant>/customers/<rev time>/<id>    customers, newest first
-//   x/<tenant>/invoices/<rev offset>/<id>   invoices and credit notes, newest first
-//   x/<tenant>/picklist/<time>/<session>    shopping sessions with lines to pick, oldest first
-//   x/<tenant>/day/<yyyy-mm-dd>             analytics bucket of the tenant's local day
-//   (analytics.h) x/<tenant>/smark/<session>              where the session is counted in those
-//   buckets x/<tenant>/cstats/<customer>            the customer's figures (analytics.h)
-//   x/<tenant>/customer_counts              the tenant's customers now
-//   x/<tenant>/cgram/<hex trigram>/<rev registered>/<customer>  search: trigrams of the
-//                                           customer's lower-case name, e-mail and phone
+//   x/<tenant>/customers/<rev time>/<id>     customers, newest first
+//   x/<tenant>/invoices/<rev offset>/<id>    invoices and credit notes, newest first
+//   x/<tenant>/picklist/<time>/<session>     shopping sessions with lines to pick, oldest first
+//   x/<tenant>/day/<yyyy-mm-dd>              analytics bucket of the tenant's local day (analytics.h)
+//   x/<tenant>/daycust/<yyyy-mm-dd>          the customers with sessions dated that day, by number
+//   x/<tenant>/cnum/<customer>               the customer's number (analytics.h)
+//   x/<tenant>/smark/<session>               where the session is counted in the day buckets
+//   x/<tenant>/cstats/<customer>             the customer's figures (analytics.h)
+//   x/<tenant>/customer_counts/all           the tenant's customers now
+//   x/<tenant>/cgram/<hex trigram>/<rev registered>/<customer>
+//                                            search: trigrams of the customer's lower-case
+//                                            name, e-mail and phone
 //   x/<tenant>/cin_session/<rev registered>/<customer>  customers with an active session
-//   x/<tenant>/igram/<hex trigram>/<item>   search: trigrams of an item's name and id
+//   x/<tenant>/igram/<hex trigram>/<item>    search: trigrams of an item's name and id
 //   x/<tenant>/item_loc/<hex location>/<item>  items by lower-case location
-//   h/<tenant>/<stream>/<version>           each stream's events (CloudEvents)
-//   e/<tenant>/<partition>/<offset>         the tenant's events in log order
-//   m/checkpoint/<partition>                the last offset applied
+//   h/<tenant>/<stream>/<version>            each stream's events (CloudEvents)
+//   e/<tenant>/<partition>/<offset>          the tenant's events in log order
+//   m/checkpoint/<partition>                 the last offset applied
 // Numbers are zero-padded so that keys sort as numbers do; "rev" numbers
 // count down so that a forward scan is newest first.
+// clang-format on
 
 #include "base/time.h"
 #include "domain/ids.h"

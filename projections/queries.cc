@@ -532,7 +532,7 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   sum.from = span->from_text;
   sum.to = span->to_text;
   sum.timezone = span->zone_name;
-  std::map<std::string, std::int64_t> customers, ended, completed;
+  std::map<std::string, std::int64_t> ended, completed;
   std::int64_t no_shows = 0, charged_sessions = 0, paid_sessions = 0;
   std::map<std::string, revenue_day> days;
   each_bucket(views_, t, *span, [&](const std::string& day, const day_bucket& b) {
@@ -541,7 +541,6 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
     sum.charged_cents += b.charged_cents;
     sum.paid_cents += b.paid_cents;
     sum.invoiced_cents += b.invoiced_cents;
-    for (const auto& [k, v] : b.customers) customers[k] += v;
     std::int64_t ended_today = 0;
     for (const auto& [k, v] : b.ended_by_kind) {
       ended[k] += v;
@@ -557,8 +556,29 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   std::erase_if(sum.sessions_by_status, [](const auto& kv) { return kv.second == 0; });
   std::erase_if(sum.sessions_by_outcome, [](const auto& kv) { return kv.second == 0; });
   sum.outstanding_cents = std::max<cents>(0, sum.charged_cents - sum.paid_cents);
+  // Sessions per customer over the range, by customer number.
+  customer_counts counts;
+  if (auto c = views_.get(layout::doc(t, "customer_counts", "all")))
+    counts = json::read_own<customer_counts>(*c).value_or(customer_counts{});
+  std::vector<std::uint32_t> per_customer(static_cast<std::size_t>(counts.numbered) + 1, 0);
+  {
+    const std::string prefix = layout::index_prefix(t, "daycust");
+    const std::string last = format_day(span->last);
+    views_.scan(prefix, span->first ? prefix + format_day(*span->first) : "",
+                [&](std::string_view key, std::string_view value) {
+                  if (key.substr(prefix.size()) > last) return false;
+                  auto d = json::read_own<day_customers>(value);
+                  if (!d) return true;
+                  for (std::size_t i = 0; i < d->numbers.size() && i < d->counts.size(); ++i) {
+                    const auto n = static_cast<std::size_t>(d->numbers[i]);
+                    if (n >= per_customer.size()) per_customer.resize(n + 1, 0);
+                    per_customer[n] += static_cast<std::uint32_t>(d->counts[i]);
+                  }
+                  return true;
+                });
+  }
   std::int64_t with_sessions = 0;
-  for (const auto& [k, v] : customers) {
+  for (const auto v : per_customer) {
     sum.repeat_customers += v >= 2;
     with_sessions += v >= 1;
   }
@@ -571,13 +591,9 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
     auto it = days.find(day);
     sum.revenue_by_day.push_back(it != days.end() ? it->second : revenue_day{day});
   }
-  if (auto c = views_.get(layout::doc(t, "customer_counts", "all"))) {
-    if (auto counts = json::read_own<customer_counts>(*c)) {
-      sum.customers.total = counts->total;
-      sum.customers.active = counts->active;
-      sum.customers.with_active_session = counts->with_active_session;
-    }
-  }
+  sum.customers.total = counts.total;
+  sum.customers.active = counts.active;
+  sum.customers.with_active_session = counts.with_active_session;
   sum.customers.repeat = sum.repeat_customers;
   sum.customers.average_revenue_cents =
       with_sessions > 0 ? std::max<cents>(0, sum.paid_cents) / with_sessions : 0;
