@@ -38,6 +38,14 @@ class batch_writes {
     }
     return *static_cast<T*>(it->second.value.get());
   }
+  // The same document, read only: nothing is written for it.
+  template <class T>
+  [[nodiscard]] T peek(const std::string& key) const {
+    if (auto it = docs_.find(key); it != docs_.end())
+      return *static_cast<const T*>(it->second.value.get());
+    if (auto stored = store_.get(key)) return json::read_own<T>(*stored).value_or(T{});
+    return T{};
+  }
   [[nodiscard]] std::optional<std::string> get(const std::string& key) const {
     if (auto it = writes_.find(key); it != writes_.end()) return it->second;
     return store_.get(key);

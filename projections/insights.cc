@@ -219,8 +219,9 @@ insights::insights(batch_writes& b, batch_writes::tenant_view& view, const event
   if (customer_) {
     if (const auto* c = view.customer(*customer_)) {
       customer_before_ = *c;
-      const auto& f = b.doc<customer_figures>(layout::doc(e.tenant, "cstats", customer_->value));
-      in_session_before_ = f.active_sessions > 0;
+      in_session_before_ =
+          b.peek<customer_figures>(layout::doc(e.tenant, "cstats", customer_->value))
+              .active_sessions > 0;
       customer_keys_before_ =
           customer_keys(e.tenant, *c, in_session_before_, e.stream.starts_with("customer-"));
     }
@@ -297,14 +298,19 @@ void insights::after_evolve() {
     bool in_session = false;
     if (c) {
       in_session =
-          b_.doc<customer_figures>(layout::doc(t, "cstats", customer_->value)).active_sessions > 0;
+          b_.peek<customer_figures>(layout::doc(t, "cstats", customer_->value)).active_sessions > 0;
       keys = customer_keys(t, *c, in_session, e_.stream.starts_with("customer-"));
     }
     replace_keys(b_, customer_keys_before_, keys);
-    auto& counts = b_.doc<customer_counts>(layout::doc(t, "customer_counts", "all"));
-    counts.total += (c ? 1 : 0) - (customer_before_ ? 1 : 0);
-    counts.active += (c && c->active ? 1 : 0) - (customer_before_ && customer_before_->active);
-    counts.with_active_session += (in_session ? 1 : 0) - (in_session_before_ ? 1 : 0);
+    const int total = (c ? 1 : 0) - (customer_before_ ? 1 : 0);
+    const int active = (c && c->active ? 1 : 0) - (customer_before_ && customer_before_->active);
+    const int with_session = (in_session ? 1 : 0) - (in_session_before_ ? 1 : 0);
+    if (total || active || with_session) {
+      auto& counts = b_.doc<customer_counts>(layout::doc(t, "customer_counts", "all"));
+      counts.total += total;
+      counts.active += active;
+      counts.with_active_session += with_session;
+    }
   }
   if (item_) {
     std::set<std::string> keys;

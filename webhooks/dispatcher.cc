@@ -233,6 +233,7 @@ void dispatcher::consume(std::int32_t partition) {
 }
 
 status dispatcher::apply(std::int32_t partition, const std::vector<ports::recorded_event>& events) {
+  std::lock_guard records(records_);
   ports::kv_batch batch;
   std::map<std::string, hook> changed;
   bool queued = false;
@@ -361,6 +362,11 @@ bool dispatcher::attempt(const hook& h) {
                             "Tally-Delivery: " + d->delivery_id, "Expect:"},
                            options_.policy, options_.attempt_timeout);
   const timestamp done = clock_.now();
+  std::lock_guard records(records_);
+  // Read again: the webhook may have been removed meanwhile.
+  stored = store_.get(dk);
+  d = stored ? json::read_own<delivery>(*stored) : std::nullopt;
+  if (!d || d->status != "pending") return false;
   ++d->attempts;
   if (!d->first_attempt_at) d->first_attempt_at = now;
   d->last_status = result.status ? std::optional<std::int64_t>(result.status) : std::nullopt;

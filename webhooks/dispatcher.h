@@ -98,7 +98,10 @@ class dispatcher {
   ports::kv_store& store_;
   const clock_source& clock_;
   dispatcher_options options_;
-  mutable std::mutex mutex_;           // hooks_
+  mutable std::mutex mutex_;  // hooks_
+  // Taken to write delivery records: a sender's result never overwrites a
+  // cancellation the consumer wrote while the request was on the wire.
+  std::mutex records_;
   std::map<std::string, hook> hooks_;  // by store key
   std::condition_variable queued_;
   std::mutex queued_mutex_;

@@ -178,8 +178,10 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock,
                 static_cast<rlim_t>(limits.max_open_files)};
       ::setrlimit(RLIMIT_NOFILE, &rl);
     }
-    std::vector<std::string> args{TALLY_BINARY, limits.subcommand, "--data",
-                                  data_dir,     "--listen",        "127.0.0.1:0"};
+    for (const auto& kv : limits.env) ::putenv(::strdup(kv.c_str()));
+    std::vector<std::string> args{TALLY_BINARY};
+    args.insert(args.end(), limits.global_args.begin(), limits.global_args.end());
+    args.insert(args.end(), {limits.subcommand, "--data", data_dir, "--listen", "127.0.0.1:0"});
     if (test_clock) args.emplace_back("--test-clock");
     if (!kafka_.empty()) {
       args.emplace_back("--kafka");

@@ -49,9 +49,11 @@ run_result run_tally(const std::vector<std::string>& args);
 struct server_options {
   int max_open_files = 0;  // RLIMIT_NOFILE of the server; 0: inherited
   std::string log_file;  // where its standard error goes; "": nowhere (TALLY_TEST_LOGS: inherited)
-  std::vector<std::string> extra_args;  // more flags for `tally serve`
-  bool embedded = false;                // the embedded log even when TALLY_TEST_KAFKA is set
-  std::string subcommand = "serve";     // or "projector", "gateway"
+  std::vector<std::string> extra_args;   // more flags for `tally serve`
+  std::vector<std::string> global_args;  // flags before the subcommand (--config FILE)
+  std::vector<std::string> env;          // NAME=VALUE set in the server's environment
+  bool embedded = false;                 // the embedded log even when TALLY_TEST_KAFKA is set
+  std::string subcommand = "serve";      // or "projector", "gateway"
   // Kafka mode with the dev-kafka of another data directory (processes of
   // one deployment share one cluster); "": its own.
   std::string kafka_of;
