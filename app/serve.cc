@@ -316,7 +316,7 @@ int serve(const serve_options& o) {
     hooks_db = std::move(*db);
     hooks_kv = std::make_unique<infra::rocks_kv>(*hooks_db, "webhooks");
     dispatcher = std::make_unique<webhooks::dispatcher>(
-        *st->log, *hooks_kv, clock, webhooks::dispatcher_options{secret, policy});
+        *st->log, *hooks_kv, clock, webhooks::dispatcher_options{secret, policy}, &projector);
     dispatcher->start();
   }
   gateway::api api({commands, &projector, &queries, *st->log, clock, verifier, controls,

@@ -15,6 +15,7 @@
 #include "domain/ids.h"
 #include "infra/ports/event_log.h"
 #include "infra/ports/kv_store.h"
+#include "projections/projector.h"
 #include "projections/queries.h"
 #include "webhooks/policy.h"
 
@@ -74,8 +75,11 @@ BOOST_DESCRIBE_STRUCT(delivery, (),
 
 class dispatcher {
  public:
+  // With a `source`, the dispatcher reads the log itself only to catch up
+  // from its checkpoint, then takes the events the projector applies in the
+  // same process (no second reader on the log: on Kafka, no more consumers).
   dispatcher(ports::event_log& log, ports::kv_store& store, const clock_source& clock,
-             dispatcher_options options);
+             dispatcher_options options, projections::projector* source = nullptr);
   ~dispatcher();
   dispatcher(const dispatcher&) = delete;
   dispatcher& operator=(const dispatcher&) = delete;
@@ -103,6 +107,18 @@ class dispatcher {
   // cancellation the consumer wrote while the request was on the wire.
   std::mutex records_;
   std::map<std::string, hook> hooks_;  // by store key
+  // Events the projector applied, per partition, until the consumer takes them.
+  struct feed {
+    std::mutex mutex;
+    std::condition_variable arrived;
+    std::vector<ports::recorded_event> events;
+    bool overflow = false;  // more than it holds: read the log instead
+  };
+  struct feeds {
+    std::atomic<bool> open{true};
+    std::vector<std::unique_ptr<feed>> partitions;
+  };
+  std::shared_ptr<feeds> feeds_;  // null without a source
   std::condition_variable queued_;
   std::mutex queued_mutex_;
   std::atomic<bool> stopping_{false};

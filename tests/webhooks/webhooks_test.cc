@@ -222,4 +222,29 @@ TEST_F(dispatcher_test, an_address_outside_the_policy_is_refused_when_connecting
   EXPECT_TRUE(receiver.requests().empty());
 }
 
+TEST_F(dispatcher_test, takes_the_projectors_events_once_caught_up) {
+  tally::testing::webhook_receiver receiver;
+  tally::testing::memory_kv views;
+  projections::projector projector(*log, views);
+  append(webhook_registered{ids::webhook{"w1"}, receiver.url(), {"CustomerRegistered"}, {}});
+  append(customer_registered{ids::customer{"c1"}, "Before", {}, {}, false});
+  dispatcher d(*log, store, clock, options(), &projector);
+  projector.start();
+  d.start();
+  ASSERT_TRUE(receiver.wait_for([](const auto& r) { return acknowledged(r).size() >= 1; }));
+  // Caught up: later events come from the projector's batches.
+  for (int i = 0; i < 20; ++i)
+    append(customer_registered{
+        ids::customer{"l" + std::to_string(i)}, "Live " + std::to_string(i), {}, {}, false});
+  ASSERT_TRUE(receiver.wait_for([](const auto& r) { return acknowledged(r).size() >= 21; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto names = acknowledged(receiver.requests());
+  ASSERT_EQ(names.size(), 21u);
+  EXPECT_EQ(names.front(), "Before");
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(names[static_cast<std::size_t>(i) + 1], "Live " + std::to_string(i));
+  d.stop();
+  projector.stop();
+}
+
 }  // namespace dispatch
