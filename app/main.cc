@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
       "hosts webhooks may reach over http or at private, loopback or link-local addresses, "
       "comma-separated (default none; env TALLY_WEBHOOK_ALLOW_HOSTS, TOML webhook_allow_hosts)";
   serve->add_option("--webhook-allow-hosts", serve_opts.webhook_allow_hosts, allow_help);
+  const char* cors_help =
+      "browser origins allowed to call the API, comma-separated (https://app.example.com), or * "
+      "(default none; env TALLY_CORS_ORIGINS, TOML cors_origins)";
+  serve->add_option("--cors-origins", serve_opts.cors_origins, cors_help);
 
   tally::app::serve_options projector_opts;
   projector_opts.process = tally::app::serve_options::role::projector;
@@ -103,6 +107,7 @@ int main(int argc, char** argv) {
   projector->add_option("--threads", projector_opts.threads, "HTTP threads (default 2)")
       ->check(CLI::Range(1, 64));
   projector->add_option("--webhook-allow-hosts", projector_opts.webhook_allow_hosts, allow_help);
+  projector->add_option("--cors-origins", projector_opts.cors_origins, cors_help);
   projector->add_flag("--dispatch-webhooks", projector_opts.dispatch_webhooks,
                       "deliver webhooks from this projector (run exactly one such projector "
                       "per deployment; default off)");
@@ -130,6 +135,7 @@ int main(int argc, char** argv) {
   gateway->add_option("--threads", gateway_opts.threads, "HTTP threads (default 2)")
       ->check(CLI::Range(1, 64));
   gateway->add_option("--webhook-allow-hosts", gateway_opts.webhook_allow_hosts, allow_help);
+  gateway->add_option("--cors-origins", gateway_opts.cors_origins, cors_help);
 
   std::int32_t dev_partitions = 4;
   std::string dev_listen;
@@ -191,6 +197,9 @@ int main(int argc, char** argv) {
   if (const char* v = env("TALLY_WEBHOOK_ALLOW_HOSTS"))
     for (const auto& h : hooked)
       if (h.app->count("--webhook-allow-hosts") == 0) h.opts->webhook_allow_hosts = v;
+  if (const char* v = env("TALLY_CORS_ORIGINS"))
+    for (const auto& h : hooked)
+      if (h.app->count("--cors-origins") == 0) h.opts->cors_origins = v;
   if (!config_file.empty()) {
     try {
       auto t = toml::parse_file(config_file);
@@ -204,6 +213,15 @@ int main(int argc, char** argv) {
       if (hosts)
         for (const auto& h : hooked)
           if (h.app->count("--webhook-allow-hosts") == 0) h.opts->webhook_allow_hosts = *hosts;
+      std::optional<std::string> origins = t["cors_origins"].value<std::string>();
+      if (auto* list = t["cors_origins"].as_array()) {
+        origins = "";
+        for (const auto& item : *list)
+          if (auto s = item.value<std::string>()) *origins += (origins->empty() ? "" : ",") + *s;
+      }
+      if (origins)
+        for (const auto& h : hooked)
+          if (h.app->count("--cors-origins") == 0) h.opts->cors_origins = *origins;
       if (serve->count("--data") == 0)
         if (auto v = t["data"].value<std::string>()) serve_opts.data_dir = *v;
       if (serve->count("--listen") == 0)

@@ -320,8 +320,8 @@ int serve(const serve_options& o) {
     dispatcher->start();
   }
   gateway::api api({commands, &projector, &queries, *st->log, clock, verifier, controls,
-                    server.schedule(), &server.metrics(), nullptr, secret, policy,
-                    dispatcher.get()});
+                    server.schedule(), &server.metrics(), nullptr, secret, policy, dispatcher.get(),
+                    gateway::cors_policy::from_list(o.cors_origins)});
   gateway::stream_hub hub(projector, queries, *st->log, {});
   auto s = server.run(api, &hub, [&](const std::string& endpoint) {
     if (shared_clock) shared_clock->join("http://" + endpoint);
@@ -391,7 +391,8 @@ int gateway(const serve_options& o) {
   if (test_clock) shared_clock = std::make_unique<deployment_clock>(*test_clock, **board);
   gateway::api api({bus, nullptr, nullptr, *st->log, clock, verifier, shared_clock.get(),
                     server.schedule(), &server.metrics(), &routes, secret,
-                    webhooks::outbound_policy::from_list(o.webhook_allow_hosts), nullptr});
+                    webhooks::outbound_policy::from_list(o.webhook_allow_hosts), nullptr,
+                    gateway::cors_policy::from_list(o.cors_origins)});
   std::unique_ptr<infra::kafka_group> group;
   std::thread joining;
   std::atomic<bool> stopped{false};

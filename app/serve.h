@@ -27,6 +27,8 @@ struct serve_options {
   // (comma-separated), and whether a projector process dispatches them
   // (serve always does; run one dispatching projector per deployment).
   std::string webhook_allow_hosts;
+  // Browser origins allowed to call the API (comma-separated, or *); none by default.
+  std::string cors_origins;
   bool dispatch_webhooks = false;
 };
 

@@ -93,6 +93,30 @@ BOOST_DESCRIBE_STRUCT(advance_clock, (), (advance_seconds))
 
 }  // namespace
 
+cors_policy cors_policy::from_list(std::string_view list) {
+  cors_policy p;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '/')) item.remove_suffix(1);
+    if (item == "*")
+      p.any = true;
+    else if (!item.empty())
+      p.origins.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return p;
+}
+
+bool cors_policy::allows(std::string_view origin) const {
+  if (origin.empty()) return false;
+  if (any) return true;
+  // Origins compare as the browser sends them: scheme, host and port, exactly.
+  return std::find(origins.begin(), origins.end(), origin) != origins.end();
+}
+
 void add_common_headers(http_response& r, const clock_source& clock) {
   r.headers.emplace_back("Date", http_date(std::chrono::system_clock::now()));
   r.headers.emplace_back("Tally-Server-Time", format_rfc3339(clock.now()));
@@ -106,6 +130,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     std::map<std::string, std::string> query;
     respond_fn respond;
     std::string path;
+    std::string preflight_methods;  // set when this is a CORS preflight
   };
   using call_ptr = std::shared_ptr<call>;
   using handler = std::function<void(impl&, const call_ptr&)>;
@@ -143,6 +168,25 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   void finish(const call_ptr& c, http_response r) {
     add_common_headers(r, s.clock);
+    // This process's policy decides, also for an answer relayed from
+    // another process (which may have added its own).
+    std::erase_if(r.headers, [](const auto& h) {
+      return strncasecmp(h.first.c_str(), "Access-Control-", 15) == 0 ||
+             strcasecmp(h.first.c_str(), "Vary") == 0;
+    });
+    if (const auto origin = c->request.header("Origin"); s.cors.allows(origin)) {
+      r.headers.emplace_back("Access-Control-Allow-Origin", s.cors.any ? "*" : std::string(origin));
+      if (!c->preflight_methods.empty()) {
+        r.headers.emplace_back("Access-Control-Allow-Methods", c->preflight_methods);
+        r.headers.emplace_back("Access-Control-Allow-Headers",
+                               "Authorization, Content-Type, Idempotency-Key, If-Match, "
+                               "If-None-Match, Tally-Min-Position");
+        r.headers.emplace_back("Access-Control-Max-Age", "600");
+      }
+      r.headers.emplace_back("Access-Control-Expose-Headers",
+                             "Tally-Position, Tally-Server-Time, ETag, Retry-After, Location");
+      if (!s.cors.any) r.headers.emplace_back("Vary", "Origin");
+    }
     responses[static_cast<std::size_t>(std::clamp(r.status / 100, 0, 5))]++;
     auto respond = std::move(c->respond);
     c->respond = nullptr;
@@ -303,6 +347,18 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         return fail(c, invalid_field(p.key, "appears more than once in the query"));
       c->query[p.key] = p.value;
     }
+    // A browser's preflight (Fetch standard, CORS): answered here for an
+    // allowed origin and a path that exists; others go on and get 405.
+    if (c->request.method == "OPTIONS" && c->request.has_header("Access-Control-Request-Method") &&
+        s.cors.allows(c->request.header("Origin"))) {
+      c->preflight_methods = methods_for(segs);
+      if (!c->preflight_methods.empty()) {
+        http_response r;
+        r.status = 204;
+        r.content_type.clear();
+        return finish(c, std::move(r));  // finish adds the CORS headers
+      }
+    }
     bool path_known = false;
     for (const auto& r : routes) {
       if (r.segments.size() != segs.size()) continue;
@@ -348,14 +404,36 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
       }
       return;
     }
-    if (path_known)
-      return fail(c,
-                  make_error(errc::method_not_allowed, c->request.method + " is not allowed here"));
+    if (path_known) {
+      // RFC 9110 15.5.6: a 405 lists the methods the resource takes.
+      auto r = problem_response(
+          make_error(errc::method_not_allowed, c->request.method + " is not allowed here"));
+      r.headers.emplace_back("Allow", methods_for(segs));
+      return finish(c, std::move(r));
+    }
     fail(c, make_error(errc::not_found, "no such path: " + c->path));
   }
 
   void build_routes();
   std::string metrics_text();
+
+  // The methods of the routes whose pattern matches the path ("GET, POST").
+  std::string methods_for(const std::vector<std::string>& segs) const {
+    std::vector<std::string> methods;
+    for (const auto& r : routes) {
+      if (r.segments.size() != segs.size()) continue;
+      bool match = true;
+      for (std::size_t i = 0; i < segs.size() && match; ++i) {
+        const auto& want = r.segments[i];
+        match = (want.size() > 2 && want.front() == '{') || want == segs[i];
+      }
+      if (match && std::find(methods.begin(), methods.end(), r.method) == methods.end())
+        methods.push_back(r.method);
+    }
+    std::string out;
+    for (const auto& m : methods) out += (out.empty() ? "" : ", ") + m;
+    return out;
+  }
 
   // A Kafka gateway passes on what it does not serve itself; true if it did.
   bool pass_on(const call_ptr& c) {

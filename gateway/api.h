@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace tally::gateway {
 
@@ -27,6 +29,15 @@ struct gateway_routes {
   std::function<std::optional<std::string>(std::int32_t partition)> owner;  // else where
   // Sends a request to another process (http_forwarder::send).
   std::function<void(const std::string& url, http_request, respond_fn)> send;
+};
+
+// Which browser origins may call the API (--cors-origins: a comma-separated
+// list of origins such as https://app.example.com, or *).
+struct cors_policy {
+  bool any = false;
+  std::vector<std::string> origins;
+  static cors_policy from_list(std::string_view list);
+  [[nodiscard]] bool allows(std::string_view origin) const;
 };
 
 struct api_services {
@@ -48,6 +59,7 @@ struct api_services {
   std::string webhook_key;
   webhooks::outbound_policy webhook_policy;
   const webhooks::dispatcher* webhooks = nullptr;
+  cors_policy cors;  // none by default
 };
 
 // The HTTP API of API.md, without any network code: routing, auth, reading

@@ -521,7 +521,7 @@ struct http_server::impl {
       }
       http::response<http::string_body> res{static_cast<http::status>(resp.status), 11};
       res.set(http::field::server, "tally");
-      res.set(http::field::content_type, resp.content_type);
+      if (!resp.content_type.empty()) res.set(http::field::content_type, resp.content_type);
       for (const auto& [k, v] : resp.headers) res.set(k, v);
       res.body() = std::move(resp.body);
       keep_alive = keep_alive && !resp.close && !stopping;

@@ -1,0 +1,108 @@
+// Issue #10 (first part): browsers on other origins (CORS, the Fetch
+// standard) and Allow on 405 (RFC 9110), against the real server.
+
+#include "support/tally_process.h"
+
+#include <gtest/gtest.h>
+
+using namespace tally::testing;
+
+namespace {
+
+const std::string app = "https://app.example.com";
+
+bool has(const std::string& list, const std::string& item) {
+  return list.find(item) != std::string::npos;
+}
+
+TEST(cors, an_allowed_origin_gets_preflights_and_headers_a_foreign_one_none) {
+  temp_dir dir;
+  server_options o;
+  o.extra_args = {"--cors-origins", app + ", https://admin.example.com"};
+  tally_server server(dir.str(), false, o);
+  http_client anon(server.base_url());
+
+  // Preflight of a POST with the headers a browser app sends.
+  auto pre = anon.request("OPTIONS", "/v1/customers", "",
+                          {"Origin: " + app, "Access-Control-Request-Method: POST",
+                           "Access-Control-Request-Headers: authorization, content-type, "
+                           "idempotency-key"});
+  EXPECT_EQ(pre.status, 204) << pre.body;
+  EXPECT_EQ(pre.header("access-control-allow-origin"), app);
+  EXPECT_TRUE(has(pre.header("access-control-allow-methods"), "POST"));
+  EXPECT_TRUE(has(pre.header("access-control-allow-methods"), "GET"));
+  for (const auto* h : {"Authorization", "Content-Type", "Idempotency-Key", "If-Match",
+                        "If-None-Match", "Tally-Min-Position"})
+    EXPECT_TRUE(has(pre.header("access-control-allow-headers"), h)) << h;
+  EXPECT_FALSE(pre.header("access-control-max-age").empty());
+  EXPECT_EQ(pre.header("vary"), "Origin");
+  EXPECT_TRUE(pre.body.empty());
+  // A path with parameters: the methods of that resource.
+  auto items = anon.request("OPTIONS", "/v1/sessions/s1/items", "",
+                            {"Origin: " + app, "Access-Control-Request-Method: POST"});
+  EXPECT_EQ(items.status, 204);
+  EXPECT_EQ(items.header("access-control-allow-methods"), "POST");
+
+  // Simple and actual requests: success and failure both carry the headers.
+  auto admin = server.client("admin");
+  auto created = admin->post("/v1/customers", R"({"name":"Ann"})", {"Origin: " + app});
+  EXPECT_EQ(created.status, 201);
+  EXPECT_EQ(created.header("access-control-allow-origin"), app);
+  for (const auto* h : {"Tally-Position", "Tally-Server-Time", "ETag", "Retry-After", "Location"})
+    EXPECT_TRUE(has(created.header("access-control-expose-headers"), h)) << h;
+  auto missing = admin->get("/v1/customers/nobody", {"Origin: https://admin.example.com"});
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.header("access-control-allow-origin"), "https://admin.example.com");
+
+  // A foreign origin, or none: no CORS headers at all; its preflight is a 405.
+  for (const std::vector<std::string>& headers :
+       {std::vector<std::string>{"Origin: https://evil.example.com"},
+        std::vector<std::string>{"Origin: https://app.example.com:8443"},
+        std::vector<std::string>{}}) {
+    auto r = admin->get("/v1/customers", headers);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.header("access-control-allow-origin").empty());
+    EXPECT_TRUE(r.header("access-control-expose-headers").empty());
+  }
+  auto foreign =
+      anon.request("OPTIONS", "/v1/customers", "",
+                   {"Origin: https://evil.example.com", "Access-Control-Request-Method: POST"});
+  EXPECT_EQ(foreign.status, 405);
+  EXPECT_TRUE(foreign.header("access-control-allow-origin").empty());
+}
+
+TEST(cors, none_by_default_and_every_origin_with_a_star) {
+  {
+    temp_dir dir;
+    tally_server server(dir.str(), false);
+    http_client anon(server.base_url());
+    auto pre = anon.request("OPTIONS", "/v1/customers", "",
+                            {"Origin: " + app, "Access-Control-Request-Method: GET"});
+    EXPECT_EQ(pre.status, 405);
+    EXPECT_TRUE(pre.header("access-control-allow-origin").empty());
+  }
+  temp_dir dir;
+  server_options o;
+  o.env = {"TALLY_CORS_ORIGINS=*"};
+  tally_server server(dir.str(), false, o);
+  auto r = server.client("admin")->get("/v1/customers", {"Origin: https://anything.example"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("access-control-allow-origin"), "*");
+}
+
+TEST(http_conventions, a_405_names_the_allowed_methods) {
+  temp_dir dir;
+  tally_server server(dir.str(), false);
+  auto admin = server.client("admin");
+  auto r = admin->request("DELETE", "/v1/settings");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.code(), "method_not_allowed");
+  EXPECT_TRUE(has(r.header("allow"), "GET"));
+  EXPECT_TRUE(has(r.header("allow"), "PUT"));
+  EXPECT_FALSE(has(r.header("allow"), "DELETE"));
+  auto s = admin->request("PATCH", "/v1/sessions/s1");
+  EXPECT_EQ(s.status, 405);
+  EXPECT_EQ(s.header("allow"), "GET");
+}
+
+}  // namespace
