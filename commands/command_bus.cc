@@ -522,12 +522,16 @@ class command_bus::decider {
       out.reply.failure = std::move(d).take_error();
       return;
     }
-    if (req.if_match && version_of(state.find(d->target)).value != *req.if_match) {
-      out.reply.failure =
-          make_error(errc::version_conflict,
-                     fmt::format("the version is {}, not {}",
-                                 version_of(state.find(d->target)).value, *req.if_match));
-      return;
+    if (req.if_match) {
+      const auto current = version_of(state.find(d->target)).value;
+      if (*req.if_match == any_version ? current == 0 : current != *req.if_match) {
+        out.reply.failure =
+            make_error(errc::version_conflict,
+                       *req.if_match == any_version
+                           ? std::string("If-Match: * needs the resource to exist; it does not yet")
+                           : fmt::format("the version is {}, not {}", current, *req.if_match));
+        return;
+      }
     }
 
     out.first_event = events.size();

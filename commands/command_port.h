@@ -12,6 +12,9 @@
 
 namespace tally::commands {
 
+// If-Match: *
+inline constexpr std::int64_t any_version = -1;
+
 struct command_request {
   ids::tenant tenant;
   ids::user actor;
@@ -22,6 +25,8 @@ struct command_request {
   // The hex SHA-256 of method, path and body: what makes a retry with the
   // same key "the same". Carried on the command's events.
   std::string request_digest;
+  // If-Match: the version the target must have, or any_version (any
+  // existing one).
   std::optional<std::int64_t> if_match;
   std::string correlation_id;
 };

@@ -18,6 +18,7 @@
 #include <charconv>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include <strings.h>
 
@@ -86,6 +87,12 @@ struct clock_answer {
 };
 BOOST_DESCRIBE_STRUCT(clock_answer, (), (now, offset_seconds))
 
+// The version of an answer about one resource (its ETag).
+struct versioned {
+  std::optional<std::int64_t> version;
+};
+BOOST_DESCRIBE_STRUCT(versioned, (), (version))
+
 struct advance_clock {
   std::int64_t advance_seconds = 0;
 };
@@ -131,6 +138,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     respond_fn respond;
     std::string path;
     std::string preflight_methods;  // set when this is a CORS preflight
+    bool tagged = false;            // a read of one resource: ETag and 304
   };
   using call_ptr = std::shared_ptr<call>;
   using handler = std::function<void(impl&, const call_ptr&)>;
@@ -200,10 +208,38 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     finish(c, std::move(r));
   }
   void answer(const call_ptr& c, const result<std::string>& r) {
-    if (r)
-      json_ok(c, *r);
-    else
-      fail(c, r.err());
+    if (!r) return fail(c, r.err());
+    if (!c->tagged) return json_ok(c, *r);
+    // One resource: its version is a strong entity tag (RFC 9110 8.8.3), and
+    // If-None-Match with it (weak comparison, 13.1.2) answers 304.
+    const auto v = json::read_own<versioned>(*r);
+    if (!v || !v->version) return json_ok(c, *r);
+    const std::string tag = fmt::format("\"{}\"", *v->version);
+    http_response out;
+    out.headers.emplace_back("ETag", tag);
+    if (c->request.has_header("If-None-Match") &&
+        none_match_hits(c->request.header("If-None-Match"), tag)) {
+      out.status = 304;
+      out.content_type.clear();
+    } else {
+      out.body = *r;
+    }
+    finish(c, std::move(out));
+  }
+  // Whether an If-None-Match list names the tag ("*" names every one; W/ is
+  // ignored: the comparison is weak).
+  static bool none_match_hits(std::string_view list, std::string_view tag) {
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item.starts_with("W/")) item.remove_prefix(2);
+      if (item == "*" || item == tag) return true;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    return false;
   }
 
   // ---- reading requests -------------------------------------------------
@@ -296,12 +332,22 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     }
     if (c->request.has_header("If-Match")) {
       std::string_view v = c->request.header("If-Match");
-      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-      std::int64_t n = -1;
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc{} || end != v.data() + v.size() || n < 0)
-        return fail(c, invalid_field("If-Match", "must be a version such as \"3\""));
-      req.if_match = n;
+      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      if (v == "*") {
+        req.if_match = commands::any_version;  // any existing version (RFC 9110 13.1.1)
+      } else if (v.starts_with("W/")) {
+        // A weak tag never matches in If-Match (strong comparison).
+        return fail(c, make_error(errc::version_conflict,
+                                  "a weak entity tag never matches If-Match; send the ETag"));
+      } else {
+        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+        std::int64_t n = -1;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc{} || end != v.data() + v.size() || n < 0)
+          return fail(c, invalid_field("If-Match", "must be an ETag such as \"3\", or *"));
+        req.if_match = n;
+      }
     }
     req.request_digest = sha256_hex(c->request.method + " " + c->path + "\n" + c->request.body);
     req.correlation_id = req.idempotency_key.value_or(new_uuid());
@@ -373,11 +419,19 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
       }
       if (!match) continue;
       path_known = true;
-      if (r.method != c->request.method) continue;
+      // HEAD is GET without the body (http_server.cc leaves it out).
+      if (r.method != c->request.method && !(r.method == "GET" && c->request.method == "HEAD"))
+        continue;
       for (const auto& [name, value] : params)
         if (!valid_path_id(value))
           return fail(c, make_error(errc::not_found, name + " does not exist"));
       c->params = std::move(params);
+      static const std::set<std::string_view> one_resource{
+          "/v1/sessions/{id}",  "/v1/customers/{id}",
+          "/v1/resources/{id}", "/v1/inventory/{item_id}",
+          "/v1/invoices/{id}",  "/v1/webhooks/{id}",
+          "/v1/settings"};
+      c->tagged = r.method == "GET" && one_resource.contains(r.pattern);
       if (r.roles) {
         std::string_view auth = c->request.header("Authorization");
         std::string token;
@@ -427,8 +481,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         const auto& want = r.segments[i];
         match = (want.size() > 2 && want.front() == '{') || want == segs[i];
       }
-      if (match && std::find(methods.begin(), methods.end(), r.method) == methods.end())
+      if (match && std::find(methods.begin(), methods.end(), r.method) == methods.end()) {
         methods.push_back(r.method);
+        if (r.method == "GET") methods.emplace_back("HEAD");
+      }
     }
     std::string out;
     for (const auto& m : methods) out += (out.empty() ? "" : ", ") + m;
@@ -445,7 +501,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     auto self = shared_from_this();
     auto relay = [self, c](http_response r) { self->finish(c, std::move(r)); };
     if (c->request.method == "GET" || c->request.method == "HEAD") {
-      routes.send(routes.projector_url, c->request, relay);
+      // HEAD goes on as GET: this process's server leaves the body out.
+      http_request get = c->request;
+      get.method = "GET";
+      routes.send(routes.projector_url, std::move(get), relay);
       return true;
     }
     const auto partition = s.log.partition_of(c->who.tenant);

@@ -478,6 +478,7 @@ struct http_server::impl {
       (void)n;
       http_response resp;
       bool keep_alive = false;
+      bool head = false;
       http_request r;
       if (!ec) r = to_api_request(parser.get());
       if (ec == http::error::body_limit) {
@@ -516,6 +517,7 @@ struct http_server::impl {
       } else {
         auto& req = parser.get();
         keep_alive = req.keep_alive();
+        head = req.method() == http::verb::head;
         r.body = std::move(req.body());
         resp = co_await async_handle(*handler, std::move(r), asio::use_awaitable);
       }
@@ -527,6 +529,8 @@ struct http_server::impl {
       keep_alive = keep_alive && !resp.close && !stopping;
       res.keep_alive(keep_alive);
       res.prepare_payload();
+      // HEAD: the GET answer's header, Content-Length included, no body.
+      if (head) res.body().clear();
       stream.expires_after(opts.read_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
       (void)wn;

@@ -102,7 +102,70 @@ TEST(http_conventions, a_405_names_the_allowed_methods) {
   EXPECT_FALSE(has(r.header("allow"), "DELETE"));
   auto s = admin->request("PATCH", "/v1/sessions/s1");
   EXPECT_EQ(s.status, 405);
-  EXPECT_EQ(s.header("allow"), "GET");
+  EXPECT_EQ(s.header("allow"), "GET, HEAD");
+}
+
+TEST(http_conventions, head_is_get_without_the_body) {
+  temp_dir dir;
+  tally_server server(dir.str(), false);
+  auto admin = server.client("admin");
+  auto created = admin->post("/v1/customers", R"({"name":"Ann"})");
+  ASSERT_EQ(created.status, 201);
+  const auto id = str(at(created.json(), {"customer_id"}));
+  const std::vector<std::string> fresh{"Tally-Min-Position: " + created.header("tally-position")};
+  auto get = admin->get("/v1/customers/" + id, fresh);
+  auto head = admin->request("HEAD", "/v1/customers/" + id, "", fresh);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(head.header("content-length"), std::to_string(get.body.size()));
+  EXPECT_EQ(head.header("etag"), get.header("etag"));
+  EXPECT_EQ(admin->request("HEAD", "/v1/customers").status, 200);
+  auto not_a_get = admin->request("HEAD", "/v1/bookings");
+  EXPECT_EQ(not_a_get.status, 405);
+  EXPECT_EQ(not_a_get.header("allow"), "POST");
+}
+
+TEST(http_conventions, reads_of_one_resource_answer_an_etag_and_304_and_if_match_follows_rfc_9110) {
+  temp_dir dir;
+  tally_server server(dir.str(), false);
+  auto admin = server.client("admin");
+  auto created = admin->post("/v1/customers", R"({"name":"Ann"})");
+  const auto id = str(at(created.json(), {"customer_id"}));
+  const auto path = "/v1/customers/" + id;
+  std::vector<std::string> fresh{"Tally-Min-Position: " + created.header("tally-position")};
+  auto first = admin->get(path, fresh);
+  EXPECT_EQ(first.header("etag"), "\"1\"");
+  auto cached = fresh;
+  cached.push_back("If-None-Match: \"1\"");
+  auto not_modified = admin->get(path, cached);
+  EXPECT_EQ(not_modified.status, 304);
+  EXPECT_TRUE(not_modified.body.empty());
+  EXPECT_EQ(not_modified.header("etag"), "\"1\"");
+  auto weak = fresh;
+  weak.push_back("If-None-Match: W/\"1\", \"7\"");
+  EXPECT_EQ(admin->get(path, weak).status, 304);  // weak comparison
+  auto other = fresh;
+  other.push_back("If-None-Match: \"7\"");
+  EXPECT_EQ(admin->get(path, other).status, 200);
+  // If-Match: * matches any existing resource; a weak tag never matches.
+  auto any = admin->put(path, R"({"name":"Ann B"})", {"If-Match: *"});
+  EXPECT_EQ(any.status, 200) << any.body;
+  fresh = {"Tally-Min-Position: " + any.header("tally-position")};
+  EXPECT_EQ(admin->get(path, fresh).header("etag"), "\"2\"");
+  cached = fresh;
+  cached.push_back("If-None-Match: \"1\"");
+  EXPECT_EQ(admin->get(path, cached).status, 200);  // changed since
+  auto weak_match = admin->put(path, R"({"name":"Ann C"})", {"If-Match: W/\"2\""});
+  EXPECT_EQ(weak_match.status, 412) << weak_match.body;
+  EXPECT_EQ(weak_match.code(), "version_conflict");
+  auto create = admin->put("/v1/inventory/new-item", R"({"name":"New","unit_price_cents":1})",
+                           {"If-Match: *"});
+  EXPECT_EQ(create.status, 412) << create.body;
+  EXPECT_EQ(admin->get("/v1/inventory/new-item").status, 404);
+  EXPECT_EQ(admin->put(path, R"({"name":"Ann D"})", {"If-Match: \"2\""}).status, 200);
+  // Other reads of one resource carry their version too.
+  auto settings = admin->get("/v1/settings");
+  EXPECT_FALSE(settings.header("etag").empty());
 }
 
 }  // namespace

@@ -154,6 +154,12 @@ TEST_F(deployment, the_main_flows_run_with_commands_sent_to_either_gateway) {
   ASSERT_EQ(seen.status, 200) << seen.body;
   EXPECT_EQ(str(at(seen.json(), {"status"})), "ended");
   EXPECT_EQ(seen.body, two->get("/v1/sessions/" + metered).body);
+  // HEAD through a gateway: the projector's GET answer, without its body.
+  auto head = two->request("HEAD", "/v1/sessions/" + metered);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(head.header("content-length"), std::to_string(seen.body.size()));
+  EXPECT_EQ(head.header("etag"), seen.header("etag"));
 
   // A shopping session, its pick list live over the gateway's WebSocket.
   ws_client feed(g2->base_url(), "/v1/stream?access_token=" + g2->token("warehouse"));
