@@ -57,29 +57,36 @@ int main(int argc, char** argv) {
   CLI::App cli{"Tally: an event-sourced backend for businesses that sell by the session"};
   cli.require_subcommand(1);
 
+  cli.set_version_flag("--version", std::string("tally ") + TALLY_VERSION);
   std::string config_file;
-  cli.add_option("--config", config_file,
-                 "TOML settings file (flags win over it, it wins over TALLY_* variables)");
+  const char* config_help =
+      "TOML settings file (flags win over it, it wins over TALLY_* variables)";
+  cli.add_option("--config", config_file, config_help);
 
   tally::app::serve_options serve_opts;
   std::string listen;
   auto* serve = cli.add_subcommand(
       "serve", "run gateway, deciders and projector in one process on the embedded log");
-  serve->add_option("--data", serve_opts.data_dir, "data directory (default ./tally-data)");
-  serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  serve->add_option("--config", config_file, config_help);
+  serve->add_option("--data", serve_opts.data_dir,
+                    "data directory (default ./tally-data; env TALLY_DATA, TOML data)");
+  serve->add_option(
+      "--listen", listen,
+      "HOST:PORT to listen on (default 127.0.0.1:8080; env TALLY_LISTEN, TOML listen)");
   serve->add_flag("--test-clock", serve_opts.test_clock,
                   "enable /v1/admin/clock (never in production)");
-  serve->add_option("--threads", serve_opts.threads, "HTTP threads (default 2)")
+  serve->add_option("--threads", serve_opts.threads, "HTTP threads (default 2; TOML threads)")
       ->check(CLI::Range(1, 64));
   serve
       ->add_option("--min-free-disk-mb", serve_opts.min_free_disk_mb,
-                   "refuse writes (503) while the data disk has less free (default 64)")
+                   "refuse writes (503) while the data disk has less free (default 64; env "
+                   "TALLY_MIN_FREE_DISK_MB, TOML min_free_disk_mb)")
       ->check(CLI::Range(0, 1 << 20));
   serve->add_option("--kafka", serve_opts.kafka,
                     "HOST:PORT of a Kafka cluster to use as the log (default: the embedded log; "
-                    "env TALLY_KAFKA)");
+                    "env TALLY_KAFKA, TOML kafka)");
   serve->add_option("--topic", serve_opts.topic,
-                    "the Kafka topic of events (default tally.events)");
+                    "the Kafka topic of events (default tally.events; TOML topic)");
 
   const char* allow_help =
       "hosts webhooks may reach over http or at private, loopback or link-local addresses, "
@@ -97,6 +104,7 @@ int main(int argc, char** argv) {
       "projector",
       "Kafka mode: a read replica over every partition of the topic (read models in --data); "
       "serves every query, history, /v1/events and /v1/stream; TALLY_JWT_SECRET must be set");
+  projector->add_option("--config", config_file, config_help);
   projector->add_option("--kafka", projector_opts.kafka, "HOST:PORT of the Kafka cluster")
       ->required();
   projector->add_option("--topic", projector_opts.topic, "the Kafka topic (default tally.events)");
@@ -119,6 +127,7 @@ int main(int argc, char** argv) {
       "Kafka mode: takes commands for the partitions its consumer group gives it, forwards the "
       "others to their gateway, and passes reads on to a projector; TALLY_JWT_SECRET must be "
       "set");
+  gateway->add_option("--config", config_file, config_help);
   gateway->add_option("--kafka", gateway_opts.kafka, "HOST:PORT of the Kafka cluster")->required();
   gateway->add_option("--topic", gateway_opts.topic, "the Kafka topic (default tally.events)");
   gateway->add_option("--data", gateway_opts.data_dir,
