@@ -6,16 +6,37 @@
 
 namespace tally {
 
-namespace {
-std::string hex(const unsigned char* md, std::size_t n) {
+std::string to_hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[md[i] >> 4];
-    out += digits[md[i] & 0xf];
+  out.reserve(2 * bytes.size());
+  for (unsigned char b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 0xf];
   }
   return out;
+}
+
+std::optional<std::string> from_hex(std::string_view s) {
+  if (s.size() % 2) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size() / 2);
+  for (std::size_t i = 0; i < s.size(); i += 2) {
+    const int hi = value(s[i]), lo = value(s[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+namespace {
+std::string hex(const unsigned char* md, std::size_t n) {
+  return to_hex(std::string_view(reinterpret_cast<const char*>(md), n));
 }
 }  // namespace
 

@@ -1,9 +1,15 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace tally {
+
+// Bytes as lowercase hex, and back (nullopt for anything else: odd length,
+// other characters).
+std::string to_hex(std::string_view bytes);
+std::optional<std::string> from_hex(std::string_view hex);
 
 // The lowercase hex SHA-256 of `bytes` (64 characters).
 std::string sha256_hex(std::string_view bytes);

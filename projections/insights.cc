@@ -1,5 +1,6 @@
 #include "projections/insights.h"
 
+#include "base/digest.h"
 #include "base/zone.h"
 #include "domain/pricing.h"
 
@@ -59,7 +60,7 @@ std::set<std::string> customer_keys(const ids::tenant& t, const customer_state& 
       layout::rev_number(to_millis(c.registered_at)) + "/" + c.customer_id.value;
   std::set<std::string> keys;
   for (const auto& g : grams)
-    keys.insert(layout::index_prefix(t, "cgram") + layout::hex(g) + "/" + order);
+    keys.insert(layout::index_prefix(t, "cgram") + to_hex(g) + "/" + order);
   if (in_session) keys.insert(layout::index_prefix(t, "cin_session") + order);
   return keys;
 }
@@ -70,8 +71,8 @@ std::set<std::string> item_keys(const ids::tenant& t, const item_state& i) {
   trigrams(i.item_id.value, grams);
   std::set<std::string> keys;
   for (const auto& g : grams)
-    keys.insert(layout::index_prefix(t, "igram") + layout::hex(g) + "/" + i.item_id.value);
-  keys.insert(layout::index_prefix(t, "item_loc") + layout::hex(layout::lower(i.location)) + "/" +
+    keys.insert(layout::index_prefix(t, "igram") + to_hex(g) + "/" + i.item_id.value);
+  keys.insert(layout::index_prefix(t, "item_loc") + to_hex(layout::lower(i.location)) + "/" +
               i.item_id.value);
   return keys;
 }

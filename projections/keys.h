@@ -56,16 +56,6 @@ inline std::string forward_entry(const ids::tenant& t, std::string_view index, s
                                  std::string_view id) {
   return index_prefix(t, index) + number(order) + "/" + std::string(id);
 }
-inline std::string hex(std::string_view s) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() * 2);
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
 inline std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out)

@@ -1,5 +1,6 @@
 #include "projections/queries.h"
 
+#include "base/digest.h"
 #include "base/json.h"
 #include "base/zone.h"
 #include "domain/event_codec.h"
@@ -20,32 +21,6 @@ namespace tally::projections {
 
 namespace {
 
-std::string hex(std::string_view s) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-std::optional<std::string> unhex(std::string_view s) {
-  if (s.size() % 2) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); i += 2) {
-    auto v = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    const int hi = v(s[i]), lo = v(s[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
-}
-
 error bad_cursor() { return invalid_field("cursor", "is not a cursor this list gave"); }
 
 // Walks keys under `prefix` from the page's cursor, `take` deciding per key
@@ -55,7 +30,7 @@ result<std::string> page_of(const ports::kv_store& store, const std::string& pre
                             const page_request& page, Take take) {
   std::string from;
   if (!page.cursor.empty()) {
-    auto k = unhex(page.cursor);
+    auto k = from_hex(page.cursor);
     if (!k || !k->starts_with(prefix)) return bad_cursor();
     from = *k;
   }
@@ -64,7 +39,7 @@ result<std::string> page_of(const ports::kv_store& store, const std::string& pre
   std::optional<std::string> next;
   store.scan(prefix, from, [&](std::string_view key, std::string_view value) {
     if (count == page.limit) {
-      next = hex(key);
+      next = to_hex(key);
       return false;
     }
     if (auto item = take(key, value)) {
@@ -208,7 +183,7 @@ result<std::string> queries::sessions(const ids::tenant& t, const session_filter
   const std::string prefix = layout::index_prefix(t, index);
   // by_date counts down in time: a first page starts at `to`, not at the newest.
   if (index == "by_date" && f.to && p.cursor.empty())
-    p.cursor = hex(prefix + layout::rev_number(to_millis(*f.to) - 1));
+    p.cursor = to_hex(prefix + layout::rev_number(to_millis(*f.to) - 1));
   return page_of(
       views_, prefix, p, [&](std::string_view key, std::string_view) -> std::optional<std::string> {
         auto s = load<session_state>(views_, t, "session-" + last_segment(key));
@@ -252,11 +227,6 @@ result<std::string> queries::customer(const ids::tenant& t, const ids::customer&
   auto c = load<customer_state>(views_, t, keys::customer(id));
   if (!c) return missing("customer", id.value);
   return json::write(render(*c));
-}
-
-result<std::string> queries::customers(const ids::tenant& t, const page_request& page) const {
-  return indexed_page<customer_state>(views_, t, "customers", "customer", page,
-                                      [](const customer_state&) { return true; });
 }
 
 namespace {
@@ -308,15 +278,14 @@ result<std::string> queries::customers(const ids::tenant& t, const customer_filt
   const std::string q = f.q ? layout::lower(*f.q) : "";
   std::set<std::string> grams;
   trigrams(q, grams);
-  for (const auto& g : grams)
-    lists.push_back(layout::index_prefix(t, "cgram") + layout::hex(g) + "/");
+  for (const auto& g : grams) lists.push_back(layout::index_prefix(t, "cgram") + to_hex(g) + "/");
   if (f.has_active_session.value_or(false)) lists.push_back(layout::index_prefix(t, "cin_session"));
   if (lists.empty()) lists.push_back(base);
   // Newest first: registered_to bounds where the walk starts, registered_from where it ends.
   std::string from;
   if (f.registered_to) from = layout::rev_number(to_millis(*f.registered_to) - 1);
   if (!page.cursor.empty()) {
-    auto k = unhex(page.cursor);
+    auto k = from_hex(page.cursor);
     if (!k || !k->starts_with(base)) return bad_cursor();
     from = std::max(from, k->substr(base.size()));
   }
@@ -359,7 +328,7 @@ result<std::string> queries::customers(const ids::tenant& t, const customer_filt
   // A next page where the walk stopped short: at the page's end, or out of budget.
   const bool out_of_budget = last && !more && (stop_after.empty() || *last <= stop_after);
   const auto next =
-      (more || out_of_budget) && last ? std::optional(hex(base + *last)) : std::nullopt;
+      (more || out_of_budget) && last ? std::optional(to_hex(base + *last)) : std::nullopt;
   return fmt::format(R"({{"items":{},"next_cursor":{}}})", items,
                      next ? "\"" + *next + "\"" : "null");
 }
@@ -371,15 +340,13 @@ result<std::string> queries::items(const ids::tenant& t, const item_filter& f,
   const std::string q = f.q ? layout::lower(*f.q) : "";
   std::set<std::string> grams;
   trigrams(q, grams);
-  for (const auto& g : grams)
-    lists.push_back(layout::index_prefix(t, "igram") + layout::hex(g) + "/");
+  for (const auto& g : grams) lists.push_back(layout::index_prefix(t, "igram") + to_hex(g) + "/");
   if (f.location)
-    lists.push_back(layout::index_prefix(t, "item_loc") + layout::hex(layout::lower(*f.location)) +
-                    "/");
+    lists.push_back(layout::index_prefix(t, "item_loc") + to_hex(layout::lower(*f.location)) + "/");
   if (lists.empty()) lists.push_back(base);
   std::string from;
   if (!page.cursor.empty()) {
-    auto k = unhex(page.cursor);
+    auto k = from_hex(page.cursor);
     if (!k || !k->starts_with(base)) return bad_cursor();
     from = k->substr(base.size());
   }
@@ -403,7 +370,7 @@ result<std::string> queries::items(const ids::tenant& t, const item_filter& f,
     return true;
   });
   out += ']';
-  const auto next = last ? std::optional(hex(base + *last)) : std::nullopt;
+  const auto next = last ? std::optional(to_hex(base + *last)) : std::nullopt;
   return fmt::format(R"({{"items":{},"next_cursor":{}}})", out,
                      next ? "\"" + *next + "\"" : "null");
 }

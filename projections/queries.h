@@ -64,7 +64,6 @@ class queries {
   // {"sessions": [...]}: shopping lines still to pick, oldest session first.
   [[nodiscard]] result<std::string> picklist(const ids::tenant& t) const;
   [[nodiscard]] result<std::string> customer(const ids::tenant& t, const ids::customer& id) const;
-  [[nodiscard]] result<std::string> customers(const ids::tenant& t, const page_request& page) const;
   // Customers that pass every filter, newest first, from the search indexes
   // the projector keeps. A page may hold fewer than `limit` when many
   // candidates fail a filter: follow next_cursor until it is null.

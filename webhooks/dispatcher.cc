@@ -1,5 +1,6 @@
 #include "webhooks/dispatcher.h"
 
+#include "base/digest.h"
 #include "base/json.h"
 #include "projections/feed.h"
 #include "webhooks/signing.h"
@@ -122,32 +123,6 @@ attempt_result post(const std::string& url, const std::string& body,
   }
   curl_slist_free_all(list);
   curl_easy_cleanup(curl);
-  return out;
-}
-
-std::string hex(std::string_view s) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-std::optional<std::string> unhex(std::string_view s) {
-  if (s.size() % 2) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); i += 2) {
-    auto v = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    const int hi = v(s[i]), lo = v(s[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
   return out;
 }
 
@@ -465,7 +440,7 @@ result<std::string> dispatcher::deliveries(const ids::tenant& t, const ids::webh
   const std::string prefix = deliveries_prefix(t.value, w.value);
   std::string from;
   if (!page.cursor.empty()) {
-    auto k = unhex(page.cursor);
+    auto k = from_hex(page.cursor);
     if (!k || !k->starts_with(prefix))
       return invalid_field("cursor", "is not a cursor this list gave");
     from = *k;
@@ -475,7 +450,7 @@ result<std::string> dispatcher::deliveries(const ids::tenant& t, const ids::webh
   std::optional<std::string> next;
   store_.scan(prefix, from, [&](std::string_view key, std::string_view value) {
     if (count == page.limit) {
-      next = hex(key);
+      next = to_hex(key);
       return false;
     }
     auto d = json::read_own<delivery>(value);

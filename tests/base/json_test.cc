@@ -129,3 +129,16 @@ TEST(json_read, numbers_beyond_int64_are_refused_without_undefined_behaviour) {
 }
 
 }  // namespace
+
+#include "base/digest.h"
+
+namespace {
+TEST(hex, round_trips_bytes_and_refuses_what_is_not_hex) {
+  const std::string bytes("a/\0\xff", 4);
+  EXPECT_EQ(to_hex(bytes), "612f00ff");
+  EXPECT_EQ(from_hex("612f00ff"), bytes);
+  EXPECT_FALSE(from_hex("612"));
+  EXPECT_FALSE(from_hex("zz"));
+  EXPECT_FALSE(from_hex("AB"));  // lowercase only, as to_hex writes it
+}
+}  // namespace
