@@ -12,6 +12,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <vector>
 
 #include <unistd.h>
 
@@ -63,88 +66,91 @@ int main(int argc, char** argv) {
       "TOML settings file (flags win over it, it wins over TALLY_* variables)";
   cli.add_option("--config", config_file, config_help);
 
-  tally::app::serve_options serve_opts;
-  std::string listen;
-  auto* serve = cli.add_subcommand(
-      "serve", "run gateway, deciders and projector in one process on the embedded log");
-  serve->add_option("--config", config_file, config_help);
-  serve->add_option("--data", serve_opts.data_dir,
-                    "data directory (default ./tally-data; env TALLY_DATA, TOML data)");
-  serve->add_option(
-      "--listen", listen,
-      "HOST:PORT to listen on (default 127.0.0.1:8080; env TALLY_LISTEN, TOML listen)");
-  serve->add_flag("--test-clock", serve_opts.test_clock,
-                  "enable /v1/admin/clock (never in production)");
-  serve->add_option("--threads", serve_opts.threads, "HTTP threads (default 2; TOML threads)")
-      ->check(CLI::Range(1, 64));
-  serve
-      ->add_option("--min-free-disk-mb", serve_opts.min_free_disk_mb,
-                   "refuse writes (503) while the data disk has less free (default 64; env "
-                   "TALLY_MIN_FREE_DISK_MB, TOML min_free_disk_mb)")
-      ->check(CLI::Range(0, 1 << 20));
-  serve->add_option("--kafka", serve_opts.kafka,
-                    "HOST:PORT of a Kafka cluster to use as the log (default: the embedded log; "
-                    "env TALLY_KAFKA, TOML kafka)");
-  serve->add_option("--topic", serve_opts.topic,
-                    "the Kafka topic of events (default tally.events; TOML topic)");
-
+  // serve, projector and gateway: one set of settings, each with a flag, a
+  // TOML key and a TALLY_* variable (flags win over TOML, TOML over the
+  // environment), and one help text that names all three.
+  struct process {
+    CLI::App* app;
+    tally::app::serve_options opts;
+    std::string listen;
+  };
+  std::vector<std::unique_ptr<process>> processes;
+  struct setting {
+    const char* flag;
+    const char* env;
+    const char* key;
+  };
+  std::vector<std::pair<process*, setting>> settings;
+  auto add_process = [&](const char* name, const char* description) {
+    auto& p = *processes.emplace_back(std::make_unique<process>());
+    p.app = cli.add_subcommand(name, description);
+    p.app->add_option("--config", config_file, config_help);
+    return &p;
+  };
+  // An option of a process that also comes from TOML `key` and variable `env`.
+  auto option = [&](process* p, setting st, auto& target, const std::string& help) {
+    settings.emplace_back(p, st);
+    return p->app->add_option(st.flag, target,
+                              help + "; env " + st.env + ", TOML " + st.key + ")");
+  };
   const char* allow_help =
       "hosts webhooks may reach over http or at private, loopback or link-local addresses, "
-      "comma-separated (default none; env TALLY_WEBHOOK_ALLOW_HOSTS, TOML webhook_allow_hosts)";
-  serve->add_option("--webhook-allow-hosts", serve_opts.webhook_allow_hosts, allow_help);
+      "comma-separated (default none";
   const char* cors_help =
       "browser origins allowed to call the API, comma-separated (https://app.example.com), or * "
-      "(default none; env TALLY_CORS_ORIGINS, TOML cors_origins)";
-  serve->add_option("--cors-origins", serve_opts.cors_origins, cors_help);
+      "(default none";
+  auto common = [&](process* p, const char* data_help, const char* kafka_help) {
+    option(p, {"--data", "TALLY_DATA", "data"}, p->opts.data_dir, data_help);
+    option(p, {"--listen", "TALLY_LISTEN", "listen"}, p->listen,
+           "HOST:PORT to listen on (default 127.0.0.1:8080");
+    option(p, {"--kafka", "TALLY_KAFKA", "kafka"}, p->opts.kafka, kafka_help);
+    option(p, {"--topic", "TALLY_TOPIC", "topic"}, p->opts.topic,
+           "the Kafka topic of events (default tally.events");
+    option(p, {"--threads", "TALLY_THREADS", "threads"}, p->opts.threads,
+           "HTTP threads (default 2")
+        ->check(CLI::Range(1, 64));
+    p->app->add_flag("--test-clock", p->opts.test_clock,
+                     "enable /v1/admin/clock (never in production; a flag only)");
+    option(p, {"--webhook-allow-hosts", "TALLY_WEBHOOK_ALLOW_HOSTS", "webhook_allow_hosts"},
+           p->opts.webhook_allow_hosts, allow_help);
+    option(p, {"--cors-origins", "TALLY_CORS_ORIGINS", "cors_origins"}, p->opts.cors_origins,
+           cors_help);
+  };
 
-  tally::app::serve_options projector_opts;
-  projector_opts.process = tally::app::serve_options::role::projector;
-  std::string projector_listen;
-  auto* projector = cli.add_subcommand(
+  auto* served = add_process(
+      "serve", "run gateway, deciders and projector in one process on the embedded log");
+  common(served, "data directory (default ./tally-data",
+         "HOST:PORT of a Kafka cluster to use as the log (default: the embedded log");
+  option(served, {"--min-free-disk-mb", "TALLY_MIN_FREE_DISK_MB", "min_free_disk_mb"},
+         served->opts.min_free_disk_mb,
+         "refuse writes (503) while the data disk has less free (default 64")
+      ->check(CLI::Range(0, 1 << 20));
+  auto* serve = served->app;
+
+  auto* projected = add_process(
       "projector",
       "Kafka mode: a read replica over every partition of the topic (read models in --data); "
       "serves every query, history, /v1/events and /v1/stream; TALLY_JWT_SECRET must be set");
-  projector->add_option("--config", config_file, config_help);
-  projector->add_option("--kafka", projector_opts.kafka, "HOST:PORT of the Kafka cluster")
-      ->required();
-  projector->add_option("--topic", projector_opts.topic, "the Kafka topic (default tally.events)");
-  projector->add_option("--data", projector_opts.data_dir, "data directory (default ./tally-data)");
-  projector->add_option("--listen", projector_listen, "HOST:PORT (default 127.0.0.1:8080)");
-  projector->add_flag("--test-clock", projector_opts.test_clock,
-                      "enable /v1/admin/clock (never in production)");
-  projector->add_option("--threads", projector_opts.threads, "HTTP threads (default 2)")
-      ->check(CLI::Range(1, 64));
-  projector->add_option("--webhook-allow-hosts", projector_opts.webhook_allow_hosts, allow_help);
-  projector->add_option("--cors-origins", projector_opts.cors_origins, cors_help);
-  projector->add_flag("--dispatch-webhooks", projector_opts.dispatch_webhooks,
-                      "deliver webhooks from this projector (run exactly one such projector "
-                      "per deployment; default off)");
+  projected->opts.process = tally::app::serve_options::role::projector;
+  common(projected, "data directory: the read models (default ./tally-data",
+         "HOST:PORT of the Kafka cluster (required");
+  projected->app->add_flag("--dispatch-webhooks", projected->opts.dispatch_webhooks,
+                           "deliver webhooks from this projector (run exactly one such "
+                           "projector per deployment; default off; a flag only)");
+  auto* projector = projected->app;
 
-  tally::app::serve_options gateway_opts;
-  std::string gateway_listen;
-  auto* gateway = cli.add_subcommand(
+  auto* gatewayed = add_process(
       "gateway",
       "Kafka mode: takes commands for the partitions its consumer group gives it, forwards the "
       "others to their gateway, and passes reads on to a projector; TALLY_JWT_SECRET must be "
       "set");
-  gateway->add_option("--config", config_file, config_help);
-  gateway->add_option("--kafka", gateway_opts.kafka, "HOST:PORT of the Kafka cluster")->required();
-  gateway->add_option("--topic", gateway_opts.topic, "the Kafka topic (default tally.events)");
-  gateway->add_option("--data", gateway_opts.data_dir,
-                      "data directory: the deciders' store (default ./tally-data)");
-  gateway->add_option("--listen", gateway_listen, "HOST:PORT (default 127.0.0.1:8080)");
-  gateway
-      ->add_option("--projector", gateway_opts.projector_url,
-                   "URL of the projector that serves reads, e.g. http://10.0.0.5:8080")
-      ->required();
-  gateway->add_option("--advertise", gateway_opts.advertise,
-                      "URL the other gateways reach this one at (default http://<listen>)");
-  gateway->add_flag("--test-clock", gateway_opts.test_clock,
-                    "enable /v1/admin/clock (never in production)");
-  gateway->add_option("--threads", gateway_opts.threads, "HTTP threads (default 2)")
-      ->check(CLI::Range(1, 64));
-  gateway->add_option("--webhook-allow-hosts", gateway_opts.webhook_allow_hosts, allow_help);
-  gateway->add_option("--cors-origins", gateway_opts.cors_origins, cors_help);
+  common(gatewayed, "data directory: the deciders' store (default ./tally-data",
+         "HOST:PORT of the Kafka cluster (required");
+  option(gatewayed, {"--projector", "TALLY_PROJECTOR", "projector"}, gatewayed->opts.projector_url,
+         "URL of the projector that serves reads, e.g. http://10.0.0.5:8080 (required");
+  option(gatewayed, {"--advertise", "TALLY_ADVERTISE", "advertise"}, gatewayed->opts.advertise,
+         "URL the other gateways reach this one at (default http://<listen>");
+  auto* gateway = gatewayed->app;
 
   std::int32_t dev_partitions = 4;
   std::string dev_listen;
@@ -191,65 +197,64 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(cli, argc, argv);
 
-  // Settings: TALLY_* variables, then the TOML file, then flags.
-  if (const char* v = env("TALLY_DATA"); v && serve->count("--data") == 0) serve_opts.data_dir = v;
-  if (const char* v = env("TALLY_LISTEN"); v && listen.empty()) listen = v;
-  if (const char* v = env("TALLY_KAFKA"); v && serve->count("--kafka") == 0) serve_opts.kafka = v;
-  if (const char* v = env("TALLY_MIN_FREE_DISK_MB"); v && serve->count("--min-free-disk-mb") == 0)
-    serve_opts.min_free_disk_mb = std::strtoull(v, nullptr, 10);
-  struct with_hooks {
-    CLI::App* app;
-    tally::app::serve_options* opts;
-  };
-  const with_hooks hooked[] = {
-      {serve, &serve_opts}, {projector, &projector_opts}, {gateway, &gateway_opts}};
-  if (const char* v = env("TALLY_WEBHOOK_ALLOW_HOSTS"))
-    for (const auto& h : hooked)
-      if (h.app->count("--webhook-allow-hosts") == 0) h.opts->webhook_allow_hosts = v;
-  if (const char* v = env("TALLY_CORS_ORIGINS"))
-    for (const auto& h : hooked)
-      if (h.app->count("--cors-origins") == 0) h.opts->cors_origins = v;
+  // Settings: flags, else the TOML file, else TALLY_* variables. A TOML
+  // array of strings is read as a comma-separated list.
+  std::optional<toml::table> config;
   if (!config_file.empty()) {
     try {
-      auto t = toml::parse_file(config_file);
-      // A string ("a,b") or an array of strings.
-      std::optional<std::string> hosts = t["webhook_allow_hosts"].value<std::string>();
-      if (auto* list = t["webhook_allow_hosts"].as_array()) {
-        hosts = "";
-        for (const auto& item : *list)
-          if (auto s = item.value<std::string>()) *hosts += (hosts->empty() ? "" : ",") + *s;
-      }
-      if (hosts)
-        for (const auto& h : hooked)
-          if (h.app->count("--webhook-allow-hosts") == 0) h.opts->webhook_allow_hosts = *hosts;
-      std::optional<std::string> origins = t["cors_origins"].value<std::string>();
-      if (auto* list = t["cors_origins"].as_array()) {
-        origins = "";
-        for (const auto& item : *list)
-          if (auto s = item.value<std::string>()) *origins += (origins->empty() ? "" : ",") + *s;
-      }
-      if (origins)
-        for (const auto& h : hooked)
-          if (h.app->count("--cors-origins") == 0) h.opts->cors_origins = *origins;
-      if (serve->count("--data") == 0)
-        if (auto v = t["data"].value<std::string>()) serve_opts.data_dir = *v;
-      if (serve->count("--listen") == 0)
-        if (auto v = t["listen"].value<std::string>()) listen = *v;
-      if (serve->count("--min-free-disk-mb") == 0)
-        if (auto v = t["min_free_disk_mb"].value<std::int64_t>(); v && *v >= 0)
-          serve_opts.min_free_disk_mb = static_cast<std::uint64_t>(*v);
-      if (serve->count("--kafka") == 0)
-        if (auto v = t["kafka"].value<std::string>()) serve_opts.kafka = *v;
-      if (serve->count("--topic") == 0)
-        if (auto v = t["topic"].value<std::string>()) serve_opts.topic = *v;
-      if (serve->count("--threads") == 0)
-        if (auto v = t["threads"].value<std::int64_t>())
-          serve_opts.threads = static_cast<std::size_t>(*v);
+      config = toml::parse_file(config_file);
     } catch (const toml::parse_error& e) {
       std::cerr << "cannot read " << config_file << ": " << e.description() << "\n";
       return 2;
     }
   }
+  for (const auto& [p, st] : settings) {
+    if (!*p->app || p->app->count(st.flag) > 0) continue;
+    std::optional<std::string> value;
+    std::string source;
+    if (config) {
+      const auto node = (*config)[st.key];
+      if (auto v = node.value<std::string>())
+        value = *v;
+      else if (auto n = node.value<std::int64_t>())
+        value = std::to_string(*n);
+      else if (auto* list = node.as_array()) {
+        value = "";
+        for (const auto& item : *list)
+          if (auto v = item.value<std::string>()) *value += (value->empty() ? "" : ",") + *v;
+      }
+    }
+    if (value) source = std::string(st.key) + " in " + config_file;
+    if (!value)
+      if (const char* v = env(st.env)) value = v;
+    if (!value) continue;
+    if (source.empty()) source = st.env;
+    // Through the option itself: the same conversion and checks as the flag.
+    try {
+      auto* opt = p->app->get_option(st.flag);
+      opt->clear();
+      opt->add_result(*value);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      std::cerr << source << ": " << e.what() << "\n";
+      return 2;
+    }
+  }
+  for (auto* p : {projected, gatewayed})
+    if (*p->app && p->opts.kafka.empty()) {
+      std::cerr << "--kafka is required (or TALLY_KAFKA, or kafka in the TOML file)\n";
+      return 2;
+    }
+  if (*gateway && gatewayed->opts.projector_url.empty()) {
+    std::cerr << "--projector is required (or TALLY_PROJECTOR, or projector in the TOML file)\n";
+    return 2;
+  }
+  auto& serve_opts = served->opts;
+  auto& listen = served->listen;
+  auto& projector_opts = projected->opts;
+  auto& projector_listen = projected->listen;
+  auto& gateway_opts = gatewayed->opts;
+  auto& gateway_listen = gatewayed->listen;
 
   if (*serve) {
     if (!listen.empty() && !split_listen(listen, serve_opts.host, serve_opts.port)) {

@@ -10,6 +10,8 @@
 // connection's coroutine returns. Nothing waits in a loop.
 #include "gateway/http_server.h"
 
+#include "gateway/compression.h"
+
 #include "gateway/http_framing.h"
 #include "gateway/problem.h"
 #include "gateway/stream_hub.h"
@@ -348,6 +350,17 @@ struct http_server::impl {
   impl(options o, const clock_source& c)
       : opts(std::move(o)), clock(c), ioc(static_cast<int>(opts.threads)) {}
 
+  // The upgrade's answer carries what every answer does (Date,
+  // Tally-Server-Time, Server: tally), not Beast's banner.
+  websocket::stream_base::decorator upgrade_headers() {
+    return websocket::stream_base::decorator([this](websocket::response_type& res) {
+      http_response common;
+      add_common_headers(common, clock);
+      res.set(http::field::server, "tally");
+      for (const auto& [k, v] : common.headers) res.set(k, v);
+    });
+  }
+
   asio::awaitable<void> read_loop(ws_stream& ws, stream_hub::subscriber& sub) {
     co_await asio::this_coro::throw_if_cancelled(false);
     beast::flat_buffer buffer;
@@ -366,6 +379,7 @@ struct http_server::impl {
     gauge_guard gauge(metrics.websocket_connections);
     ws_stream ws(std::move(stream));
     ws.set_option(ws_timeouts());
+    ws.set_option(upgrade_headers());
     ws.read_message_max(64 * 1024);
     auto [ec] = co_await ws.async_accept(req, use_tuple);
     if (ec) co_return;
@@ -421,6 +435,7 @@ struct http_server::impl {
       const std::string auth(req[http::field::authorization]);
       up.set_option(websocket::stream_base::decorator([auth](websocket::request_type& r) {
         if (!auth.empty()) r.set(http::field::authorization, auth);
+        r.set(http::field::user_agent, "tally");
       }));
       auto [e] = co_await up.async_handshake(host + ":" + port, req.target(), use_tuple);
       cec = e;
@@ -432,6 +447,7 @@ struct http_server::impl {
     gauge_guard gauge(metrics.websocket_connections);
     ws_stream client(std::move(stream));
     client.set_option(ws_timeouts());
+    client.set_option(upgrade_headers());
     up.set_option(ws_timeouts());
     client.read_message_max(64 * 1024);
     auto [aec] = co_await client.async_accept(req, use_tuple);
@@ -481,6 +497,7 @@ struct http_server::impl {
       bool head = false;
       http_request r;
       if (!ec) r = to_api_request(parser.get());
+      const std::string accept_encoding(r.header("Accept-Encoding"));  // r moves to the api
       if (ec == http::error::body_limit) {
         resp = transport_problem(make_error(errc::payload_too_large, "the body is over 1 MiB"));
       } else if (ec) {
@@ -521,6 +538,7 @@ struct http_server::impl {
         r.body = std::move(req.body());
         resp = co_await async_handle(*handler, std::move(r), asio::use_awaitable);
       }
+      encode_response(accept_encoding, resp);
       http::response<http::string_body> res{static_cast<http::status>(resp.status), 11};
       res.set(http::field::server, "tally");
       if (!resp.content_type.empty()) res.set(http::field::content_type, resp.content_type);

@@ -1,6 +1,7 @@
 // Issue #10 (first part): browsers on other origins (CORS, the Fetch
 // standard) and Allow on 405 (RFC 9110), against the real server.
 
+#include "support/raw_socket.h"
 #include "support/tally_process.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@ const std::string app = "https://app.example.com";
 bool has(const std::string& list, const std::string& item) {
   return list.find(item) != std::string::npos;
 }
+
 
 TEST(cors, an_allowed_origin_gets_preflights_and_headers_a_foreign_one_none) {
   temp_dir dir;
@@ -166,6 +168,72 @@ TEST(http_conventions, reads_of_one_resource_answer_an_etag_and_304_and_if_match
   // Other reads of one resource carry their version too.
   auto settings = admin->get("/v1/settings");
   EXPECT_FALSE(settings.header("etag").empty());
+}
+
+TEST(http_conventions, gzip_for_a_client_that_accepts_it_above_one_kib) {
+  temp_dir dir;
+  tally_server server(dir.str(), false);
+  auto admin = server.client("admin");
+  std::string last;
+  for (int i = 0; i < 20; ++i)
+    last = admin->post("/v1/customers", R"({"name":"Customer number )" + std::to_string(i) +
+                                            R"(","email":"c)" + std::to_string(i) +
+                                            R"(@example.com"})")
+               .header("tally-position");
+  const std::string fresh = "Tally-Min-Position: " + last;
+  auto plain = admin->get("/v1/customers", {fresh});
+  ASSERT_EQ(plain.status, 200);
+  ASSERT_GT(plain.body.size(), 1024u);
+  EXPECT_TRUE(plain.header("content-encoding").empty());
+  EXPECT_TRUE(has(plain.header("vary"), "Accept-Encoding"));
+
+  auto packed = admin->get("/v1/customers", {fresh, "Accept-Encoding: br, gzip;q=0.8"});
+  EXPECT_EQ(packed.status, 200);
+  EXPECT_EQ(packed.header("content-encoding"), "gzip");
+  EXPECT_TRUE(has(packed.header("vary"), "Accept-Encoding"));
+  EXPECT_LT(packed.body.size(), plain.body.size());
+  EXPECT_EQ(gunzip(packed.body), plain.body);
+  // HEAD: the same header, the compressed length.
+  auto head = admin->request("HEAD", "/v1/customers", "", {fresh, "Accept-Encoding: gzip"});
+  EXPECT_EQ(head.header("content-encoding"), "gzip");
+  EXPECT_EQ(head.header("content-length"), std::to_string(packed.body.size()));
+
+  // Refused, not offered, or too small to be worth it: as it is.
+  for (const auto* refuse : {"Accept-Encoding: gzip;q=0", "Accept-Encoding: identity",
+                             "Accept-Encoding: *;q=0"}) {
+    auto r = admin->get("/v1/customers", {fresh, refuse});
+    EXPECT_TRUE(r.header("content-encoding").empty()) << refuse;
+    EXPECT_EQ(r.body, plain.body) << refuse;
+  }
+  EXPECT_EQ(admin->get("/v1/customers", {fresh, "Accept-Encoding: *"}).header("content-encoding"),
+            "gzip");
+  auto small = admin->get("/healthz", {"Accept-Encoding: gzip"});
+  EXPECT_TRUE(small.header("content-encoding").empty());
+  EXPECT_EQ(small.body, R"({"status":"ok"})");
+}
+
+TEST(http_conventions, the_websocket_upgrade_answers_like_every_response_and_nothing_says_beast) {
+  temp_dir dir;
+  tally_server server(dir.str(), false);
+  raw_socket sock(server.base_url());
+  ASSERT_TRUE(sock.connected());
+  ASSERT_TRUE(sock.send("GET /v1/stream?access_token=" + server.token("admin") +
+                        " HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n"));
+  const auto head = sock.read_until("\r\n\r\n");
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
+  EXPECT_TRUE(has(head, "\r\nDate: ")) << head;
+  EXPECT_TRUE(has(head, "\r\nTally-Server-Time: ")) << head;
+  EXPECT_TRUE(has(head, "\r\nServer: tally\r\n")) << head;
+  EXPECT_FALSE(has(head, "Beast")) << head;
+  // Nor on any other answer, refused upgrades included.
+  http_client anon(server.base_url());
+  for (const auto* path : {"/healthz", "/v1/nothing", "/v1/stream"}) {
+    auto r = anon.get(path, {"Upgrade: websocket", "Connection: Upgrade"});
+    EXPECT_EQ(r.header("server"), "tally") << path;
+    EXPECT_FALSE(r.header("date").empty()) << path;
+  }
 }
 
 }  // namespace

@@ -160,6 +160,13 @@ TEST_F(deployment, the_main_flows_run_with_commands_sent_to_either_gateway) {
   EXPECT_TRUE(head.body.empty());
   EXPECT_EQ(head.header("content-length"), std::to_string(seen.body.size()));
   EXPECT_EQ(head.header("etag"), seen.header("etag"));
+  // gzip once, by the process that answers, whichever process relays it.
+  auto events = two->get("/v1/sessions/" + metered + "/events");
+  ASSERT_GT(events.body.size(), 1024u);
+  auto packed = two->get("/v1/sessions/" + metered + "/events", {"Accept-Encoding: gzip"});
+  EXPECT_EQ(packed.header("content-encoding"), "gzip");
+  EXPECT_EQ(packed.header("vary"), "Accept-Encoding");
+  EXPECT_EQ(gunzip(packed.body), events.body);
 
   // A shopping session, its pick list live over the gateway's WebSocket.
   ws_client feed(g2->base_url(), "/v1/stream?access_token=" + g2->token("warehouse"));

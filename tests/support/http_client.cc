@@ -1,5 +1,7 @@
 #include "support/http_client.h"
 
+#include <zlib.h>
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -112,6 +114,25 @@ std::string str(const boost::json::value& v) {
 std::int64_t num(const boost::json::value& v) {
   return v.is_int64() ? v.as_int64()
                       : (v.is_uint64() ? static_cast<std::int64_t>(v.as_uint64()) : -1);
+}
+
+// What a gzip body decodes to; "" if it is not gzip.
+std::string gunzip(const std::string& data) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return "";
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buf[16384];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "";
 }
 
 }  // namespace tally::testing

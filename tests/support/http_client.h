@@ -57,5 +57,7 @@ class http_client {
 boost::json::value at(const boost::json::value& v, std::initializer_list<std::string_view> path);
 std::string str(const boost::json::value& v);
 std::int64_t num(const boost::json::value& v);
+// What a gzip body decodes to; "" if it is not gzip.
+std::string gunzip(const std::string& data);
 
 }  // namespace tally::testing

@@ -130,10 +130,15 @@ temp_dir::~temp_dir() {
   fs::remove_all(path_, ec);
 }
 
-run_result run_tally(const std::vector<std::string>& args) {
-  std::string cmd = TALLY_BINARY;
+run_result run_tally(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  char err_file[] = "/tmp/tally-run-err-XXXXXX";
+  const int fd = ::mkstemp(err_file);
+  if (fd >= 0) ::close(fd);
+  std::string cmd = "env";
+  for (const auto& e : env) cmd += " '" + e + "'";
+  cmd += std::string(" ") + TALLY_BINARY;
   for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>/dev/null";
+  cmd += std::string(" 2>") + (fd >= 0 ? err_file : "/dev/null");
   run_result r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -143,6 +148,11 @@ run_result run_tally(const std::vector<std::string>& args) {
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r')) r.out.pop_back();
+  if (fd >= 0) {
+    std::ifstream in(err_file);
+    r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    ::unlink(err_file);
+  }
   return r;
 }
 

@@ -41,8 +41,11 @@ class temp_dir {
 struct run_result {
   int exit_code = -1;
   std::string out;
+  std::string err;
 };
-run_result run_tally(const std::vector<std::string>& args);
+// `tally ARGS` to its end, with `env` ("NAME=value") added to the environment.
+run_result run_tally(const std::vector<std::string>& args,
+                     const std::vector<std::string>& env = {});
 
 // `tally serve --data DIR --listen 127.0.0.1:0 [--test-clock]`, started on
 // construction and waited for ("listening on http://…").
