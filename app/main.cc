@@ -90,8 +90,7 @@ int main(int argc, char** argv) {
   // An option of a process that also comes from TOML `key` and variable `env`.
   auto option = [&](process* p, setting st, auto& target, const std::string& help) {
     settings.emplace_back(p, st);
-    return p->app->add_option(st.flag, target,
-                              help + "; env " + st.env + ", TOML " + st.key + ")");
+    return p->app->add_option(st.flag, target, help + "; env " + st.env + ", TOML " + st.key + ")");
   };
   const char* allow_help =
       "hosts webhooks may reach over http or at private, loopback or link-local addresses, "
@@ -106,8 +105,7 @@ int main(int argc, char** argv) {
     option(p, {"--kafka", "TALLY_KAFKA", "kafka"}, p->opts.kafka, kafka_help);
     option(p, {"--topic", "TALLY_TOPIC", "topic"}, p->opts.topic,
            "the Kafka topic of events (default tally.events");
-    option(p, {"--threads", "TALLY_THREADS", "threads"}, p->opts.threads,
-           "HTTP threads (default 2")
+    option(p, {"--threads", "TALLY_THREADS", "threads"}, p->opts.threads, "HTTP threads (default 2")
         ->check(CLI::Range(1, 64));
     p->app->add_flag("--test-clock", p->opts.test_clock,
                      "enable /v1/admin/clock (never in production; a flag only)");

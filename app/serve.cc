@@ -75,6 +75,13 @@ std::string jwt_secret(const std::string& data_dir, bool create) {
 
 namespace {
 
+void scheduler_metrics(metrics_text& m, const commands::scheduler& s) {
+  m.gauge("tally_scheduler_due",
+          "Sessions with a deadline the scheduler will act on (a shopping session's inactivity "
+          "timeout, an appointment's end).",
+          "", static_cast<double>(s.tracked()));
+}
+
 // The log and the stores beside it. Embedded: the log's own database holds
 // the deciders' store. Kafka: the deciders' store is <data>/state.
 struct stores {
@@ -321,7 +328,10 @@ int serve(const serve_options& o) {
   }
   gateway::api api({commands, &projector, &queries, *st->log, clock, verifier, controls,
                     server.schedule(), &server.metrics(), nullptr, secret, policy, dispatcher.get(),
-                    gateway::cors_policy::from_list(o.cors_origins)});
+                    gateway::cors_policy::from_list(o.cors_origins), [&](metrics_text& m) {
+                      if (scheduler) scheduler_metrics(m, *scheduler);
+                      if (dispatcher) dispatcher->write_metrics(m);
+                    }});
   gateway::stream_hub hub(projector, queries, *st->log, {});
   auto s = server.run(api, &hub, [&](const std::string& endpoint) {
     if (shared_clock) shared_clock->join("http://" + endpoint);
@@ -392,7 +402,8 @@ int gateway(const serve_options& o) {
   gateway::api api({bus, nullptr, nullptr, *st->log, clock, verifier, shared_clock.get(),
                     server.schedule(), &server.metrics(), &routes, secret,
                     webhooks::outbound_policy::from_list(o.webhook_allow_hosts), nullptr,
-                    gateway::cors_policy::from_list(o.cors_origins)});
+                    gateway::cors_policy::from_list(o.cors_origins),
+                    [&](metrics_text& m) { scheduler_metrics(m, scheduler); }});
   std::unique_ptr<infra::kafka_group> group;
   std::thread joining;
   std::atomic<bool> stopped{false};

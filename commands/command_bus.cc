@@ -158,6 +158,7 @@ class command_bus::decider {
       std::lock_guard lock(mutex_);
       stopping_ = true;
       refused.swap(queue_);
+      depth_ = 0;
     }
     wake_.notify_all();
     for (auto& p : refused)
@@ -175,6 +176,7 @@ class command_bus::decider {
       std::lock_guard lock(mutex_);
       if (!stopping_ && queue_.size() < bus_.opts_.queue_limit) {
         queue_.push_back({std::move(r), std::move(done)});
+        depth_ = queue_.size();
         wake_.notify_one();
         return;
       }
@@ -210,6 +212,7 @@ class command_bus::decider {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
+        depth_ = queue_.size();
       }
       if (reload_needed_ && !reload(batch)) continue;
       process(batch);
@@ -271,7 +274,12 @@ class command_bus::decider {
       // checked first: better refused than in the log and not remembered.
       auto r = [&]() -> result<std::vector<ports::position>> {
         if (auto w = bus_.state_.writable(); !w) return std::move(w).take_error();
-        return bus_.log_.append(partition_, events);
+        const auto began = std::chrono::steady_clock::now();
+        auto appended = bus_.log_.append(partition_, events);
+        bus_.append_seconds_.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+        bus_.append_commands_.observe(static_cast<double>(batch.size()));
+        return appended;
       }();
       if (r) {
         if (append_failing_) spdlog::info("appends succeed again");
@@ -592,6 +600,9 @@ class command_bus::decider {
   std::condition_variable wake_;
   std::deque<pending> queue_;
   bool stopping_ = false;
+
+ public:
+  std::atomic<std::size_t> depth_{0};  // queue_.size(), for /metrics
 };
 
 command_bus::command_bus(ports::event_log& log, ports::kv_store& state, const clock_source& clock,
@@ -681,6 +692,21 @@ std::int64_t command_bus::last_offset(std::int32_t partition) const {
       !deciders_[static_cast<std::size_t>(partition)])
     return -1;
   return deciders_[static_cast<std::size_t>(partition)]->last_offset();
+}
+
+void command_bus::write_metrics(metrics_text& out) const {
+  out.histogram("tally_append_duration_seconds",
+                "The durable write of one batch of events to the log (group commit).", "",
+                append_seconds_);
+  out.histogram("tally_append_batch_commands", "Commands decided together in one appended batch.",
+                "", append_commands_);
+  std::shared_lock lock(deciders_mutex_);
+  for (std::size_t p = 0; p < deciders_.size(); ++p)
+    if (deciders_[p])
+      out.gauge("tally_decider_queue_depth",
+                "Commands waiting for the decider of each partition this process decides.",
+                metrics_text::label("partition", std::to_string(p)),
+                static_cast<double>(deciders_[p]->depth_.load()));
 }
 
 void command_bus::submit(command_request request, callback done) {

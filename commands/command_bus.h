@@ -72,6 +72,10 @@ class command_bus final : public command_port {
   // log (appended or replayed); -1 before any. Thread-safe.
   [[nodiscard]] std::int64_t last_offset(std::int32_t partition) const override;
 
+  // The durable write of each batch (seconds), the commands in it, and the
+  // commands waiting for each decider.
+  void write_metrics(metrics_text& out) const override;
+
   // Tells `s` (owned by the caller, outliving the bus) about every change to
   // what is due. Set before start().
   void set_scheduler(class scheduler* s) { scheduler_ = s; }
@@ -90,6 +94,8 @@ class command_bus final : public command_port {
   class scheduler* scheduler_ = nullptr;
   mutable std::shared_mutex deciders_mutex_;
   std::vector<std::shared_ptr<decider>> deciders_;  // per partition; null: not decided here
+  histogram append_seconds_{histogram::latency_bounds()};
+  histogram append_commands_{histogram::count_bounds()};
 };
 
 }  // namespace tally::commands

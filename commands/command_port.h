@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/metrics.h"
 #include "domain/commands.h"
 #include "domain/error.h"
 #include "domain/ids.h"
@@ -60,6 +61,9 @@ class command_port {
 
   // Whether this process decides `partition`'s commands now (for /metrics).
   [[nodiscard]] virtual bool decides(std::int32_t partition) const = 0;
+
+  // Adds what this side measures to /metrics (nothing by default).
+  virtual void write_metrics(metrics_text& /*out*/) const {}
 };
 
 // A process that serves reads only (tally projector): every command is

@@ -139,7 +139,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     std::string path;
     std::string preflight_methods;  // set when this is a CORS preflight
     bool tagged = false;            // a read of one resource: ETag and 304
+    std::size_t route = no_route;   // index in `routes` once matched
+    std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   };
+  static constexpr std::size_t no_route = static_cast<std::size_t>(-1);
   using call_ptr = std::shared_ptr<call>;
   using handler = std::function<void(impl&, const call_ptr&)>;
 
@@ -151,14 +154,38 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     handler run;
   };
 
+  // Request durations of one route (or of requests no route matched), by
+  // status code: a few codes per route, found under the route's own lock.
+  struct route_timings {
+    std::mutex m;
+    std::vector<std::pair<int, std::unique_ptr<histogram>>> by_status;
+    void observe(int status, double seconds) {
+      histogram* h = nullptr;
+      {
+        std::lock_guard lock(m);
+        for (auto& [code, hist] : by_status)
+          if (code == status) h = hist.get();
+        if (!h)
+          h = by_status
+                  .emplace_back(status, std::make_unique<histogram>(histogram::latency_bounds()))
+                  .second.get();
+      }
+      h->observe(seconds);
+    }
+  };
+
   api_services s;
   std::vector<route> routes;
+  std::unique_ptr<route_timings[]> timings;  // routes.size() + 1: the last for no route
   std::atomic<std::int64_t> in_flight{0};
   // Metrics: responses by status class, commands by outcome.
   std::array<std::atomic<std::uint64_t>, 6> responses{};
   std::atomic<std::uint64_t> commands_ok{0}, commands_failed{0}, commands_replayed{0};
 
-  explicit impl(api_services services) : s(std::move(services)) { build_routes(); }
+  explicit impl(api_services services) : s(std::move(services)) {
+    build_routes();
+    timings = std::make_unique<route_timings[]>(routes.size() + 1);
+  }
 
   void add(std::string method, std::string pattern, role_set roles, handler h) {
     route r{std::move(method), pattern, {}, roles, std::move(h)};
@@ -196,6 +223,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
       if (!s.cors.any) r.headers.emplace_back("Vary", "Origin");
     }
     responses[static_cast<std::size_t>(std::clamp(r.status / 100, 0, 5))]++;
+    timings[std::min(c->route, routes.size())].observe(
+        r.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - c->began).count());
     auto respond = std::move(c->respond);
     c->respond = nullptr;
     if (respond) respond(std::move(r));
@@ -426,6 +456,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         if (!valid_path_id(value))
           return fail(c, make_error(errc::not_found, name + " does not exist"));
       c->params = std::move(params);
+      c->route = static_cast<std::size_t>(&r - routes.data());
       static const std::set<std::string_view> one_resource{
           "/v1/sessions/{id}",  "/v1/customers/{id}",
           "/v1/resources/{id}", "/v1/inventory/{item_id}",
@@ -645,54 +676,73 @@ bool api::impl::time_param(const call_ptr& c, const char* name, std::optional<ti
 }
 
 std::string api::impl::metrics_text() {
-  std::string out;
-  out += "# HELP tally_http_responses_total HTTP responses by status class.\n";
-  out += "# TYPE tally_http_responses_total counter\n";
+  tally::metrics_text m;
+  const auto label = &tally::metrics_text::label;
+  for (std::size_t i = 0; i <= routes.size(); ++i) {
+    auto& t = timings[i];
+    const std::string route = i < routes.size() ? routes[i].pattern : "";
+    const std::string method = i < routes.size() ? routes[i].method : "";
+    std::lock_guard lock(t.m);
+    for (const auto& [code, h] : t.by_status)
+      m.histogram("tally_http_request_duration_seconds",
+                  "From a request read to its answer, by route template (empty: no route "
+                  "matched) and status code.",
+                  label("method", method) + "," + label("route", route) + "," +
+                      label("code", std::to_string(code)),
+                  *h);
+  }
   for (std::size_t i = 1; i < responses.size(); ++i)
-    out += fmt::format("tally_http_responses_total{{class=\"{}xx\"}} {}\n", i, responses[i].load());
-  out += "# HELP tally_commands_total Commands by outcome.\n# TYPE tally_commands_total counter\n";
-  out += fmt::format("tally_commands_total{{outcome=\"ok\"}} {}\n", commands_ok.load());
-  out += fmt::format("tally_commands_total{{outcome=\"failed\"}} {}\n", commands_failed.load());
-  out += fmt::format("tally_commands_total{{outcome=\"replayed\"}} {}\n", commands_replayed.load());
-  out += "# HELP tally_http_in_flight Requests being handled.\n# TYPE tally_http_in_flight gauge\n";
-  out += fmt::format("tally_http_in_flight {}\n", in_flight.load());
+    m.counter("tally_http_responses_total", "HTTP responses by status class.",
+              label("class", std::to_string(i) + "xx"), static_cast<double>(responses[i].load()));
+  for (const auto& [outcome, n] :
+       {std::pair{"ok", commands_ok.load()}, std::pair{"failed", commands_failed.load()},
+        std::pair{"replayed", commands_replayed.load()}})
+    m.counter("tally_commands_total", "Commands by outcome.", label("outcome", outcome),
+              static_cast<double>(n));
+  m.gauge("tally_http_in_flight", "Requests being handled.", "",
+          static_cast<double>(in_flight.load()));
   if (s.transport) {
     const auto& t = *s.transport;
-    out += "# HELP tally_connections_open Open client connections by protocol.\n";
-    out += "# TYPE tally_connections_open gauge\n";
-    out +=
-        fmt::format("tally_connections_open{{protocol=\"http\"}} {}\n", t.http_connections.load());
-    out += fmt::format("tally_connections_open{{protocol=\"websocket\"}} {}\n",
-                       t.websocket_connections.load());
-    auto counter = [&out](std::string_view name, std::string_view help, std::uint64_t value) {
-      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
-    };
-    counter("tally_accept_failures_total",
-            "Connections that could not be accepted (e.g. out of file descriptors).",
-            t.accept_failures.load());
-    counter("tally_websocket_slow_closes_total",
-            "WebSocket clients closed with 1008 for not reading.", t.websocket_slow_closes.load());
-    counter("tally_http_framing_rejected_total",
-            "Requests refused for their framing (Transfer-Encoding, Content-Length, Host).",
-            t.rejected_framing.load());
+    const char* open_help = "Open client connections by protocol.";
+    m.gauge("tally_connections_open", open_help, label("protocol", "http"),
+            static_cast<double>(t.http_connections.load()));
+    m.gauge("tally_connections_open", open_help, label("protocol", "websocket"),
+            static_cast<double>(t.websocket_connections.load()));
+    m.gauge("tally_ws_subscribers", "Open WebSocket connections to /v1/stream.", "",
+            static_cast<double>(t.websocket_connections.load()));
+    m.counter("tally_ws_dropped_total",
+              "WebSocket subscribers dropped (closed with 1008) for not reading their feed.", "",
+              static_cast<double>(t.websocket_slow_closes.load()));
+    m.counter("tally_accept_failures_total",
+              "Connections that could not be accepted (e.g. out of file descriptors).", "",
+              static_cast<double>(t.accept_failures.load()));
+    m.counter("tally_http_framing_rejected_total",
+              "Requests refused for their framing (Transfer-Encoding, Content-Length, Host).", "",
+              static_cast<double>(t.rejected_framing.load()));
   }
-  out +=
-      "# HELP tally_log_last_offset The offset of the last event appended to each log "
-      "partition, as its decider saw it (-1: none).\n# TYPE tally_log_last_offset gauge\n";
-  for (std::int32_t p = 0; p < s.log.partition_count(); ++p)
-    out += fmt::format("tally_log_last_offset{{partition=\"{}\"}} {}\n", p, s.bus.last_offset(p));
-  out +=
-      "# HELP tally_partition_decided 1 while this process decides the partition's commands.\n"
-      "# TYPE tally_partition_decided gauge\n";
-  for (std::int32_t p = 0; p < s.log.partition_count(); ++p)
-    out += fmt::format("tally_partition_decided{{partition=\"{}\"}} {}\n", p,
-                       s.bus.decides(p) ? 1 : 0);
-  out +=
-      "# HELP tally_projection_lag How far the log's end is past what the read models hold, in "
-      "offsets (0 when caught up).\n# TYPE tally_projection_lag gauge\n";
-  for (std::int32_t p = 0; s.projector && p < s.log.partition_count(); ++p)
-    out += fmt::format("tally_projection_lag{{partition=\"{}\"}} {}\n", p, s.projector->lag(p));
-  return out;
+  const auto now = s.clock.now();
+  for (std::int32_t p = 0; p < s.log.partition_count(); ++p) {
+    const auto part = label("partition", std::to_string(p));
+    m.gauge("tally_log_last_offset",
+            "The offset of the last event appended to each log partition, as its decider saw it "
+            "(-1: none).",
+            part, static_cast<double>(s.bus.last_offset(p)));
+    m.gauge("tally_partition_decided", "1 while this process decides the partition's commands.",
+            part, s.bus.decides(p) ? 1 : 0);
+    if (s.projector) {
+      m.gauge("tally_projection_lag_events",
+              "How far the log's end is past what the read models hold, in offsets (0 when "
+              "caught up).",
+              part, static_cast<double>(s.projector->lag(p)));
+      m.gauge("tally_projection_lag_seconds",
+              "While the read models are behind: the age of the last event they applied (0 when "
+              "caught up).",
+              part, s.projector->lag_seconds(p, now));
+    }
+  }
+  s.bus.write_metrics(m);
+  if (s.more_metrics) s.more_metrics(m);
+  return m.str();
 }
 
 void api::impl::build_routes() {
@@ -715,7 +765,7 @@ void api::impl::build_routes() {
   });
   add("GET", "/metrics", 0, [](impl& a, C c) {
     http_response r;
-    r.content_type = "text/plain; version=0.0.4";
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = a.metrics_text();
     a.finish(c, std::move(r));
   });

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/metrics.h"
 #include "commands/command_port.h"
 #include "domain/clock.h"
 #include "gateway/auth.h"
@@ -60,6 +61,8 @@ struct api_services {
   webhooks::outbound_policy webhook_policy;
   const webhooks::dispatcher* webhooks = nullptr;
   cors_policy cors;  // none by default
+  // What else this process measures (the scheduler, say), added to /metrics.
+  std::function<void(metrics_text&)> more_metrics;
 };
 
 // The HTTP API of API.md, without any network code: routing, auth, reading

@@ -2,10 +2,10 @@
 
 #include <zlib.h>
 
+#include <strings.h>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <strings.h>
 
 namespace tally::gateway {
 

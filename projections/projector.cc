@@ -48,11 +48,13 @@ projector::projector(ports::event_log& log, ports::kv_store& views)
     : log_(log),
       views_(views),
       applied_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]),
-      behind_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]) {
+      behind_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]),
+      applied_at_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]) {
   for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
     auto v = views_.get(layout::checkpoint(p));
     applied_[static_cast<std::size_t>(p)] = v ? std::stoll(*v) : -1;
     behind_[static_cast<std::size_t>(p)] = 0;
+    applied_at_[static_cast<std::size_t>(p)] = -1;
   }
 }
 
@@ -66,6 +68,13 @@ std::int64_t projector::applied(std::int32_t partition) const {
 std::int64_t projector::lag(std::int32_t partition) const {
   if (partition < 0 || partition >= log_.partition_count()) return 0;
   return behind_[static_cast<std::size_t>(partition)].load();
+}
+
+double projector::lag_seconds(std::int32_t partition, timestamp now) const {
+  if (lag(partition) == 0) return 0;
+  const auto at = applied_at_[static_cast<std::size_t>(partition)].load();
+  if (at < 0) return 0;  // nothing applied since the start yet: unknown
+  return std::max<double>(0, static_cast<double>(to_millis(now) - at) / 1000.0);
 }
 
 std::uint64_t projector::when_reached(const ports::position& p, std::function<void()> fn) {
@@ -181,6 +190,7 @@ result<bool> projector::step(std::int32_t partition, ports::log_cursor& cursor,
   if (!batch) return std::move(batch).take_error();
   if (!batch->events.empty()) {
     if (auto s = apply(partition, batch->events); !s) return std::move(s).take_error();
+    applied_at_[static_cast<std::size_t>(partition)] = to_millis(batch->events.back().event.time);
   }
   behind_[static_cast<std::size_t>(partition)] = batch->at_end ? 0 : batch->behind;
   return !batch->at_end;

@@ -41,6 +41,9 @@ class projector {
   // offsets, as the last poll saw it; 0 once the projector has read all
   // there was (a trailing transaction marker does not count).
   [[nodiscard]] std::int64_t lag(std::int32_t partition) const;
+  // The same in time: how much older than `now` the last event applied in
+  // `partition` is, while the projector is behind; 0 when caught up.
+  [[nodiscard]] double lag_seconds(std::int32_t partition, timestamp now) const;
 
   // False while the read models cannot be written (a full disk): the
   // projector retries, and /readyz says it is not ready.
@@ -67,6 +70,7 @@ class projector {
   ports::kv_store& views_;
   std::unique_ptr<std::atomic<std::int64_t>[]> applied_;
   std::unique_ptr<std::atomic<std::int64_t>[]> behind_;
+  std::unique_ptr<std::atomic<std::int64_t>[]> applied_at_;  // ms, of its last event; -1
   std::atomic<bool> failing_{false};
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;

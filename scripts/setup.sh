@@ -9,7 +9,7 @@ packages=(
   librocksdb-dev librdkafka-dev libsimdjson-dev libssl-dev
   libjwt-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
-  libhowardhinnant-date-dev tzdata zlib1g-dev
+  libhowardhinnant-date-dev tzdata zlib1g-dev prometheus
   clang-format clang-14 libclang-rt-14-dev kcat
 )
 

@@ -408,6 +408,7 @@ bool dispatcher::attempt(const hook& h) {
   ++d->attempts;
   if (!d->first_attempt_at) d->first_attempt_at = now;
   d->last_status = result.status ? std::optional<std::int64_t>(result.status) : std::nullopt;
+  ++(result.error.empty() ? delivered_ : failed_attempts_);
   if (result.error.empty()) {
     d->status = "delivered";
     d->delivered_at = done;
@@ -419,6 +420,7 @@ bool dispatcher::attempt(const hook& h) {
     if (done - *d->first_attempt_at >= options_.give_up_after) {
       d->status = "failed";
       d->failed_at = done;
+      ++gave_up_;
       d->next_attempt_at.reset();
       batch.erase(*head);
       spdlog::warn("webhooks: gave up on {} after {} attempts: {}", d->delivery_id, d->attempts,
@@ -433,6 +435,17 @@ bool dispatcher::attempt(const hook& h) {
     return false;
   }
   return result.error.empty();
+}
+
+void dispatcher::write_metrics(metrics_text& out) const {
+  const char* help = "Webhook delivery attempts by result (a 2xx, or anything else).";
+  out.counter("tally_webhook_attempts_total", help, metrics_text::label("result", "delivered"),
+              static_cast<double>(delivered_.load()));
+  out.counter("tally_webhook_attempts_total", help, metrics_text::label("result", "error"),
+              static_cast<double>(failed_attempts_.load()));
+  out.counter("tally_webhook_gave_up_total",
+              "Deliveries given up after 24 hours of failed attempts.", "",
+              static_cast<double>(gave_up_.load()));
 }
 
 result<std::string> dispatcher::deliveries(const ids::tenant& t, const ids::webhook& w,

@@ -10,6 +10,7 @@
 // queue in log order, one delivery in flight per webhook, retrying with
 // exponential backoff for 24 hours: at least once, in order.
 
+#include "base/metrics.h"
 #include "base/time.h"
 #include "domain/clock.h"
 #include "domain/ids.h"
@@ -91,6 +92,9 @@ class dispatcher {
   [[nodiscard]] result<std::string> deliveries(const ids::tenant& t, const ids::webhook& w,
                                                const projections::page_request& page) const;
 
+  // Attempts by result and deliveries given up, for /metrics.
+  void write_metrics(metrics_text& out) const;
+
  private:
   void consume(std::int32_t partition);
   status apply(std::int32_t partition, const std::vector<ports::recorded_event>& events);
@@ -122,6 +126,7 @@ class dispatcher {
   std::condition_variable queued_;
   std::mutex queued_mutex_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> delivered_{0}, failed_attempts_{0}, gave_up_{0};
   std::vector<std::thread> threads_;
 };
 

@@ -149,9 +149,9 @@ TEST_F(sparse_offsets, commands_reads_and_lag_use_positions_of_events_seen) {
   EXPECT_EQ(last, "0:61");
   EXPECT_EQ(metric("tally_log_last_offset{partition=\"0\"}"), "61");
   // Caught up means lag 0, although the log's end is past a marker.
-  for (int i = 0; i < 100 && metric("tally_projection_lag{partition=\"0\"}") != "0"; ++i)
+  for (int i = 0; i < 100 && metric("tally_projection_lag_events{partition=\"0\"}") != "0"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_EQ(metric("tally_projection_lag{partition=\"0\"}"), "0");
+  EXPECT_EQ(metric("tally_projection_lag_events{partition=\"0\"}"), "0");
   EXPECT_EQ(call("GET", "/readyz").status, 200);
   // A position beyond what exists waits its 5 s, then 503; the wait is
   // dropped from the projector.

@@ -31,10 +31,12 @@ TEST(cli, projector_and_gateway_take_the_same_settings_and_name_them_in_help) {
   for (const char* sub : {"projector", "gateway"}) {
     auto r = run_tally({sub, "--help"});
     EXPECT_EQ(r.exit_code, 0);
-    for (const auto* s : {"TALLY_DATA", "TALLY_LISTEN", "TALLY_KAFKA", "TALLY_TOPIC", "TALLY_THREADS",
-                          "TALLY_CORS_ORIGINS", "TALLY_WEBHOOK_ALLOW_HOSTS", "TOML kafka",
-                          "default ./tally-data", "default 127.0.0.1:8080", "default tally.events"})
-      EXPECT_NE(r.out.find(s), std::string::npos) << sub << ": " << s << " missing from:\n" << r.out;
+    for (const auto* s :
+         {"TALLY_DATA", "TALLY_LISTEN", "TALLY_KAFKA", "TALLY_TOPIC", "TALLY_THREADS",
+          "TALLY_CORS_ORIGINS", "TALLY_WEBHOOK_ALLOW_HOSTS", "TOML kafka", "default ./tally-data",
+          "default 127.0.0.1:8080", "default tally.events"})
+      EXPECT_NE(r.out.find(s), std::string::npos) << sub << ": " << s << " missing from:\n"
+                                                  << r.out;
   }
   EXPECT_NE(run_tally({"gateway", "--help"}).out.find("TALLY_PROJECTOR"), std::string::npos);
   // Required, from any of the three sources; checked like the flag.

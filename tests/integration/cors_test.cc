@@ -16,7 +16,6 @@ bool has(const std::string& list, const std::string& item) {
   return list.find(item) != std::string::npos;
 }
 
-
 TEST(cors, an_allowed_origin_gets_preflights_and_headers_a_foreign_one_none) {
   temp_dir dir;
   server_options o;
@@ -176,10 +175,11 @@ TEST(http_conventions, gzip_for_a_client_that_accepts_it_above_one_kib) {
   auto admin = server.client("admin");
   std::string last;
   for (int i = 0; i < 20; ++i)
-    last = admin->post("/v1/customers", R"({"name":"Customer number )" + std::to_string(i) +
-                                            R"(","email":"c)" + std::to_string(i) +
-                                            R"(@example.com"})")
-               .header("tally-position");
+    last =
+        admin
+            ->post("/v1/customers", R"({"name":"Customer number )" + std::to_string(i) +
+                                        R"(","email":"c)" + std::to_string(i) + R"(@example.com"})")
+            .header("tally-position");
   const std::string fresh = "Tally-Min-Position: " + last;
   auto plain = admin->get("/v1/customers", {fresh});
   ASSERT_EQ(plain.status, 200);
@@ -199,8 +199,8 @@ TEST(http_conventions, gzip_for_a_client_that_accepts_it_above_one_kib) {
   EXPECT_EQ(head.header("content-length"), std::to_string(packed.body.size()));
 
   // Refused, not offered, or too small to be worth it: as it is.
-  for (const auto* refuse : {"Accept-Encoding: gzip;q=0", "Accept-Encoding: identity",
-                             "Accept-Encoding: *;q=0"}) {
+  for (const auto* refuse :
+       {"Accept-Encoding: gzip;q=0", "Accept-Encoding: identity", "Accept-Encoding: *;q=0"}) {
     auto r = admin->get("/v1/customers", {fresh, refuse});
     EXPECT_TRUE(r.header("content-encoding").empty()) << refuse;
     EXPECT_EQ(r.body, plain.body) << refuse;

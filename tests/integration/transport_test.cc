@@ -119,7 +119,7 @@ TEST_F(transport, a_slow_websocket_client_gets_the_1008_close_frame_after_whole_
   std::atomic<bool> cut{false};
   std::thread monitor([&] {
     for (int i = 0; i < 600 && !cut; ++i) {
-      if (server->metric("tally_websocket_slow_closes_total") >= 1) cut = true;
+      if (server->metric("tally_ws_dropped_total") >= 1) cut = true;
       std::this_thread::sleep_for(100ms);
     }
     cut = true;
@@ -154,7 +154,7 @@ TEST_F(transport, a_slow_websocket_client_gets_the_1008_close_frame_after_whole_
   ASSERT_TRUE(close_code) << "cut without a close frame after " << messages << " messages";
   EXPECT_EQ(*close_code, 1008);
   EXPECT_LT(messages, 20000);
-  EXPECT_GE(server->metric("tally_websocket_slow_closes_total"), 1);
+  EXPECT_GE(server->metric("tally_ws_dropped_total"), 1);
 }
 
 TEST_F(transport, a_websocket_may_hold_a_bounded_number_of_channels) {
