@@ -1,0 +1,74 @@
+// Health, readiness, metrics, the API documents and the test clock.
+
+#include "gateway/api_impl.h"
+#include "gateway/openapi.h"
+#include "webhooks/signing.h"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+namespace tally::gateway {
+
+namespace {
+
+struct clock_answer {
+  timestamp now;
+  std::int64_t offset_seconds = 0;
+};
+BOOST_DESCRIBE_STRUCT(clock_answer, (), (now, offset_seconds))
+
+struct advance_clock {
+  std::int64_t advance_seconds = 0;
+};
+BOOST_DESCRIBE_STRUCT(advance_clock, (), (advance_seconds))
+
+}  // namespace
+
+void api::impl::add_health_routes() {
+  using C = const call_ptr&;
+
+  // ---- health and documents -------------------------------------------
+  add("GET", "/healthz", 0, [](impl& a, C c) { a.json_ok(c, R"({"status":"ok"})"); });
+  add("GET", "/readyz", 0, [](impl& a, C c) {
+    std::int64_t lag = 0;
+    for (std::int32_t p = 0; a.s.projector && p < a.s.log.partition_count(); ++p)
+      lag += a.s.projector->lag(p);
+    if (lag > 10'000)
+      return a.fail(c, make_error(errc::unavailable,
+                                  fmt::format("the read models are {} events behind", lag)));
+    if (auto w = a.s.bus.writable(); !w) return a.fail(c, w.err());
+    if (a.s.projector && !a.s.projector->healthy())
+      return a.fail(c, make_error(errc::unavailable, "the read models cannot be written"));
+    a.json_ok(c, fmt::format(R"({{"status":"ready","projection_lag":{}}})", lag));
+  });
+  add("GET", "/metrics", 0, [](impl& a, C c) {
+    http_response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = a.metrics_text();
+    a.finish(c, std::move(r));
+  });
+  add("GET", "/v1/openapi.json", 0,
+      [](impl& a, C c) { a.json_ok(c, std::string(openapi_document())); });
+  add("GET", "/v1/asyncapi.json", 0,
+      [](impl& a, C c) { a.json_ok(c, std::string(asyncapi_document())); });
+
+  // ---- test clock -----------------------------------------------------
+  if (s.test_clock) {
+    auto clock_body = [](impl& a) {
+      return json::write(clock_answer{a.s.clock.now(), a.s.test_clock->offset_ms() / 1000});
+    };
+    add("GET", "/v1/admin/clock", admin_only,
+        [clock_body](impl& a, C c) { a.json_ok(c, clock_body(a)); });
+    add("POST", "/v1/admin/clock", admin_only, [clock_body](impl& a, C c) {
+      advance_clock body;
+      if (!a.read_body(c, body)) return;
+      if (body.advance_seconds <= 0 || body.advance_seconds > 10LL * 366 * 24 * 3600)
+        return a.fail(c, invalid_field("advance_seconds",
+                                       "must be a positive number of seconds, at most 10 years"));
+      if (auto st = a.s.test_clock->advance(body.advance_seconds); !st) return a.fail(c, st.err());
+      a.json_ok(c, clock_body(a));
+    });
+  }
+}
+
+}  // namespace tally::gateway
