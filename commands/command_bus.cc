@@ -40,15 +40,6 @@ std::string idempotency_key(const ids::tenant& t, const ids::user& caller, const
   return fmt::format("i/{}/{}:{}/{}", t.value, caller.value.size(), caller.value, key);
 }
 
-struct line_answer {
-  ids::line line_id;
-  std::int64_t reserved = 0;
-  std::int64_t consumed = 0;
-  line_view line;
-  session_view session;
-};
-BOOST_DESCRIBE_STRUCT(line_answer, (), (line_id, reserved, consumed, line, session))
-
 }  // namespace
 
 std::string command_bus::render_answer(const aggregate& target,

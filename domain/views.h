@@ -90,6 +90,17 @@ BOOST_DESCRIBE_STRUCT(session_view, (),
                        notes, attendance, charges, paid_cents, amount_due_cents, version, cost,
                        invoice_id, order_id))
 
+// The answer to a command on one line (adding, picking, repricing it): the
+// line, what it reserved or consumed of stock, and the session after it.
+struct line_answer {
+  ids::line line_id;
+  std::int64_t reserved = 0;
+  std::int64_t consumed = 0;
+  line_view line;
+  session_view session;
+};
+BOOST_DESCRIBE_STRUCT(line_answer, (), (line_id, reserved, consumed, line, session))
+
 struct active_session_entry {
   ids::session session_id;
   session_kind kind = session_kind::metered;

@@ -9,7 +9,7 @@ packages=(
   librocksdb-dev librdkafka-dev libsimdjson-dev libssl-dev
   libjwt-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
-  libhowardhinnant-date-dev tzdata zlib1g-dev prometheus
+  libhowardhinnant-date-dev tzdata zlib1g-dev prometheus python3-jsonschema
   clang-format clang-14 libclang-rt-14-dev kcat
 )
 
@@ -24,4 +24,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo_cmd apt-get update -q
   $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# redocly lint (the contracts test): npm's @redocly/cli, pinned, in a folder
+# of its own rather than globally.
+redocly_version=2.77.0
+tools="$HOME/.cache/tally/node"
+if [ "$("$tools/node_modules/.bin/redocly" --version 2>/dev/null)" != "$redocly_version" ]; then
+  if ! command -v npm >/dev/null; then
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    $sudo_cmd apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --silent "@redocly/cli@$redocly_version"
 fi

@@ -74,6 +74,24 @@ BOOST_DESCRIBE_STRUCT(delivery, (),
                        last_error, first_attempt_at, next_attempt_at, delivered_at, failed_at,
                        body))
 
+// A delivery as GET /v1/webhooks/{id}/deliveries shows it.
+struct delivery_view {
+  std::string delivery_id;
+  std::string event_id;
+  std::string type;
+  std::string position;
+  std::string status;
+  std::int64_t attempts = 0;
+  std::optional<std::int64_t> last_status;
+  std::optional<std::string> last_error;
+  std::optional<timestamp> next_attempt_at;
+  std::optional<timestamp> delivered_at;
+  std::optional<timestamp> failed_at;
+};
+BOOST_DESCRIBE_STRUCT(delivery_view, (),
+                      (delivery_id, event_id, type, position, status, attempts, last_status,
+                       last_error, next_attempt_at, delivered_at, failed_at))
+
 class dispatcher {
  public:
   // With a `source`, the dispatcher reads the log itself only to catch up

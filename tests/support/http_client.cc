@@ -1,5 +1,7 @@
 #include "support/http_client.h"
 
+#include "support/contract_log.h"
+
 #include <zlib.h>
 
 #include <curl/curl.h>
@@ -94,6 +96,8 @@ response http_client::request(const std::string& method, const std::string& path
     return r;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  record_http(method, path, r.status, r.header("content-type"), r.header("content-encoding"),
+              r.body);
   return r;
 }
 

@@ -1,5 +1,7 @@
 #include "support/ws_client.h"
 
+#include "support/contract_log.h"
+
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -136,7 +138,10 @@ std::optional<ws_message> ws_client::read(std::chrono::milliseconds timeout) {
     }
     if (opcode == 9 || opcode == 10) continue;  // ping / pong
     payload += data;
-    if (b0 & 0x80) return ws_message{false, 0, std::move(payload)};
+    if (b0 & 0x80) {
+      record_ws(payload);
+      return ws_message{false, 0, std::move(payload)};
+    }
   }
 }
 
