@@ -159,6 +159,11 @@ def with_descriptions(new, old, name=""):
         was = old.get("properties", {}).get(field)
         if isinstance(was, dict) and "description" in was:
             schema["description"] = was["description"]
+        # A string the type does not say more of may be a time the document
+        # knows it to be.
+        if isinstance(was, dict) and schema.get("type") == "string" and "format" in was \
+                and "format" not in schema:
+            schema["format"] = was["format"]
     for field in EXTRA_FIELDS.get(name, []):
         if field in old.get("properties", {}):
             new["properties"][field] = old["properties"][field]
@@ -171,11 +176,18 @@ def put_schemas(schemas, generated_schemas):
         schemas[name] = with_descriptions(schema, schemas.get(name), name)
 
 
-def shape_openapi(doc, gen):
+def shape_openapi(doc, gen, asyncapi):
     doc = copy.deepcopy(doc)
     comps = doc.setdefault("components", {})
     schemas = comps.setdefault("schemas", {})
     put_schemas(schemas, gen["openapi"])
+    # The envelope is asyncapi.json's, written once; the data of each type
+    # is described there.
+    envelope = copy.deepcopy(asyncapi["components"]["schemas"]["CloudEvent"])
+    envelope.pop("allOf", None)
+    envelope["description"] = ("A CloudEvent (structured mode). The schema of each type's data: "
+                               "docs/asyncapi.json, served at /v1/asyncapi.json.")
+    schemas["CloudEvent"] = envelope
     comps["headers"] = HEADERS
     comps["responses"] = RESPONSES
     default = problem("Problem details (RFC 9457)", {"Allow": hdr("Allow"),
@@ -237,10 +249,34 @@ def shape_asyncapi(doc, gen):
     return doc
 
 
+def unrequired(doc):
+    """Where an object schema of an answer lists properties but not which are
+    always sent."""
+    out = []
+
+    def walk(s, where):
+        if isinstance(s, dict):
+            if "properties" in s and "required" not in s:
+                out.append(where)
+            for k, v in s.items():
+                walk(v, where + "/" + k)
+        elif isinstance(s, list):
+            for i, v in enumerate(s):
+                walk(v, where + "/" + str(i))
+    for path, ops in doc["paths"].items():
+        for method in METHODS:
+            if method in ops:
+                walk(ops[method].get("responses", {}), f"{method.upper()} {path}")
+    walk(doc["components"]["schemas"], "#/components/schemas")
+    return out
+
+
 def sync(args):
     gen = generated(args.dump)
     ok = True
-    for path, shape in ((OPENAPI, shape_openapi), (ASYNCAPI, shape_asyncapi)):
+    shaped_asyncapi = shape_asyncapi(load(ASYNCAPI), gen)
+    for path, shape in ((ASYNCAPI, lambda d, g: shaped_asyncapi),
+                        (OPENAPI, lambda d, g: shape_openapi(d, g, shaped_asyncapi))):
         doc = load(path)
         want = shape(doc, gen)
         if path == OPENAPI:
@@ -248,6 +284,10 @@ def sync(args):
                    for m, op in ops.items() if m in METHODS]
             if not singular_ok(ids):
                 print("operationIds are not unique:", sorted(i for i in ids if ids.count(i) > 1))
+                ok = False
+        if path == OPENAPI:
+            for where in unrequired(want):
+                print(f"{where}: an answer's object schema without `required`")
                 ok = False
         if want == doc:
             continue
