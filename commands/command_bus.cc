@@ -1,5 +1,7 @@
 #include "commands/command_bus.h"
 
+#include "domain/chain.h"
+
 #include "base/json.h"
 #include "base/uuid.h"
 #include "commands/scheduler.h"
@@ -547,17 +549,20 @@ class command_bus::decider {
       e.actor = req.actor;
       e.actor_name = req.actor_name.value_or("");
       e.correlation_id = req.correlation_id;
-      e.data = std::move(data);
-      evolve(state, e);
-      events.push_back(std::move(e));
-    }
-    if (out.event_count && req.idempotency_key) {
       // Every event of the command carries what a replay needs to answer a
       // retry (docs/domain.md, "Idempotency keys").
-      for (std::size_t i = out.first_event; i < events.size(); ++i) {
-        events[i].idempotency_key = req.idempotency_key;
-        events[i].request_digest = req.request_digest;
+      if (req.idempotency_key) {
+        e.idempotency_key = req.idempotency_key;
+        e.request_digest = req.request_digest;
       }
+      e.data = std::move(data);
+      // The tenant's chain (docs/audit.md): its head is in the write model,
+      // and evolve moves it to this event's hash.
+      const std::string& head = state.tenant().chain_head;
+      e.prevhash = head.empty() ? std::string(genesis_hash) : head;
+      e.hash = chain_hash(e);
+      evolve(state, e);
+      events.push_back(std::move(e));
     }
 #ifndef NDEBUG
     if (out.event_count) {

@@ -24,12 +24,14 @@ struct envelope {
   std::optional<std::string> idempotencykey;
   std::optional<std::string> requestdigest;
   std::int64_t dataschemaversion = 1;
+  std::optional<std::string> prevhash;
+  std::optional<std::string> hash;
   json::raw data;
 };
 BOOST_DESCRIBE_STRUCT(envelope, (),
                       (specversion, id, type, source, subject, time, tenant, stream, streamversion,
                        actor, actorname, correlationid, idempotencykey, requestdigest,
-                       dataschemaversion, data))
+                       dataschemaversion, prevhash, hash, data))
 
 template <std::size_t I = 0>
 std::optional<event_data> decode_data(std::string_view type, const std::string& text) {
@@ -49,6 +51,10 @@ std::optional<event_data> decode_data(std::string_view type, const std::string& 
 }  // namespace
 
 std::string encode_cloud_event(const event& e) {
+  return boost::json::serialize(cloud_event_object(e));
+}
+
+boost::json::object cloud_event_object(const event& e) {
   boost::json::object o;
   o["specversion"] = "1.0";
   o["id"] = e.id.value;
@@ -66,8 +72,10 @@ std::string encode_cloud_event(const event& e) {
   if (e.idempotency_key) o["idempotencykey"] = *e.idempotency_key;
   if (e.request_digest) o["requestdigest"] = *e.request_digest;
   o["dataschemaversion"] = schema_version;
+  if (!e.prevhash.empty()) o["prevhash"] = e.prevhash;
+  if (!e.hash.empty()) o["hash"] = e.hash;
   o["data"] = std::visit([](const auto& d) { return json::to_value(d); }, e.data);
-  return boost::json::serialize(o);
+  return o;
 }
 
 std::optional<event> decode_cloud_event(std::string_view text) {
@@ -86,6 +94,8 @@ std::optional<event> decode_cloud_event(std::string_view text) {
   e.correlation_id = env->correlationid.value_or("");
   e.idempotency_key = std::move(env->idempotencykey);
   e.request_digest = std::move(env->requestdigest);
+  e.prevhash = env->prevhash.value_or("");
+  e.hash = env->hash.value_or("");
   e.data = std::move(*data);
   return e;
 }

@@ -536,6 +536,11 @@ struct event {
   // to a retry can be derived from the log alone.
   std::optional<std::string> idempotency_key;
   std::optional<std::string> request_digest;
+  // The tenant's hash chain (docs/audit.md): the hash of the tenant's
+  // previous event (64 zeros for its first), and this event's own. Empty on
+  // events written before the chain existed.
+  std::string prevhash;
+  std::string hash;
   event_data data;
 };
 

@@ -360,6 +360,13 @@ void bump_version(state_access& s, const event& e) {
 void evolve(state_access& state, const event& e) {
   std::visit(applier{state, e}, e.data);
   bump_version(state, e);
+  if (!e.hash.empty()) {
+    // The tenant's chain head, in the tenant's aggregate (made if it has none
+    // yet: its version stays 0, so the settings still "do not exist").
+    aggregate* t = state.find_mut(keys::tenant);
+    if (!t) t = &state.put(keys::tenant, tenant_state{});
+    std::get<tenant_state>(*t).chain_head = e.hash;
+  }
 }
 
 const aggregate* memory_state::find(std::string_view key) const {

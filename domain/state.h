@@ -25,8 +25,12 @@ struct tenant_state {
   std::int64_t invoice_sequence = 0;      // the last INV- number issued
   std::int64_t credit_note_sequence = 0;  // the last CN- number issued
   tally::version version;
+  // The hash of the tenant's last event (docs/audit.md); empty before any
+  // hashed event. Not part of the settings' version.
+  std::string chain_head;
 };
-BOOST_DESCRIBE_STRUCT(tenant_state, (), (settings, invoice_sequence, credit_note_sequence, version))
+BOOST_DESCRIBE_STRUCT(tenant_state, (),
+                      (settings, invoice_sequence, credit_note_sequence, version, chain_head))
 
 struct customer_state {
   ids::customer customer_id;

@@ -3,6 +3,7 @@
 // checkpoint.
 
 #include "commands/command_bus.h"
+#include "domain/chain.h"
 #include "infra/embedded_log.h"
 #include "support/memory_kv.h"
 
@@ -195,6 +196,67 @@ TEST_F(bus_test, a_gateway_decides_only_the_partitions_it_has_taken) {
   ASSERT_FALSE(after.failure) << after.failure->detail;
   EXPECT_EQ(on_hand(after), 8);
   EXPECT_EQ(after.version.value, 4);
+}
+
+// Every tenant's events in the log, as served, through a chain_verifier each.
+std::map<std::string, chain_verifier> chains(ports::event_log& log) {
+  std::map<std::string, chain_verifier> out;
+  for (std::int32_t p = 0; p < log.partition_count(); ++p) {
+    auto cursor = std::move(*log.open(p, 0));
+    for (;;) {
+      auto batch = cursor->poll(1000, std::chrono::milliseconds(0));
+      if (!batch || batch->events.empty()) break;
+      for (const auto& r : batch->events)
+        out[r.event.tenant.value].add(R"({"position":")" + r.pos.token() + "\"," +
+                                      r.cloud_event.substr(1));
+      if (batch->at_end) break;
+    }
+  }
+  return out;
+}
+
+TEST_F(bus_test, each_tenant_has_one_hash_chain_that_survives_restarts_and_a_lost_store) {
+  auto for_tenant = [](std::string tenant, command cmd) {
+    auto r = request(std::move(cmd));
+    r.tenant = ids::tenant{std::move(tenant)};
+    return r;
+  };
+  auto submit = [&](commands::command_bus& bus, commands::command_request r) {
+    std::promise<commands::command_reply> p;
+    auto f = p.get_future();
+    bus.submit(std::move(r), [&](commands::command_reply x) { p.set_value(std::move(x)); });
+    auto reply = f.get();
+    EXPECT_FALSE(reply.failure) << reply.failure->detail;
+  };
+  {
+    commands::command_bus bus(*log, log->state_store(), clock, {});
+    ASSERT_TRUE(bus.start());
+    submit(bus, for_tenant("acme", put_item{ids::item{"tea"}, "Tea", {}, 100, {}}));
+    for (int i = 0; i < 3; ++i) {
+      submit(bus, for_tenant("acme", receive_stock{ids::item{"tea"}, 1}));
+      submit(bus, for_tenant("globex", register_customer{"Bo " + std::to_string(i), {}, {}, {}}));
+    }
+  }
+  {  // restarted: the head comes from the store
+    commands::command_bus bus(*log, log->state_store(), clock, {});
+    ASSERT_TRUE(bus.start());
+    submit(bus, for_tenant("acme", receive_stock{ids::item{"tea"}, 1}));
+  }
+  {  // a store that has seen nothing: the head comes from replaying the log
+    tally::testing::memory_kv empty;
+    commands::command_bus bus(*log, empty, clock, {});
+    ASSERT_TRUE(bus.start());
+    submit(bus, for_tenant("globex", register_customer{"Cy", {}, {}, {}}));
+    submit(bus, for_tenant("acme", receive_stock{ids::item{"tea"}, 1}));
+  }
+  auto all = chains(*log);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all["acme"].ok()) << all["acme"].failed_position() << ": "
+                                << all["acme"].failure().value_or("");
+  EXPECT_EQ(all["acme"].events(), 6);
+  EXPECT_TRUE(all["globex"].ok()) << all["globex"].failure().value_or("");
+  EXPECT_EQ(all["globex"].events(), 4);
+  EXPECT_NE(all["acme"].head(), all["globex"].head());
 }
 
 }  // namespace
