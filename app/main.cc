@@ -193,6 +193,22 @@ int main(int argc, char** argv) {
                       "embedded log in the data directory)");
   rebuild->add_option("--topic", rebuild_opts.topic, "the Kafka topic (default tally.events)");
 
+  tally::app::serve_options verify_log;
+  tally::app::verify_options verify_opts;
+  auto* verify = cli.add_subcommand(
+      "verify",
+      "check the tenants' hash chains (docs/audit.md): exit 0 when they hold, 1 naming the first "
+      "broken position");
+  verify->add_option("--data", verify_log.data_dir,
+                     "data directory whose embedded log to read (default ./tally-data; the server "
+                     "stopped)");
+  verify->add_option("--kafka", verify_log.kafka,
+                     "HOST:PORT of the Kafka cluster whose topic to read instead");
+  verify->add_option("--topic", verify_log.topic, "the Kafka topic (default tally.events)");
+  verify->add_option("--tenant", verify_opts.tenant, "one tenant only (default: every tenant)");
+  verify->add_option("--file", verify_opts.file,
+                     "an export of GET /v1/events (NDJSON) to check instead of a log");
+
   CLI11_PARSE(cli, argc, argv);
 
   // Settings: flags, else the TOML file, else TALLY_* variables. A TOML
@@ -303,5 +319,6 @@ int main(int argc, char** argv) {
   if (*migrate) return tally::app::migrate(migrate_opts);
   if (*dev_kafka) return tally::app::dev_kafka(dev_partitions, dev_listen);
   if (*rebuild) return tally::app::rebuild(rebuild_opts, ::isatty(STDERR_FILENO) != 0);
+  if (*verify) return tally::app::verify(verify_opts, verify_log);
   return 0;
 }

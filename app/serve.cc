@@ -2,6 +2,10 @@
 
 #include "commands/command_bus.h"
 #include "commands/scheduler.h"
+#include "domain/chain.h"
+#include "projections/audit.h"
+
+#include <boost/json.hpp>
 #include "gateway/api.h"
 #include "gateway/auth.h"
 #include "gateway/http_forwarder.h"
@@ -497,6 +501,74 @@ int rebuild(const serve_options& o, bool progress_bar) {
   }
   std::cout << "rebuilt the read models from " << events << " events" << std::endl;
   return 0;
+}
+
+namespace {
+
+int chain_report_out(const std::vector<projections::chain_report>& reports) {
+  int code = 0;
+  for (const auto& r : reports) {
+    if (r.ok) {
+      std::cout << r.tenant << ": ok, " << r.events << " events, head " << r.head << "\n";
+    } else {
+      std::cout << r.tenant << ": broken at " << (r.position.empty() ? "?" : r.position) << ": "
+                << r.reason << " (" << r.events << " events verified before it)\n";
+      code = 1;
+    }
+  }
+  std::cout.flush();
+  return code;
+}
+
+}  // namespace
+
+int verify(const verify_options& o, const serve_options& log_options) {
+  if (!o.file.empty()) {
+    std::ifstream in(o.file);
+    if (!in) {
+      spdlog::error("cannot read {}", o.file);
+      return 2;
+    }
+    std::map<std::string, chain_verifier> chains;
+    std::string line;
+    std::int64_t n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      boost::system::error_code ec;
+      auto v = boost::json::parse(line, ec);
+      const auto* t = !ec && v.is_object() ? v.as_object().if_contains("tenant") : nullptr;
+      if (!t || !t->is_string()) {
+        std::cout << o.file << ":" << n << ": not an event\n";
+        return 1;
+      }
+      const std::string tenant(t->as_string());
+      if (!o.tenant.empty() && tenant != o.tenant) continue;
+      chains[tenant].add(line);
+    }
+    std::vector<projections::chain_report> reports;
+    for (const auto& [tenant, v] : chains)
+      reports.push_back(
+          {tenant, v.events(), v.head(), v.ok(), v.failed_position(), v.failure().value_or("")});
+    return chain_report_out(reports);
+  }
+  if (log_options.kafka.empty() && !fs::exists(fs::path(log_options.data_dir) / "log")) {
+    spdlog::error("no log in {} (on Kafka: --kafka HOST:PORT)", log_options.data_dir);
+    return 2;
+  }
+  auto st =
+      open_stores(log_options.data_dir, infra::rocks_db::default_min_free_bytes, &log_options);
+  if (!st) {
+    spdlog::error("{}", st.err().detail);
+    return 2;
+  }
+  auto reports = projections::verify_chains(
+      *st->log, o.tenant.empty() ? std::nullopt : std::optional(ids::tenant{o.tenant}));
+  if (!reports) {
+    spdlog::error("{}", reports.err().detail);
+    return 2;
+  }
+  return chain_report_out(*reports);
 }
 
 namespace {

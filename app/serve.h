@@ -42,6 +42,16 @@ int serve(const serve_options& options);
 // `tally dev-kafka`: the mock cluster until SIGTERM, faults read from stdin.
 int dev_kafka(std::int32_t partitions, const std::string& listen);
 
+// `tally verify`: every tenant's hash chain (or one's), from the log of a
+// data directory or a Kafka topic (`log`), or from an export of
+// GET /v1/events (`file`). Exit 0 when every chain holds, 1 naming the first
+// broken position of each that does not, 2 when it cannot read.
+struct verify_options {
+  std::string tenant;  // "": every tenant
+  std::string file;    // NDJSON as GET /v1/events serves it
+};
+int verify(const verify_options& options, const serve_options& log);
+
 // `tally rebuild`: drops the read models and rebuilds them from the log.
 // On Kafka (options.kafka set) from the topic.
 int rebuild(const serve_options& options, bool progress_bar);

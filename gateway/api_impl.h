@@ -110,6 +110,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     add_catalog_routes();
     add_session_routes();
     add_billing_routes();
+    add_audit_routes();
     timings = std::make_unique<route_timings[]>(routes.size() + 1);
   }
 
@@ -207,6 +208,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void add_catalog_routes();  // customers, resources, inventory
   void add_session_routes();  // sessions, appointments, the pick list
   void add_billing_routes();  // invoices, analytics, webhooks, settings, events
+  void add_audit_routes();    // the hash chain
 
   // A Kafka gateway passes on what it does not serve itself; true if it did.
   bool pass_on(const call_ptr& c);

@@ -1,0 +1,239 @@
+// Issue #11: the tenant's hash chain against the real server. Online
+// (GET /v1/audit/verify), offline (tally verify --data, --file) and by the
+// script docs/audit.md gives auditors; tampering with the stored log (a
+// flipped byte, a deleted, a reordered, an inserted event) is found at its
+// position every way.
+
+#include "support/tally_process.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+using namespace tally::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string source_dir = TALLY_SOURCE_DIR;
+
+// Some history for two tenants; returns acme's last position.
+std::string make_history(tally_server& server) {
+  std::string last;
+  for (const char* tenant : {"acme", "globex"}) {
+    auto admin = server.client("admin", tenant);
+    for (int i = 0; i < 4; ++i)
+      last = admin->post("/v1/customers", R"({"name":"Ann )" + std::to_string(i) + R"("})")
+                 .header("tally-position");
+    admin->put("/v1/inventory/tea", R"({"name":"Tea","unit_price_cents":250,"location":"B2"})");
+    auto received = admin->post("/v1/inventory/tea/receipts", R"({"quantity":5})");
+    if (std::string(tenant) == "acme") last = received.header("tally-position");
+  }
+  return last;
+}
+
+std::string export_events(tally_server& server, const std::string& last, const std::string& dir) {
+  auto r = server.client("auditor")->get("/v1/events?limit=5000", {"Tally-Min-Position: " + last});
+  EXPECT_EQ(r.status, 200) << r.body;
+  const std::string file = dir + "/export.ndjson";
+  std::ofstream(file) << r.body;
+  return file;
+}
+
+// The Python block of docs/audit.md, as an auditor would copy it.
+std::string docs_script(const std::string& dir) {
+  std::ifstream in(source_dir + "/docs/audit.md");
+  std::stringstream md;
+  md << in.rdbuf();
+  const std::string text = md.str();
+  const auto start = text.find("```python\n");
+  EXPECT_NE(start, std::string::npos) << "docs/audit.md has no python block";
+  const auto end = text.find("```", start + 10);
+  const std::string file = dir + "/verify_export.py";
+  std::ofstream(file) << text.substr(start + 10, end - start - 10);
+  return file;
+}
+
+struct shell_result {
+  int code;
+  std::string out;
+};
+shell_result shell(const std::string& cmd) {
+  shell_result r{-1, ""};
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// ---- the stored log, edited as an attacker with the disk would -----------
+
+struct raw_log {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+
+  explicit raw_log(const std::string& data_dir) {
+    const std::string path = data_dir + "/log";
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, families, &handles, &raw).ok());
+    db.reset(raw);
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == "events") events = handles[i];
+  }
+  ~raw_log() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+  static std::string key(std::int64_t offset) {
+    std::string k(8, '\0');
+    for (int i = 7; i >= 0; --i, offset >>= 8)
+      k[static_cast<std::size_t>(i)] = static_cast<char>(offset & 0xff);
+    return k;
+  }
+  std::string get(std::int64_t offset) {
+    std::string v;
+    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), events, key(offset), &v).ok()) << offset;
+    return v;
+  }
+  void put(std::int64_t offset, const std::string& v) {
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), events, key(offset), v).ok());
+  }
+  void remove(std::int64_t offset) {
+    EXPECT_TRUE(db->Delete(rocksdb::WriteOptions(), events, key(offset)).ok());
+  }
+  std::int64_t end() {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
+    it->SeekToLast();
+    std::int64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(it->key()[i]);
+    return v + 1;
+  }
+  // The offset of the n-th event of `tenant` (0-based).
+  std::int64_t nth(const std::string& tenant, int n) {
+    for (std::int64_t o = 0; o < end(); ++o)
+      if (get(o).find(R"("tenant":")" + tenant + "\"") != std::string::npos && n-- == 0) return o;
+    ADD_FAILURE() << "no such event";
+    return -1;
+  }
+};
+
+TEST(audit, the_chain_verifies_online_offline_and_by_the_documented_script) {
+  temp_dir dir;
+  tally_server server(dir.str(), false);
+  const auto last = make_history(server);
+
+  auto online = server.client("auditor")->get("/v1/audit/verify", {"Tally-Min-Position: " + last});
+  ASSERT_EQ(online.status, 200) << online.body;
+  EXPECT_TRUE(at(online.json(), {"ok"}).as_bool()) << online.body;
+  EXPECT_EQ(num(at(online.json(), {"events"})), 6);
+  const std::string head = str(at(online.json(), {"head"}));
+  EXPECT_EQ(head.size(), 64u);
+  EXPECT_EQ(server.client("host")->get("/v1/audit/verify").status, 403);
+
+  // An export of GET /v1/events: tally verify --file and the docs' script agree with the server.
+  const auto file = export_events(server, last, dir.str());
+  auto by_file = run_tally({"verify", "--file", file});
+  EXPECT_EQ(by_file.exit_code, 0) << by_file.out;
+  EXPECT_NE(by_file.out.find("acme: ok, 6 events, head " + head), std::string::npos) << by_file.out;
+  auto script = shell("python3 '" + docs_script(dir.str()) + "' '" + file + "'");
+  EXPECT_EQ(script.code, 0) << script.out;
+  EXPECT_NE(script.out.find(head), std::string::npos) << script.out;
+
+  if (kafka_mode()) return;  // the rest reads the embedded log's directory
+  server.stop();
+  auto offline = run_tally({"verify", "--data", dir.str()});
+  EXPECT_EQ(offline.exit_code, 0) << offline.out << offline.err;
+  EXPECT_NE(offline.out.find("acme: ok, 6 events, head " + head), std::string::npos) << offline.out;
+  EXPECT_NE(offline.out.find("globex: ok, 6 events"), std::string::npos) << offline.out;
+}
+
+TEST(audit, tampering_with_the_stored_log_is_found_at_its_position_offline_and_online) {
+  if (kafka_mode()) GTEST_SKIP() << "edits the embedded log's files";
+  temp_dir original;
+  std::string head;
+  {
+    tally_server server(original.str(), false);
+    make_history(server);
+    server.stop();
+  }
+  struct tamper {
+    const char* what;
+    std::function<std::int64_t(raw_log&)> edit;  // returns the position that breaks
+  };
+  const std::vector<tamper> cases{
+      {"a flipped byte",
+       [](raw_log& log) {
+         const auto at = log.nth("acme", 2);
+         auto v = log.get(at);
+         v[v.find("Ann 2") + 1] = 'X';
+         log.put(at, v);
+         return at;
+       }},
+      {"a deleted event",
+       [](raw_log& log) {
+         const auto at = log.nth("acme", 1);
+         const auto next = log.nth("acme", 2);
+         log.remove(at);
+         return next;
+       }},
+      {"two events swapped",
+       [](raw_log& log) {
+         const auto a = log.nth("acme", 1), b = log.nth("acme", 2);
+         const auto va = log.get(a), vb = log.get(b);
+         log.put(a, vb);
+         log.put(b, va);
+         return a;
+       }},
+      {"an inserted event",
+       [](raw_log& log) {
+         // Every event from the 3rd of acme moves one on; a copy of acme's
+         // first, with another id, takes its place.
+         const auto at = log.nth("acme", 2);
+         for (auto o = log.end() - 1; o >= at; --o) log.put(o + 1, log.get(o));
+         auto forged = log.get(log.nth("acme", 0));
+         forged.replace(forged.find(R"("id":")") + 6, 8, "deadbeef");
+         log.put(at, forged);
+         return at;
+       }},
+  };
+  for (const auto& t : cases) {
+    SCOPED_TRACE(t.what);
+    temp_dir copy;
+    fs::copy(original.str(), copy.str(),
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    std::int64_t broken;
+    {
+      raw_log log(copy.str());
+      broken = t.edit(log);
+    }
+    const std::string position = "0:" + std::to_string(broken);
+    auto offline = run_tally({"verify", "--data", copy.str(), "--tenant", "acme"});
+    EXPECT_EQ(offline.exit_code, 1) << offline.out << offline.err;
+    EXPECT_NE(offline.out.find("acme: broken at " + position + ": "), std::string::npos)
+        << offline.out;
+    // The other tenant's chain is untouched.
+    EXPECT_NE(
+        run_tally({"verify", "--data", copy.str(), "--tenant", "globex"}).out.find("globex: ok"),
+        std::string::npos);
+    tally_server server(copy.str(), false);
+    auto online = server.client("auditor")->get("/v1/audit/verify");
+    ASSERT_EQ(online.status, 200) << online.body;
+    EXPECT_FALSE(at(online.json(), {"ok"}).as_bool()) << online.body;
+    EXPECT_EQ(str(at(online.json(), {"position"})), position) << online.body;
+    EXPECT_FALSE(str(at(online.json(), {"reason"})).empty());
+  }
+}
+
+}  // namespace
