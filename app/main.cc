@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
            p->opts.webhook_allow_hosts, allow_help);
     option(p, {"--cors-origins", "TALLY_CORS_ORIGINS", "cors_origins"}, p->opts.cors_origins,
            cors_help);
+    option(p, {"--audit-key", "TALLY_AUDIT_KEY", "audit_key"}, p->opts.audit_key,
+           "Ed25519 private key (PEM) that signs chain heads, made if missing (default "
+           "<data>/audit-key.pem; Kafka mode: the same file for every process");
   };
 
   auto* served = add_process(
@@ -208,6 +211,10 @@ int main(int argc, char** argv) {
   verify->add_option("--tenant", verify_opts.tenant, "one tenant only (default: every tenant)");
   verify->add_option("--file", verify_opts.file,
                      "an export of GET /v1/events (NDJSON) to check instead of a log");
+  verify->add_option("--head", verify_opts.head,
+                     "with --file: a head from GET /v1/audit/head the export must hold");
+  verify->add_option("--key", verify_opts.key,
+                     "with --head: the key from GET /v1/audit/key that signed it");
 
   CLI11_PARSE(cli, argc, argv);
 

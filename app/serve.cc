@@ -1,5 +1,7 @@
 #include "app/serve.h"
 
+#include "base/ed25519.h"
+#include "base/jcs.h"
 #include "commands/command_bus.h"
 #include "commands/scheduler.h"
 #include "domain/chain.h"
@@ -35,6 +37,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <malloc.h>
@@ -78,6 +81,17 @@ std::string jwt_secret(const std::string& data_dir, bool create) {
 }
 
 namespace {
+
+// The key that signs chain heads: --audit-key FILE, else <data>/audit-key.pem,
+// made on first start (docs/audit.md).
+std::optional<ed25519_key> load_audit_key(const serve_options& o) {
+  const std::string file =
+      o.audit_key.empty() ? (fs::path(o.data_dir) / "audit-key.pem").string() : o.audit_key;
+  std::string error;
+  auto key = ed25519_key::load_or_create(file, error);
+  if (!key) spdlog::error("{}", error);
+  return key;
+}
 
 void scheduler_metrics(metrics_text& m, const commands::scheduler& s) {
   m.gauge("tally_scheduler_due",
@@ -294,6 +308,8 @@ int serve(const serve_options& o) {
   projector.start();
   projections::queries queries(*st->views, clock);
   gateway::token_verifier verifier(secret);
+  auto audit_key = load_audit_key(o);
+  if (!audit_key) return 1;
 
   memory_returner trimmer;
   gateway::http_server server({o.host, o.port, o.threads}, clock);
@@ -332,10 +348,12 @@ int serve(const serve_options& o) {
   }
   gateway::api api({commands, &projector, &queries, *st->log, clock, verifier, controls,
                     server.schedule(), &server.metrics(), nullptr, secret, policy, dispatcher.get(),
-                    gateway::cors_policy::from_list(o.cors_origins), [&](metrics_text& m) {
+                    gateway::cors_policy::from_list(o.cors_origins),
+                    [&](metrics_text& m) {
                       if (scheduler) scheduler_metrics(m, *scheduler);
                       if (dispatcher) dispatcher->write_metrics(m);
-                    }});
+                    },
+                    &*audit_key});
   gateway::stream_hub hub(projector, queries, *st->log, {});
   auto s = server.run(api, &hub, [&](const std::string& endpoint) {
     if (shared_clock) shared_clock->join("http://" + endpoint);
@@ -397,6 +415,8 @@ int gateway(const serve_options& o) {
     forwarder.send(url, std::move(r), std::move(done));
   };
   gateway::token_verifier verifier(secret);
+  auto audit_key = load_audit_key(o);
+  if (!audit_key) return 1;
   memory_returner trimmer;
   gateway::http_server::options http_options{o.host, o.port, o.threads};
   http_options.stream_upstream = o.projector_url;
@@ -407,7 +427,7 @@ int gateway(const serve_options& o) {
                     server.schedule(), &server.metrics(), &routes, secret,
                     webhooks::outbound_policy::from_list(o.webhook_allow_hosts), nullptr,
                     gateway::cors_policy::from_list(o.cors_origins),
-                    [&](metrics_text& m) { scheduler_metrics(m, scheduler); }});
+                    [&](metrics_text& m) { scheduler_metrics(m, scheduler); }, &*audit_key});
   std::unique_ptr<infra::kafka_group> group;
   std::thread joining;
   std::atomic<bool> stopped{false};
@@ -505,6 +525,68 @@ int rebuild(const serve_options& o, bool progress_bar) {
 
 namespace {
 
+std::optional<boost::json::object> read_json_file(const std::string& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text.str(), ec);
+  if (!in || ec || !v.is_object()) return std::nullopt;
+  return v.as_object();
+}
+
+std::string member(const boost::json::object& o, std::string_view name) {
+  const auto* v = o.if_contains(name);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// A signed head (GET /v1/audit/head) against the key (GET /v1/audit/key) and
+// the hashes an export's chain verified, by tenant and position.
+int check_head(const verify_options& o,
+               const std::map<std::string, std::map<std::string, std::string>>& hashes) {
+  auto head = read_json_file(o.head);
+  auto key = o.key.empty() ? std::nullopt : read_json_file(o.key);
+  if (!head || !key) {
+    std::cout << "cannot read " << (!head ? o.head : o.key) << " as JSON\n";
+    return 2;
+  }
+  const auto x = from_base64url(member(*key, "x"));
+  const auto signature = from_base64url(member(*head, "signature"));
+  if (member(*key, "kty") != "OKP" || member(*key, "crv") != "Ed25519" || !x || x->size() != 32) {
+    std::cout << o.key << " is not an Ed25519 public key (JWK)\n";
+    return 2;
+  }
+  const std::string tenant = member(*head, "tenant"), position = member(*head, "position"),
+                    hash = member(*head, "hash");
+  const std::string what = "the head of " + tenant + " at " +
+                           (position.empty() ? std::string("the start") : position) +
+                           " signed at " + member(*head, "signed_at");
+  if (member(*head, "kid") != ed25519_kid(*x)) {
+    std::cout << what << ": signed with another key (kid " << member(*head, "kid") << ")\n";
+    return 1;
+  }
+  auto unsigned_head = *head;
+  unsigned_head.erase("signature");
+  if (!signature || !ed25519_verify(*x, canonical_json(unsigned_head), *signature)) {
+    std::cout << what << ": the signature does not verify (the head was changed)\n";
+    return 1;
+  }
+  if (!position.empty()) {
+    const auto t = hashes.find(tenant);
+    if (t == hashes.end() || !t->second.contains(position)) {
+      std::cout << what << ": the export has no verified event at " << position << "\n";
+      return 1;
+    }
+    if (t->second.at(position) != hash) {
+      std::cout << what << ": the event at " << position
+                << " is not the one signed (the history before the head was rewritten)\n";
+      return 1;
+    }
+  }
+  std::cout << what << ": holds (signed by " << member(*head, "kid") << ")\n";
+  return 0;
+}
+
 int chain_report_out(const std::vector<projections::chain_report>& reports) {
   int code = 0;
   for (const auto& r : reports) {
@@ -530,6 +612,7 @@ int verify(const verify_options& o, const serve_options& log_options) {
       return 2;
     }
     std::map<std::string, chain_verifier> chains;
+    std::map<std::string, std::map<std::string, std::string>> hashes;  // tenant: position: hash
     std::string line;
     std::int64_t n = 0;
     while (std::getline(in, line)) {
@@ -544,13 +627,18 @@ int verify(const verify_options& o, const serve_options& log_options) {
       }
       const std::string tenant(t->as_string());
       if (!o.tenant.empty() && tenant != o.tenant) continue;
-      chains[tenant].add(line);
+      std::string position;
+      if (const auto* p = v.as_object().if_contains("position"); p && p->is_string())
+        position = std::string(p->as_string());
+      if (chains[tenant].add(line)) hashes[tenant][position] = chains[tenant].head();
     }
     std::vector<projections::chain_report> reports;
     for (const auto& [tenant, v] : chains)
       reports.push_back(
           {tenant, v.events(), v.head(), v.ok(), v.failed_position(), v.failure().value_or("")});
-    return chain_report_out(reports);
+    int code = chain_report_out(reports);
+    if (!o.head.empty()) code = std::max(code, check_head(o, hashes));
+    return code;
   }
   if (log_options.kafka.empty() && !fs::exists(fs::path(log_options.data_dir) / "log")) {
     spdlog::error("no log in {} (on Kafka: --kafka HOST:PORT)", log_options.data_dir);

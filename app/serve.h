@@ -30,6 +30,9 @@ struct serve_options {
   // Browser origins allowed to call the API (comma-separated, or *); none by default.
   std::string cors_origins;
   bool dispatch_webhooks = false;
+  // The Ed25519 key (PEM) that signs chain heads; "": <data>/audit-key.pem,
+  // made on first start. Kafka mode: give every process the same file.
+  std::string audit_key;
 };
 
 // `tally gateway`: Kafka mode's command side, sharing the partitions with
@@ -49,6 +52,10 @@ int dev_kafka(std::int32_t partitions, const std::string& listen);
 struct verify_options {
   std::string tenant;  // "": every tenant
   std::string file;    // NDJSON as GET /v1/events serves it
+  // With file: a head from GET /v1/audit/head and the key from
+  // GET /v1/audit/key; the export must hold that head, signed by that key.
+  std::string head;
+  std::string key;
 };
 int verify(const verify_options& options, const serve_options& log);
 

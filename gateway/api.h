@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/ed25519.h"
 #include "base/metrics.h"
 #include "commands/command_port.h"
 #include "domain/clock.h"
@@ -63,6 +64,8 @@ struct api_services {
   cors_policy cors;  // none by default
   // What else this process measures (the scheduler, say), added to /metrics.
   std::function<void(metrics_text&)> more_metrics;
+  // The key that signs chain heads (GET /v1/audit/key and /head); none: 503.
+  const ed25519_key* audit_key = nullptr;
 };
 
 // The HTTP API of API.md, without any network code: routing, auth, reading

@@ -77,6 +77,10 @@ inline std::string tenant_events_prefix(const ids::tenant& t) {
 inline std::string tenant_event(const ids::tenant& t, std::int32_t partition, std::int64_t offset) {
   return fmt::format("e/{}/{:05}/{:019}", t.value, partition, offset);
 }
+// The tenant's chain head: {"position", "hash"} of its last event (docs/audit.md).
+inline std::string chain_head(const ids::tenant& t) {
+  return fmt::format("x/{}/chainhead", t.value);
+}
 inline std::string checkpoint(std::int32_t partition) {
   return fmt::format("m/checkpoint/{}", partition);
 }

@@ -118,6 +118,9 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     const std::string json = cloud_event_with_position(r);
     b.put(layout::history(e.tenant, e.stream, e.stream_version.value), json);
     b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
+    if (!e.hash.empty())
+      b.put(layout::chain_head(e.tenant),
+            fmt::format(R"({{"position":"{}","hash":"{}"}})", r.pos.token(), e.hash));
     std::optional<ids::session> session_id;
     std::set<std::string> keys_before;
     if (e.stream.starts_with("session-")) {

@@ -695,6 +695,12 @@ std::vector<queries::stored_event> queries::tenant_events_after(
   return out;
 }
 
+result<std::string> queries::chain_head(const ids::tenant& t) const {
+  if (auto v = views_.get(layout::chain_head(t))) return *v;
+  return std::string(
+      R"({"position":null,"hash":"0000000000000000000000000000000000000000000000000000000000000000"})");
+}
+
 result<std::string> queries::tenant_events(const ids::tenant& t,
                                            std::optional<ports::position> after,
                                            std::size_t limit) const {

@@ -84,6 +84,9 @@ class queries {
       const ids::tenant& t, const page_request& page,
       const std::optional<ids::customer>& customer = {}) const;
   [[nodiscard]] result<std::string> settings(const ids::tenant& t) const;
+  // The tenant's chain head: {"position": "p:o" or null, "hash"} (64 zeros
+  // and null before its first event).
+  [[nodiscard]] result<std::string> chain_head(const ids::tenant& t) const;
   // Webhooks not removed, by id; one webhook (removed ones too).
   [[nodiscard]] result<std::string> webhooks(const ids::tenant& t, const page_request& page) const;
   [[nodiscard]] result<std::string> webhook(const ids::tenant& t, const ids::webhook& id) const;
