@@ -195,6 +195,10 @@ int main(int argc, char** argv) {
                       "HOST:PORT of the Kafka cluster whose topic is the log (default: the "
                       "embedded log in the data directory)");
   rebuild->add_option("--topic", rebuild_opts.topic, "the Kafka topic (default tally.events)");
+  bool rebuild_verify = false;
+  rebuild->add_flag("--verify", rebuild_verify,
+                    "rebuild beside the live read models and compare them (a digest per read "
+                    "model); exit 1 naming the first difference; the live ones stay");
 
   tally::app::serve_options verify_log;
   tally::app::verify_options verify_opts;
@@ -325,6 +329,7 @@ int main(int argc, char** argv) {
   }
   if (*migrate) return tally::app::migrate(migrate_opts);
   if (*dev_kafka) return tally::app::dev_kafka(dev_partitions, dev_listen);
+  if (*rebuild && rebuild_verify) return tally::app::rebuild_verify(rebuild_opts);
   if (*rebuild) return tally::app::rebuild(rebuild_opts, ::isatty(STDERR_FILENO) != 0);
   if (*verify) return tally::app::verify(verify_opts, verify_log);
   return 0;

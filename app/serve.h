@@ -62,6 +62,11 @@ int verify(const verify_options& options, const serve_options& log);
 // `tally rebuild`: drops the read models and rebuilds them from the log.
 // On Kafka (options.kafka set) from the topic.
 int rebuild(const serve_options& options, bool progress_bar);
+// `tally rebuild --verify`: rebuilds the read models beside the live ones
+// (<data>/views-verify, removed after) and compares them, a digest per read
+// model. Exit 0 when all are the same, 1 naming each that differs and its
+// first differing key, 2 when it cannot run.
+int rebuild_verify(const serve_options& options);
 
 // `tally migrate`: copies the embedded log in options.data_dir into the
 // Kafka topic (options.kafka, options.topic), which must be empty.

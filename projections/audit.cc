@@ -1,5 +1,6 @@
 #include "projections/audit.h"
 
+#include "base/digest.h"
 #include "domain/chain.h"
 #include "projections/feed.h"
 
@@ -39,6 +40,63 @@ result<std::vector<chain_report>> verify_chains(const ports::event_log& log,
     out.push_back(std::move(r));
   }
   return out;
+}
+
+std::string read_model_of(std::string_view key) {
+  if (key.starts_with("a/")) return "aggregates";
+  if (key.starts_with("h/")) return "history";
+  if (key.starts_with("e/")) return "events";
+  if (key.starts_with("m/")) return "checkpoints";
+  if (key.starts_with("x/")) {
+    // x/<tenant>/<kind>/...
+    const auto tenant_end = key.find('/', 2);
+    if (tenant_end != std::string_view::npos) {
+      const auto kind = key.substr(tenant_end + 1);
+      return std::string(kind.substr(0, kind.find('/')));
+    }
+  }
+  return "other";
+}
+
+std::map<std::string, model_digest> digest_views(const ports::kv_store& views) {
+  std::map<std::string, std::unique_ptr<sha256_stream>> streams;
+  std::map<std::string, model_digest> out;
+  views.scan("", "", [&](std::string_view key, std::string_view value) {
+    const auto model = read_model_of(key);
+    auto& st = streams[model];
+    if (!st) st = std::make_unique<sha256_stream>();
+    // Lengths first: no two different sequences of keys and values hash alike.
+    st->update(std::to_string(key.size()) + ":" + std::to_string(value.size()) + ":");
+    st->update(key);
+    st->update(value);
+    ++out[model].keys;
+    return true;
+  });
+  for (auto& [model, st] : streams) out[model].sha256 = st->hex();
+  return out;
+}
+
+std::string first_difference(const ports::kv_store& a, const ports::kv_store& b,
+                             const std::string& model) {
+  auto collect = [&](const ports::kv_store& s) {
+    std::map<std::string, std::string> values;  // key: sha256 of the value
+    s.scan("", "", [&](std::string_view key, std::string_view value) {
+      if (read_model_of(key) == model) values.emplace(key, sha256_hex(value));
+      return true;
+    });
+    return values;
+  };
+  const auto left = collect(a), right = collect(b);
+  auto l = left.begin();
+  auto r = right.begin();
+  while (l != left.end() || r != right.end()) {
+    if (r == right.end() || (l != left.end() && l->first < r->first)) return l->first;
+    if (l == left.end() || r->first < l->first) return r->first;
+    if (l->second != r->second) return l->first;
+    ++l;
+    ++r;
+  }
+  return "";
 }
 
 }  // namespace tally::projections

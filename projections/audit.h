@@ -6,6 +6,9 @@
 #include "domain/error.h"
 #include "domain/ids.h"
 #include "infra/ports/event_log.h"
+#include "infra/ports/kv_store.h"
+
+#include <map>
 
 #include <optional>
 #include <string>
@@ -27,5 +30,21 @@ struct chain_report {
 // check at its first break. Costs one read of the partitions involved.
 result<std::vector<chain_report>> verify_chains(const ports::event_log& log,
                                                 const std::optional<ids::tenant>& only);
+
+// The read models of a views store (keys.h), each as a digest: `tally
+// rebuild --verify` compares the live ones with ones rebuilt from the log.
+struct model_digest {
+  std::int64_t keys = 0;
+  std::string sha256;  // of every key and value, in key order
+};
+// The read model a views key belongs to: "aggregates", "history", "events",
+// "checkpoints", or the kind of an x/<tenant>/<kind>/... key ("sessions",
+// "day", "cgram", ...).
+std::string read_model_of(std::string_view key);
+std::map<std::string, model_digest> digest_views(const ports::kv_store& views);
+// The first key of `model` whose value differs between the stores, or that
+// one has and the other not ("" if none).
+std::string first_difference(const ports::kv_store& a, const ports::kv_store& b,
+                             const std::string& model);
 
 }  // namespace tally::projections

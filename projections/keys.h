@@ -23,6 +23,7 @@
 //   x/<tenant>/cin_session/<rev registered>/<customer>  customers with an active session
 //   x/<tenant>/igram/<hex trigram>/<item>    search: trigrams of an item's name and id
 //   x/<tenant>/item_loc/<hex location>/<item>  items by lower-case location
+//   x/<tenant>/chainhead                     {position, hash} of the tenant's last event (audit)
 //   h/<tenant>/<stream>/<version>            each stream's events (CloudEvents)
 //   e/<tenant>/<partition>/<offset>          the tenant's events in log order
 //   m/checkpoint/<partition>                 the last offset applied
