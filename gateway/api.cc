@@ -335,6 +335,7 @@ bool api::impl::pass_on(const call_ptr& c) {
                                                "/metrics",          "/v1/openapi.json",
                                                "/v1/asyncapi.json", "/v1/admin/clock"};
   if (std::find(std::begin(local), std::end(local), c->path) != std::end(local)) return false;
+  if (c->path == "/console" || c->path.starts_with("/console/")) return false;  // compiled in
   const auto& routes = *s.routes;
   auto self = shared_from_this();
   auto relay = [self, c](http_response r) { self->finish(c, std::move(r)); };

@@ -1,6 +1,7 @@
 // Health, readiness, metrics, the API documents and the test clock.
 
 #include "gateway/api_impl.h"
+#include "gateway/console.h"
 #include "gateway/openapi.h"
 #include "webhooks/signing.h"
 
@@ -69,6 +70,34 @@ void api::impl::add_health_routes() {
       a.json_ok(c, clock_body(a));
     });
   }
+
+  // ---- the web console (docs/console.md): static files, compiled in ----
+  add("GET", "/console", 0, [](impl& a, C c) {
+    http_response r;
+    r.status = 301;
+    r.content_type.clear();
+    r.headers.emplace_back("Location", "/console/");
+    a.finish(c, std::move(r));
+  });
+  auto serve_file = [](impl& a, C c, std::string_view name) {
+    for (const auto& f : console_files()) {
+      if (f.name != name) continue;
+      http_response r;
+      r.content_type = std::string(f.content_type);
+      r.body = std::string(f.body);
+      // Everything from this origin only; no inline script; not framed.
+      r.headers.emplace_back("Content-Security-Policy",
+                             "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' "
+                             "data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+      r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+      r.headers.emplace_back("Cache-Control", "no-cache");
+      return a.finish(c, std::move(r));
+    }
+    a.fail(c, make_error(errc::not_found, "no such file in the console: " + std::string(name)));
+  };
+  add("GET", "/console/", 0, [serve_file](impl& a, C c) { serve_file(a, c, "index.html"); });
+  add("GET", "/console/{file}", 0,
+      [serve_file](impl& a, C c) { serve_file(a, c, c->params.at("file")); });
 }
 
 }  // namespace tally::gateway

@@ -125,7 +125,8 @@ def singular_ok(ids):
 
 def errors_for(method, path, op):
     secured = bool(op.get("security", [{"bearer": []}])) and path not in (
-        "/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/v1/asyncapi.json")
+        "/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/v1/asyncapi.json") and \
+        not path.startswith("/console")
     codes = {"400": "BadRequest"}
     if secured:
         codes["401"] = "Unauthorized"

@@ -10,6 +10,7 @@ packages=(
   libjwt-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   libhowardhinnant-date-dev tzdata zlib1g-dev prometheus python3-jsonschema
+  chromium chromium-driver python3-selenium
   clang-format clang-14 libclang-rt-14-dev kcat
 )
 
