@@ -160,6 +160,20 @@ TEST_F(deployment, the_main_flows_run_with_commands_sent_to_either_gateway) {
   EXPECT_TRUE(head.body.empty());
   EXPECT_EQ(head.header("content-length"), std::to_string(seen.body.size()));
   EXPECT_EQ(head.header("etag"), seen.header("etag"));
+  // The console is served by the gateway itself, and the chain checks
+  // through it (the projector answers, with the key it was given).
+  http_client anon(g2->base_url());
+  auto page = anon.get("/console/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+  auto chain = g1->client("auditor", "acme")->get("/v1/audit/verify");
+  EXPECT_EQ(chain.status, 200) << chain.body;
+  EXPECT_TRUE(at(chain.json(), {"ok"}).as_bool()) << chain.body;
+  auto signed_head =
+      g2->client("auditor", "acme")
+          ->get("/v1/audit/head", {"Tally-Min-Position: " + ended.header("tally-position")});
+  EXPECT_EQ(signed_head.status, 200) << signed_head.body;
+  EXPECT_EQ(str(at(signed_head.json(), {"hash"})), str(at(chain.json(), {"head"})));
   // gzip once, by the process that answers, whichever process relays it.
   auto events = two->get("/v1/sessions/" + metered + "/events");
   ASSERT_GT(events.body.size(), 1024u);
