@@ -44,8 +44,12 @@ std::u16string utf16(std::string_view s) {
 
 void string(std::string& out, std::string_view s) {
   out += '"';
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
+  std::size_t run = 0;  // start of the characters copied as they are
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -68,16 +72,15 @@ void string(std::string& out, std::string_view s) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
+      default: {
+        static constexpr char digits[] = "0123456789abcdef";
+        out += "\\u00";
+        out += digits[c >> 4];
+        out += digits[c & 0xf];
+      }
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
@@ -138,10 +141,14 @@ void write(std::string& out, const boost::json::value& v) {
     case boost::json::kind::int64: {
       const auto i = v.get_int64();
       // Beyond 2^53 a JSON number is a double to ECMAScript.
-      if (i > (std::int64_t{1} << 53) || i < -(std::int64_t{1} << 53))
+      if (i > (std::int64_t{1} << 53) || i < -(std::int64_t{1} << 53)) {
         number(out, static_cast<double>(i));
-      else
-        out += std::to_string(i);
+      } else {
+        char buf[24];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
+        (void)ec;
+        out.append(buf, end);
+      }
       break;
     }
     case boost::json::kind::uint64: {
@@ -171,14 +178,24 @@ void write(std::string& out, const boost::json::value& v) {
     }
     case boost::json::kind::object: {
       const auto& o = v.get_object();
-      std::vector<std::pair<std::u16string, const boost::json::key_value_pair*>> members;
+      // ASCII names (all of Tally's) sort bytewise, which is their UTF-16
+      // order; only other names pay for the conversion.
+      std::vector<const boost::json::key_value_pair*> members;
       members.reserve(o.size());
-      for (const auto& kv : o) members.emplace_back(utf16(kv.key()), &kv);
-      std::sort(members.begin(), members.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
+      bool ascii = true;
+      for (const auto& kv : o) {
+        members.push_back(&kv);
+        for (char c : kv.key()) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+      }
+      if (ascii)
+        std::sort(members.begin(), members.end(),
+                  [](const auto* a, const auto* b) { return a->key() < b->key(); });
+      else
+        std::sort(members.begin(), members.end(),
+                  [](const auto* a, const auto* b) { return utf16(a->key()) < utf16(b->key()); });
       out += '{';
       bool first = true;
-      for (const auto& [key, kv] : members) {
+      for (const auto* kv : members) {
         if (!first) out += ',';
         first = false;
         string(out, kv->key());
@@ -195,6 +212,7 @@ void write(std::string& out, const boost::json::value& v) {
 
 std::string canonical_json(const boost::json::value& v) {
   std::string out;
+  out.reserve(1024);
   write(out, v);
   return out;
 }

@@ -9,9 +9,9 @@
 namespace tally {
 
 std::string chain_hash(const event& e) {
-  auto o = cloud_event_object(e);
-  o.erase("hash");
-  return sha256_hex(canonical_json(o));
+  boost::json::value v(cloud_event_object(e));  // moved in, not copied
+  v.as_object().erase("hash");
+  return sha256_hex(canonical_json(v));
 }
 
 bool chain_verifier::fail(std::string position, std::string reason) {
