@@ -229,9 +229,10 @@ async function sessionsPage(main) {
 async function picklistPage(main) {
   main.innerHTML = `<h1>Pick list</h1><div id="alerts"></div><div id="orders"></div>`;
   let sessions = [];
-  const alerts = [];
+  const alerts = new Map();  // line id: what sold out (a line is alerted once)
   const render = () => {
-    $("#alerts").innerHTML = alerts.map((a) => `<div class="alert">Sold out: ${esc(a)}</div>`).join("");
+    $("#alerts").innerHTML = [...alerts.values()].reverse()
+      .map((a) => `<div class="alert">Sold out: ${esc(a)}</div>`).join("");
     $("#orders").innerHTML = sessions.map((s) => `
       <section class="card" data-session="${esc(s.session_id)}">
         <h3>${esc(s.customer_name)} <span class="muted">${esc(s.session_id.slice(0, 8))} · ${esc(s.status)}</span></h3>
@@ -253,9 +254,13 @@ async function picklistPage(main) {
     listen(channels, onMessage);
   };
   const later = debounce(refresh, 50);
+  // Sold out: the session's alert (admin, host), or the pick list's removal
+  // of a line for that reason (everyone who picks).
   const onMessage = (m) => {
-    if (m.type === "alert" && m.line) {
-      alerts.unshift(`${m.line.name} (${m.line.location || "no location"})`);
+    const soldOut = m.line && ((m.type === "alert" && m.code === "sold_out") ||
+      (m.type === "picklist.line_removed" && m.line.reason === "sold_out"));
+    if (soldOut && !alerts.has(m.line.line_id)) {
+      alerts.set(m.line.line_id, `${m.line.name} × ${m.line.quantity} for session ${m.line.session_id.slice(0, 8)}`);
       render();
     }
     if (m.channel === "picklist") later();

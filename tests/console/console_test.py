@@ -151,6 +151,22 @@ def main():
             (By.CSS_SELECTOR, f'.line[data-line="{line_id}"]')))
         check(True, "picking it takes it off the pick list")
 
+        # Stock written down below what is reserved: the line goes, sold out.
+        line2, _ = server.call(admin, "POST", f"/v1/sessions/{session}/items",
+                               {"item_id": "tea", "quantity": 3})
+        wait.until(EC.presence_of_element_located(
+            (By.CSS_SELECTOR, f'.line[data-line="{line2["line_id"]}"]')))
+        item, _ = server.call(admin, "GET", "/v1/inventory/tea")
+        # Two left: the first line's 2 fit, the newest (3) does not.
+        server.call(admin, "POST", "/v1/inventory/tea/adjustments",
+                    {"delta": 2 - item["on_hand"], "reason": "broken"})
+        alert = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#alerts .alert")))
+        check("Sold out: Green tea × 3" in alert.text, f"a sold-out alert shows: {alert.text!r}")
+        wait.until(EC.invisibility_of_element_located(
+            (By.CSS_SELECTOR, f'.line[data-line="{line2["line_id"]}"]')))
+        check(len(driver.find_elements(By.CSS_SELECTOR, "#alerts .alert")) == 1,
+              "alerted once, though it came on two channels")
+
         # End it from the board.
         driver.get(server.url + "/console/#/sessions")
         end = wait.until(EC.element_to_be_clickable(
