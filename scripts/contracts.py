@@ -384,6 +384,7 @@ def validate(args):
     for name, m in asyncapi["components"]["messages"].items():
         ws_messages[name] = m
     failures, checked, events = [], 0, 0
+    ws_kinds = {}
     seen_ops = set()
 
     def check_event(ev, where):
@@ -404,8 +405,27 @@ def validate(args):
                     except ValueError:
                         failures.append(f"ws: not JSON: {msg[:200]}")
                         continue
-                    if isinstance(m, dict) and isinstance(m.get("event"), dict):
+                    if not isinstance(m, dict):
+                        failures.append(f"ws: not an object: {msg[:200]}")
+                        continue
+                    # Which message of the stream channel it is (asyncapi.json).
+                    if "op" in m:
+                        kind = "control"
+                    elif m.get("type") == "alert":
+                        kind = "alert"
+                    elif str(m.get("type", "")).startswith("picklist."):
+                        kind = "picklistLine"
+                    elif isinstance(m.get("event"), dict):
+                        kind = "event"
                         check_event(m["event"], "ws " + str(m.get("channel")))
+                    else:
+                        failures.append(f"ws: a message asyncapi.json does not describe: {msg[:200]}")
+                        continue
+                    ws_kinds[kind] = ws_kinds.get(kind, 0) + 1
+                    v = make(asyncapi["components"]["messages"][kind]["payload"])
+                    for e in sorted(v.iter_errors(m), key=lambda e: list(e.absolute_path))[:3]:
+                        failures.append(f"ws {kind}: {'/'.join(map(str, e.absolute_path)) or '(message)'}: "
+                                        f"{e.message[:300]}")
                     continue
                 method = rec["method"].lower()
                 if method in ("head", "options"):
@@ -461,7 +481,7 @@ def validate(args):
         print("FAIL", f)
     all_ops = {(m, p) for p, ops in openapi["paths"].items() for m in ops if m in METHODS}
     print(f"{checked} answers and {events} events validated; {len(seen_ops)} of {len(all_ops)} "
-          f"operations seen; {len(unique)} distinct failures")
+          f"operations seen; WebSocket messages by kind: {ws_kinds}; {len(unique)} distinct failures")
     return 1 if unique or checked == 0 else 0
 
 
