@@ -686,9 +686,7 @@ int verify(const verify_options& o, const serve_options& log_options) {
       if (chains[tenant].add(line)) hashes[tenant][position] = chains[tenant].head();
     }
     std::vector<projections::chain_report> reports;
-    for (const auto& [tenant, v] : chains)
-      reports.push_back(
-          {tenant, v.events(), v.head(), v.ok(), v.failed_position(), v.failure().value_or("")});
+    for (const auto& [tenant, v] : chains) reports.push_back(projections::report_of(tenant, v));
     int code = chain_report_out(reports);
     if (!o.head.empty()) code = std::max(code, check_head(o, hashes));
     return code;

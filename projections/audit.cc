@@ -8,6 +8,10 @@
 
 namespace tally::projections {
 
+chain_report report_of(const std::string& tenant, const chain_verifier& v) {
+  return {tenant, v.events(), v.head(), v.ok(), v.failed_position(), v.failure().value_or("")};
+}
+
 result<std::vector<chain_report>> verify_chains(const ports::event_log& log,
                                                 const std::optional<ids::tenant>& only) {
   std::map<std::string, chain_verifier> chains;
@@ -34,11 +38,7 @@ result<std::vector<chain_report>> verify_chains(const ports::event_log& log,
     }
   }
   std::vector<chain_report> out;
-  for (const auto& [tenant, v] : chains) {
-    chain_report r{tenant, v.events(),          v.head(),
-                   v.ok(), v.failed_position(), v.failure().value_or("")};
-    out.push_back(std::move(r));
-  }
+  for (const auto& [tenant, v] : chains) out.push_back(report_of(tenant, v));
   return out;
 }
 

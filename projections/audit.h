@@ -3,6 +3,7 @@
 // Walks the log and checks every tenant's hash chain (docs/audit.md):
 // GET /v1/audit/verify and `tally verify --data`.
 
+#include "domain/chain.h"
 #include "domain/error.h"
 #include "domain/ids.h"
 #include "infra/ports/event_log.h"
@@ -24,6 +25,9 @@ struct chain_report {
   std::string position;  // where it breaks
   std::string reason;
 };
+
+// What a verifier found for `tenant`.
+chain_report report_of(const std::string& tenant, const chain_verifier& v);
 
 // Reads the log from its start (the tenant's partition only when `only` is
 // given) and checks each tenant's chain in log order, stopping a tenant's

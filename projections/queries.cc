@@ -1,5 +1,7 @@
 #include "projections/queries.h"
 
+#include "domain/chain.h"
+
 #include "base/digest.h"
 #include "base/json.h"
 #include "base/zone.h"
@@ -697,8 +699,7 @@ std::vector<queries::stored_event> queries::tenant_events_after(
 
 result<std::string> queries::chain_head(const ids::tenant& t) const {
   if (auto v = views_.get(layout::chain_head(t))) return *v;
-  return std::string(
-      R"({"position":null,"hash":"0000000000000000000000000000000000000000000000000000000000000000"})");
+  return R"({"position":null,"hash":")" + std::string(genesis_hash) + "\"}";
 }
 
 result<std::string> queries::tenant_events(const ids::tenant& t,

@@ -60,22 +60,6 @@ std::string docs_script(const std::string& dir) {
   return file;
 }
 
-struct shell_result {
-  int code;
-  std::string out;
-};
-shell_result shell(const std::string& cmd) {
-  shell_result r{-1, ""};
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 // ---- the stored log, edited as an attacker with the disk would -----------
 
 struct raw_log {
@@ -150,8 +134,8 @@ TEST(audit, the_chain_verifies_online_offline_and_by_the_documented_script) {
   auto by_file = run_tally({"verify", "--file", file});
   EXPECT_EQ(by_file.exit_code, 0) << by_file.out;
   EXPECT_NE(by_file.out.find("acme: ok, 6 events, head " + head), std::string::npos) << by_file.out;
-  auto script = shell("python3 '" + docs_script(dir.str()) + "' '" + file + "'");
-  EXPECT_EQ(script.code, 0) << script.out;
+  auto script = run_shell("python3 '" + docs_script(dir.str()) + "' '" + file + "'");
+  EXPECT_EQ(script.exit_code, 0) << script.out;
   EXPECT_NE(script.out.find(head), std::string::npos) << script.out;
 
   if (kafka_mode()) return;  // the rest reads the embedded log's directory

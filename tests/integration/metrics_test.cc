@@ -16,19 +16,11 @@ using namespace tally::testing;
 
 namespace {
 
-// promtool's verdict on `text`: its exit code and what it printed.
-std::pair<int, std::string> promtool_check(const std::string& text, const std::string& dir) {
+// promtool's verdict on `text`.
+run_result promtool_check(const std::string& text, const std::string& dir) {
   const std::string file = dir + "/metrics.txt";
   std::ofstream(file) << text;
-  const std::string cmd = "promtool check metrics < '" + file + "' 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, "cannot run promtool"};
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return run_shell("promtool check metrics < '" + file + "'");
 }
 
 TEST(metrics, the_exposition_passes_promtool_and_has_the_operators_series) {
@@ -51,8 +43,8 @@ TEST(metrics, the_exposition_passes_promtool_and_has_the_operators_series) {
   auto r = admin->get("/metrics");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-  const auto [code, verdict] = promtool_check(r.body, dir.str());
-  EXPECT_EQ(code, 0) << verdict << "\n" << r.body;
+  const auto verdict = promtool_check(r.body, dir.str());
+  EXPECT_EQ(verdict.exit_code, 0) << verdict.out << "\n" << r.body;
 
   // Each family once, its samples right after its HELP and TYPE.
   std::istringstream lines(r.body);

@@ -130,6 +130,18 @@ temp_dir::~temp_dir() {
   fs::remove_all(path_, ec);
 }
 
+run_result run_shell(const std::string& cmd) {
+  run_result r;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
 run_result run_tally(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   char err_file[] = "/tmp/tally-run-err-XXXXXX";
   const int fd = ::mkstemp(err_file);

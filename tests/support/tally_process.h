@@ -43,6 +43,10 @@ struct run_result {
   std::string out;
   std::string err;
 };
+// `sh -c CMD` to its end: its exit code and what it printed (standard
+// output and error together).
+run_result run_shell(const std::string& cmd);
+
 // `tally ARGS` to its end, with `env` ("NAME=value") added to the environment.
 run_result run_tally(const std::vector<std::string>& args,
                      const std::vector<std::string>& env = {});
