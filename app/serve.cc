@@ -6,6 +6,7 @@
 #include "commands/scheduler.h"
 #include "domain/chain.h"
 #include "projections/audit.h"
+#include "projections/keys.h"
 
 #include <boost/json.hpp>
 #include "gateway/api.h"
@@ -114,6 +115,38 @@ struct stores {
   ports::kv_store* state = nullptr;
 };
 
+// The read models and the deciders' store are derived from the log. When
+// what this build derives differs from what a store holds (its layout
+// version), the store is emptied, to be rebuilt from the log: the deciders
+// replay it on recovery, the projector on catch-up.
+status renew_derived_store(ports::kv_store& kv, std::string_view what, std::string_view version) {
+  constexpr std::string_view key = "m/layout";
+  const auto held = kv.get(key);
+  if (held && *held == version) return ok();
+  bool empty = true;
+  kv.scan("", "", [&](std::string_view k, std::string_view) {
+    empty = k == "m/topic";  // the Kafka shape check's own key is not derived
+    return empty;
+  });
+  if (!empty) {
+    spdlog::warn("the {} were derived by another version (layout {}, this one derives {}): "
+                 "emptying them to rebuild them from the log",
+                 what, held.value_or("1"), version);
+    for (;;) {
+      ports::kv_batch b;
+      kv.scan("", "", [&](std::string_view k, std::string_view) {
+        if (k != "m/topic" && k != key) b.erase(std::string(k));
+        return b.deletes.size() < 10'000;
+      });
+      if (b.empty()) break;
+      if (auto w = kv.write(b); !w) return w;
+    }
+  }
+  ports::kv_batch b;
+  b.put(std::string(key), std::string(version));
+  return kv.write(b);
+}
+
 result<stores> open_stores(const std::string& data_dir, std::uint64_t min_free_bytes,
                            const serve_options* kafka = nullptr) {
   stores s;
@@ -157,6 +190,12 @@ result<stores> open_stores(const std::string& data_dir, std::uint64_t min_free_b
   if (!views) return std::move(views).take_error();
   s.views_db = std::move(*views);
   s.views = std::make_unique<infra::rocks_kv>(*s.views_db, "views");
+  if (auto r = renew_derived_store(*s.state, "deciders' aggregates",
+                                   commands::write_model::layout_version);
+      !r)
+    return std::move(r).take_error();
+  if (auto r = renew_derived_store(*s.views, "read models", projections::layout::version); !r)
+    return std::move(r).take_error();
   return s;
 }
 
@@ -546,6 +585,10 @@ int rebuild_verify(const serve_options& o) {
       return 2;
     }
     infra::rocks_kv rebuilt(**db, "views");
+    if (auto r = renew_derived_store(rebuilt, "read models", projections::layout::version); !r) {
+      spdlog::error("{}", r.err().detail);
+      return 2;
+    }
     projections::projector projector(*st->log, rebuilt);
     if (auto s = projector.catch_up(); !s) {
       spdlog::error("rebuild failed: {}", s.err().detail);

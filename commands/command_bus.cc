@@ -45,12 +45,13 @@ std::string idempotency_key(const ids::tenant& t, const ids::user& caller, const
 }  // namespace
 
 std::string command_bus::render_answer(const aggregate& target,
-                                       const std::optional<ids::line>& line_id, timestamp now) {
+                                       const std::optional<ids::line>& line_id, timestamp now,
+                                       const tenant_settings& settings) {
   return std::visit(
       [&](const auto& s) -> std::string {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, session_state>) {
-          session_view v = render(s, now);
+          session_view v = render(s, now, view_options{true, &settings});
           if (line_id) {
             line_answer a;
             a.line_id = *line_id;
@@ -400,7 +401,8 @@ class command_bus::decider {
       if (const aggregate* target = view.find(subject.target)) {
         records.emplace_back(
             idempotency_key(e.tenant, e.actor, *e.idempotency_key),
-            idempotency_record{*e.request_digest, render_answer(*target, subject.line_id, e.time),
+            idempotency_record{*e.request_digest, render_answer(*target, subject.line_id, e.time,
+                                                         view.tenant().settings),
                                recorded[i].pos.token(), version_of(target).value,
                                millis_of(e.time)});
       }
@@ -517,7 +519,8 @@ class command_bus::decider {
 
     auto state = model_.for_tenant(req.tenant);
     decide_context ctx{req.tenant,         req.actor, req.actor_name,
-                       req.actor_is_admin, now,       [] { return new_uuid(); }};
+                       req.actor_is_admin, now,       [] { return new_uuid(); },
+                       req.host_scoped,    req.customer_scoped};
     auto d = decide(req.cmd, state, ctx);
     if (!d) {
       out.reply.failure = std::move(d).take_error();
@@ -578,7 +581,7 @@ class command_bus::decider {
       return;
     }
     out.reply.version = version_of(target);
-    out.reply.body = render_answer(*target, d->line_id, now);
+    out.reply.body = render_answer(*target, d->line_id, now, state.tenant().settings);
   }
 
   command_bus& bus_;

@@ -83,7 +83,7 @@ class command_bus final : public command_port {
   // The answer to a command: the view of its target after its events, at
   // the time it was decided. Replay renders stored answers the same way.
   static std::string render_answer(const aggregate& target, const std::optional<ids::line>& line,
-                                   timestamp now);
+                                   timestamp now, const tenant_settings& settings);
 
  private:
   class decider;

@@ -21,6 +21,8 @@ struct command_request {
   ids::user actor;
   std::optional<std::string> actor_name;
   bool actor_is_admin = false;
+  bool host_scoped = false;      // decide_context's
+  bool customer_scoped = false;  // decide_context's
   command cmd;
   std::optional<std::string> idempotency_key;
   // The hex SHA-256 of method, path and body: what makes a retry with the

@@ -103,10 +103,14 @@ struct request_booking {
   std::optional<std::string> meeting_url;
   std::optional<std::string> notes;
   std::string requested_via = "staff";  // set by the gateway from the role
+  // Staff only: a booking already quoted (price), or booked (start, host and
+  // price), in one command; the host's name, where the caller knows it.
+  std::optional<cents> price_cents;
+  std::optional<std::string> host_name;
 };
 BOOST_DESCRIBE_STRUCT(request_booking, (),
                       (customer_id, customer, title, duration_minutes, scheduled_start, host_id,
-                       meeting_url, notes))
+                       meeting_url, notes, price_cents, host_name))
 
 struct quote_session {
   ids::session session_id;  // path
@@ -120,8 +124,10 @@ struct book_session {
   std::optional<std::int64_t> duration_minutes;
   std::optional<cents> price_cents;
   std::optional<ids::user> host_id;
+  std::optional<std::string> host_name;
 };
-BOOST_DESCRIBE_STRUCT(book_session, (), (scheduled_start, duration_minutes, price_cents, host_id))
+BOOST_DESCRIBE_STRUCT(book_session, (),
+                      (scheduled_start, duration_minutes, price_cents, host_id, host_name))
 
 struct reschedule_session {
   ids::session session_id;  // path
@@ -226,6 +232,24 @@ struct expire_session {
 };
 BOOST_DESCRIBE_STRUCT(expire_session, (), ())
 
+// PATCH /v1/sessions/{id}: what an open session says about itself.
+struct change_session_details {
+  ids::session session_id;  // path
+  std::optional<std::string> title;
+  std::optional<std::string> notes;
+  std::optional<std::string> meeting_url;
+  std::optional<cents> price_cents;  // appointments, while nothing is charged
+};
+BOOST_DESCRIBE_STRUCT(change_session_details, (), (title, notes, meeting_url, price_cents))
+
+// The session's customer rates it, once, after it ended.
+struct give_feedback {
+  ids::session session_id;  // path
+  std::int64_t rating = 0;
+  std::optional<std::string> comment;
+};
+BOOST_DESCRIBE_STRUCT(give_feedback, (), (rating, comment))
+
 struct end_session {
   ids::session session_id;  // path
 };
@@ -297,6 +321,6 @@ using command =
                  issue_invoice, change_settings, request_booking, quote_session, book_session,
                  reschedule_session, start_appointment, mark_no_show, resolve_session,
                  invoice_session, issue_credit_note, mark_paid, record_attendance, register_webhook,
-                 remove_webhook>;
+                 remove_webhook, change_session_details, give_feedback>;
 
 }  // namespace tally

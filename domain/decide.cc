@@ -139,6 +139,20 @@ struct validator {
     c.range("duration_minutes", x.duration_minutes, 1, 7 * 24 * 60);
     c.opt_text("meeting_url", x.meeting_url, 2000);
     c.opt_text("notes", x.notes, max_text);
+    if (x.price_cents) c.range("price_cents", *x.price_cents, 0, max_price_cents);
+    if (x.host_name) c.text("host_name", *x.host_name, max_name);
+  }
+  void operator()(const change_session_details& x) {
+    if (!x.title && !x.notes && !x.meeting_url && !x.price_cents)
+      c.problems.push_back({"title", "give at least one of title, notes, meeting_url, price_cents"});
+    if (x.title) c.text("title", *x.title, max_name);
+    c.opt_text("notes", x.notes, max_text);
+    c.opt_text("meeting_url", x.meeting_url, 2000);
+    if (x.price_cents) c.range("price_cents", *x.price_cents, 0, max_price_cents);
+  }
+  void operator()(const give_feedback& x) {
+    c.range("rating", x.rating, 1, 5);
+    c.opt_text("comment", x.comment, max_text);
   }
   void operator()(const quote_session& x) {
     c.range("price_cents", x.price_cents, 0, max_price_cents);
@@ -146,6 +160,7 @@ struct validator {
   void operator()(const book_session& x) {
     if (x.duration_minutes) c.range("duration_minutes", *x.duration_minutes, 1, 7 * 24 * 60);
     if (x.price_cents) c.range("price_cents", *x.price_cents, 0, max_price_cents);
+    if (x.host_name) c.text("host_name", *x.host_name, max_name);
   }
   void operator()(const reschedule_session& x) {
     if (x.duration_minutes) c.range("duration_minutes", *x.duration_minutes, 1, 7 * 24 * 60);
@@ -232,6 +247,12 @@ error not_found(std::string_view what, std::string_view id) {
 
 error bad_state(std::string detail) { return make_error(errc::invalid_state, std::move(detail)); }
 
+error nothing_due(const session_state& ss) {
+  return make_error(errc::nothing_due,
+                    fmt::format("the session ended ({}) and owes nothing",
+                                ss.outcome ? boost::describe::enum_to_string(*ss.outcome, "") : ""));
+}
+
 std::vector<released_line> released(const session_state& s) {
   std::vector<released_line> out;
   for (const auto& l : s.lines)
@@ -287,13 +308,40 @@ struct decider {
     if (ss->kind != session_kind::appointment) return bad_state("only appointments can do this");
     return ss;
   }
-  // Appointments that reach their end: charged the full price.
+  // Appointments that reach their end: charged the full price, unless the
+  // recorded attendance shows that only one party came (DOMAIN.md).
   decision assumed_completion(const session_state& ss) const {
     decision d{{}, keys::session(ss.session_id), {}};
+    auto joined = [&](attendee who) {
+      return std::any_of(ss.attendance.begin(), ss.attendance.end(), [&](const attendance_entry& a) {
+        return a.party == who && a.action == attendance_change::joined;
+      });
+    };
+    const bool customer = joined(attendee::customer), host = joined(attendee::host);
+    if (customer != host) return no_show(ss, host ? attendee::customer : attendee::host,
+                                         *ss.scheduled_end(), "at its scheduled end");
     const cents price = ss.price_cents.value_or(0);
     d.events.push_back(ending(ss, session_outcome::completed_assumed, *ss.scheduled_end(), price,
                               std::string("reached its scheduled end")));
     if (price > 0) d.events.push_back(charge(ss, price, charge_reason::booked_price));
+    return d;
+  }
+
+  // A no-show of `absent`: the fee when the customer did not come, nothing
+  // when the host did not.
+  decision no_show(const session_state& ss, attendee absent, timestamp at,
+                   std::string_view when = {}) const {
+    const cents fee =
+        absent == attendee::customer
+            ? percent_half_up(ss.price_cents.value_or(0), s.tenant().settings.no_show_fee_percent)
+            : 0;
+    std::string reason = absent == attendee::customer ? "customer absent" : "host absent";
+    if (!when.empty()) reason += fmt::format(" ({}: attendance shows only the {} joined)", when,
+                                             absent == attendee::customer ? "host" : "customer");
+    session_ended ended = ending(ss, session_outcome::no_show, at, fee, std::move(reason));
+    ended.absent_party = absent;
+    decision d{{std::move(ended)}, keys::session(ss.session_id), {}};
+    if (fee > 0) d.events.push_back(charge(ss, fee, charge_reason::no_show_fee));
     return d;
   }
 
@@ -405,21 +453,41 @@ struct decider {
                    fmt::format("on hand is {}; it cannot go below 0", i->on_hand),
                    {{"delta", "is more than is on hand"}}};
     const std::int64_t on_hand = i->on_hand + x.delta;
+    // Picked units are in a bag: no write-down takes them (DOMAIN.md).
+    if (on_hand < i->picked)
+      return error{errc::stock_picked,
+                   fmt::format("{} of {} are picked into bags; on hand cannot go below that",
+                               i->picked, i->name),
+                   {{"delta", fmt::format("would leave on hand below the {} picked", i->picked)}}};
     decision d{{stock_adjusted{x.item_id, i->name, x.delta, x.reason, on_hand}},
                keys::item(x.item_id),
                {}};
-    // Written down below what is reserved: the newest reservations lose their
-    // lines (sold out) until the rest fits; older ones keep their stock.
+    // Written down below what is reserved: the newest holds give back their
+    // unpicked units, each exactly as many as are still short, until the rest
+    // fits; older ones keep their stock. A line left with nothing is removed
+    // (sold out); one that keeps picked units or part of its hold is reduced.
     // Metered lines were consumed, not reserved, and are never taken back.
     // Walks from the newest hold only as far as it must.
-    std::int64_t reserved = i->reserved;
-    for (auto line = i->newest_reservation; line && reserved > on_hand;) {
+    std::int64_t short_by = i->reserved - on_hand;
+    for (auto line = i->newest_reservation; line && short_by > 0;) {
       const auto* r = s.reservation(x.item_id, *line);
       if (!r) break;
-      d.events.push_back(item_removed{r->session_id, r->line_id, x.item_id, i->name, r->quantity,
-                                      removal_reason::sold_out, stock_effect::released});
-      reserved -= r->quantity;
+      const std::int64_t take = std::min(r->quantity - r->picked, short_by);
       line = r->older;
+      if (take <= 0) continue;
+      short_by -= take;
+      if (take == r->quantity) {
+        d.events.push_back(item_removed{r->session_id, r->line_id, x.item_id, i->name, take,
+                                        removal_reason::sold_out, stock_effect::released});
+        continue;
+      }
+      const auto* ss = s.session(r->session_id);
+      const auto* l = ss ? ss->find_line(r->line_id) : nullptr;
+      const std::int64_t left = (l ? l->quantity : r->quantity) - take;
+      const cents price = l ? l->unit_price_cents : 0;
+      d.events.push_back(item_reduced{r->session_id, r->line_id, x.item_id, i->name, take, left,
+                                      l ? l->picked_quantity : r->picked, price, left * price,
+                                      removal_reason::sold_out, stock_effect::released});
     }
     return d;
   }
@@ -522,7 +590,8 @@ struct decider {
                    {{"quantity", fmt::format("is more than the {} still to pick", remaining)}}};
     return decision{
         {item_picked{x.session_id, x.line_id, l->item_id, l->name, l->location, q, l->quantity,
-                     l->picked_quantity + q, remaining - q, ctx.actor, ctx.actor_name}},
+                     l->picked_quantity + q, remaining - q, ctx.actor, ctx.actor_name,
+                     l->added_at}},
         keys::session(x.session_id),
         {}};
   }
@@ -651,23 +720,17 @@ struct decider {
     if (x.session_id) {
       const auto* ss = s.session(*x.session_id);
       if (!ss) return not_found("session", x.session_id->value);
-      const cents payments = ss->payments_cents + x.amount_cents;
-      return decision{
-          {payment_recorded{x.session_id,
-                            {},
-                            ss->customer.customer_id,
-                            ids::payment{ctx.new_id()},
-                            x.amount_cents,
-                            x.method,
-                            payments - ss->refunds_cents,
-                            payment_status_of(amount_due(*ss), payments, ss->refunds_cents)}},
-          keys::session(*x.session_id),
-          {}};
+      return session_payment(*ss, x, {}, keys::session(*x.session_id));
     }
     const auto* inv = x.invoice_id ? s.invoice(*x.invoice_id) : nullptr;
     if (!inv) return not_found("invoice", x.invoice_id ? x.invoice_id->value : "");
-    if (inv->session_id)
-      return bad_state("this invoice belongs to a session: record the payment on the session");
+    if (inv->session_id) {
+      // A session's invoice shows the session's payments: a payment sent to
+      // the invoice is recorded on its session.
+      const auto* ss = s.session(*inv->session_id);
+      if (!ss) return not_found("session", inv->session_id->value);
+      return session_payment(*ss, x, inv->invoice_id, keys::invoice(inv->invoice_id));
+    }
     const cents paid = inv->paid_cents + x.amount_cents;
     return decision{{payment_recorded{{},
                                       x.invoice_id,
@@ -680,11 +743,24 @@ struct decider {
                     keys::invoice(*x.invoice_id),
                     {}};
   }
+  result<decision> session_payment(const session_state& ss, const record_payment& x,
+                                   std::optional<ids::invoice> via, std::string target) const {
+    if (owes_nothing(ss)) return nothing_due(ss);
+    const cents payments = ss.payments_cents + x.amount_cents;
+    return decision{
+        {payment_recorded{ss.session_id, std::move(via), ss.customer.customer_id,
+                          ids::payment{ctx.new_id()}, x.amount_cents, x.method,
+                          payments - ss.refunds_cents,
+                          payment_status_of(amount_due(ss), payments, ss.refunds_cents)}},
+        std::move(target),
+        {}};
+  }
   result<decision> operator()(const mark_paid& x) const {
     const auto* ss = s.session(x.session_id);
     if (!ss) return not_found("session", x.session_id.value);
+    if (owes_nothing(*ss)) return nothing_due(*ss);
     const cents left = amount_due(*ss) - ss->paid_cents();
-    if (left <= 0) return bad_state("nothing is due on this session");
+    if (left <= 0) return make_error(errc::nothing_due, "nothing is left to pay on this session");
     return (*this)(record_payment{x.session_id, {}, left, x.method});
   }
   result<decision> operator()(const refund_payment& x) const {
@@ -723,6 +799,30 @@ struct decider {
     return decision{{std::move(inv)}, std::move(target), {}};
   }
   result<decision> operator()(const request_booking& x) const {
+    if (x.requested_via != "staff") {
+      // What a booking costs, who hosts it and where it meets are staff's to say.
+      error e{errc::forbidden, "", {}};
+      if (x.host_id) e.fields.push_back({"host_id", "is set by staff"});
+      if (x.host_name) e.fields.push_back({"host_name", "is set by staff"});
+      if (x.meeting_url) e.fields.push_back({"meeting_url", "is set by staff"});
+      if (x.price_cents) e.fields.push_back({"price_cents", "is set by staff"});
+      if (!e.fields.empty()) {
+        e.detail = e.fields.front().field + " " + e.fields.front().message;
+        return e;
+      }
+    }
+    auto host = x.host_id;
+    if (ctx.host_scoped) {
+      // A host's appointments are their own: another host's would vanish
+      // from their view the moment it was made.
+      if (host && *host != ctx.actor)
+        return error{errc::forbidden,
+                     "a host books appointments for themself",
+                     {{"host_id", "must be your own id, or left out"}}};
+      host = ctx.actor;
+    }
+    auto host_name = x.host_name;
+    if (!host_name && host && *host == ctx.actor) host_name = ctx.actor_name;
     decision d;
     customer_ref who;
     if (x.customer_id) {
@@ -750,12 +850,23 @@ struct decider {
                         x.title,
                         x.duration_minutes,
                         x.scheduled_start,
-                        x.host_id,
+                        host,
                         x.meeting_url,
                         x.notes,
-                        x.requested_via};
-    d.target = keys::session(r.session_id);
+                        x.requested_via,
+                        host_name};
+    const ids::session id = r.session_id;
+    d.target = keys::session(id);
     d.events.push_back(std::move(r));
+    // Staff may make it quoted, or booked, in the same command.
+    if (x.price_cents) {
+      d.events.push_back(session_quoted{id, *x.price_cents, std::nullopt});
+      if (x.scheduled_start && host)
+        d.events.push_back(session_booked{
+            id, who.customer_id, *x.scheduled_start, x.duration_minutes,
+            *x.scheduled_start + std::chrono::minutes(x.duration_minutes), *x.price_cents, *host,
+            x.meeting_url, host_name});
+    }
     return d;
   }
   result<decision> operator()(const quote_session& x) const {
@@ -789,9 +900,12 @@ struct decider {
       missing.detail = missing.fields.front().field + " " + missing.fields.front().message;
       return missing;
     }
+    auto host_name = x.host_name;
+    if (!host_name && host == ctx.actor) host_name = ctx.actor_name;
     return decision{
         {session_booked{cur.session_id, cur.customer.customer_id, *start, *duration,
-                        *start + std::chrono::minutes(*duration), *price, host, cur.meeting_url}},
+                        *start + std::chrono::minutes(*duration), *price, host, cur.meeting_url,
+                        host_name}},
         keys::session(cur.session_id),
         {}};
   }
@@ -861,16 +975,7 @@ struct decider {
       return make_error(errc::attended,
                         fmt::format("the {}'s attendance shows a join: not a no-show",
                                     who == absent_party::customer ? "customer" : "host"));
-    const cents fee = who == absent_party::customer
-                          ? percent_half_up(cur.price_cents.value_or(0), st.no_show_fee_percent)
-                          : 0;
-    decision d{
-        {ending(cur, session_outcome::no_show, ctx.now, fee,
-                std::string(who == absent_party::customer ? "customer absent" : "host absent"))},
-        keys::session(cur.session_id),
-        {}};
-    if (fee > 0) d.events.push_back(charge(cur, fee, charge_reason::no_show_fee));
-    return d;
+    return no_show(cur, absent, ctx.now);
   }
   result<decision> operator()(const resolve_session& x) const {
     auto ss = appointment(x.session_id);
@@ -950,6 +1055,75 @@ struct decider {
     std::string target = keys::invoice(cn.invoice_id);
     return decision{{std::move(cn)}, std::move(target), {}};
   }
+  result<decision> operator()(const change_session_details& x) const {
+    const auto* cur = s.session(x.session_id);
+    if (!cur) return not_found("session", x.session_id.value);
+    if (ctx.host_scoped && cur->host_id != ctx.actor)
+      return make_error(errc::forbidden, "only the session's host or an admin may change it");
+    if (cur->status == session_status::ended)
+      return bad_state("cannot change it: the session is ended");
+    const bool appointment = cur->kind == session_kind::appointment;
+    if (x.meeting_url && !appointment)
+      return invalid_field("meeting_url", "is for appointments only");
+    if (x.price_cents && !appointment)
+      return invalid_field("price_cents", "is for appointments only (lines have their prices)");
+    if (x.price_cents && *x.price_cents != cur->price_cents) {
+      if (!cur->charges.empty()) return bad_state("the price cannot change once it is charged");
+      if (cur->invoice_id)
+        return make_error(errc::already_invoiced,
+                          fmt::format("the session is invoiced ({}) at its price: credit the "
+                                      "invoice first",
+                                      cur->invoice_id->value));
+    }
+    session_details_changed ev;
+    ev.session_id = cur->session_id;
+    auto own_note = [&]() -> std::optional<std::string> {
+      for (const auto& n : cur->notes)
+        for (const char* suffix : {"-request", "-start", "-details"})
+          if (n.note_id.value == cur->session_id.value + suffix) return n.text;
+      return std::nullopt;
+    };
+    if (x.title && x.title != cur->title) {
+      ev.title = x.title;
+      ev.changed.emplace_back("title");
+    }
+    if (x.notes && x.notes != own_note()) {
+      ev.notes = x.notes;
+      ev.changed.emplace_back("notes");
+    }
+    if (x.meeting_url && x.meeting_url != cur->meeting_url) {
+      ev.meeting_url = x.meeting_url;
+      ev.changed.emplace_back("meeting_url");
+    }
+    if (x.price_cents && x.price_cents != cur->price_cents) {
+      ev.price_cents = x.price_cents;
+      ev.previous_price_cents = cur->price_cents;
+      ev.changed.emplace_back("price_cents");
+    }
+    decision d{{}, keys::session(cur->session_id), {}};
+    if (ev.changed.empty()) return d;
+    ev.changed_by = ctx.actor;
+    ev.changed_by_name = ctx.actor_name;
+    d.events.push_back(std::move(ev));
+    return d;
+  }
+  result<decision> operator()(const give_feedback& x) const {
+    const auto* cur = s.session(x.session_id);
+    if (!cur || (ctx.customer_scoped && cur->customer.customer_id.value != ctx.actor.value))
+      return not_found("session", x.session_id.value);
+    if (!ctx.customer_scoped)
+      return make_error(errc::forbidden, "feedback is the session's customer's to give");
+    if (cur->status != session_status::ended)
+      return bad_state("feedback is given once the session has ended");
+    if (cur->feedback)
+      return error{errc::already_exists,
+                   "feedback was given for this session already",
+                   {{"rating", "was given already"}}};
+    return decision{{feedback_given{cur->session_id, cur->customer.customer_id, cur->kind, x.rating,
+                                    x.comment}},
+                    keys::session(cur->session_id),
+                    {}};
+  }
   result<decision> operator()(const register_webhook& x) const {
     webhook_registered ev{ids::webhook{ctx.new_id()}, x.url,
                           x.event_types.value_or(std::vector<std::string>{}), x.description};
@@ -1000,14 +1174,39 @@ answer_subject answer_subject_of(std::span<const event> events) {
   if (std::holds_alternative<customer_registered>(about->data) && events.size() > 1)
     about = &events[1];
   out.target = about->stream.starts_with("tenant-") ? std::string(keys::tenant) : about->stream;
+  // A payment sent to a session's invoice is recorded on the session; the
+  // answer is about the invoice.
+  if (const auto* p = std::get_if<payment_recorded>(&about->data); p && p->session_id && p->invoice_id)
+    out.target = keys::invoice(*p->invoice_id);
   if (const auto* a = std::get_if<item_added>(&about->data)) out.line_id = a->line_id;
   return out;
+}
+
+std::optional<ids::session> session_of(const command& cmd) {
+  return std::visit(
+      [](const auto& c) -> std::optional<ids::session> {
+        if constexpr (requires { c.session_id; }) {
+          return c.session_id;  // (optional on a payment: a session's, or an invoice's)
+        } else {
+          return std::nullopt;
+        }
+      },
+      cmd);
+}
+
+bool visible_to(const session_state& s, const decide_context& ctx) {
+  return !ctx.host_scoped || s.kind != session_kind::appointment || s.host_id == ctx.actor;
 }
 
 result<decision> decide(const command& cmd, const state_reader& state, const decide_context& ctx) {
   if (auto problems = validate(cmd); !problems.empty()) {
     std::string detail = problems.front().field + " " + problems.front().message;
     return error{errc::invalid_request, std::move(detail), std::move(problems)};
+  }
+  // Another host's appointment does not exist for a host (DOMAIN.md).
+  if (const auto id = session_of(cmd); id && ctx.host_scoped) {
+    if (const auto* ss = state.session(*id); ss && !visible_to(*ss, ctx))
+      return not_found("session", id->value);
   }
   return std::visit(decider{state, ctx}, cmd);
 }

@@ -21,6 +21,11 @@ struct decide_context {
   bool actor_is_admin = false;
   timestamp now;
   std::function<std::string()> new_id;
+  // A host without the admin role: sees and acts on only the appointments
+  // whose host_id is theirs (DOMAIN.md); others are "not found".
+  bool host_scoped = false;
+  // A customer without a staff role: the actor is the customer.
+  bool customer_scoped = false;
 };
 
 struct decision {
@@ -47,6 +52,12 @@ struct answer_subject {
   std::optional<ids::line> line_id;
 };
 answer_subject answer_subject_of(std::span<const event> command_events);
+
+// The session a command is about, if it names one.
+std::optional<ids::session> session_of(const command& cmd);
+// Whether the caller may see the session: a host-scoped caller sees every
+// metered and shopping session and only the appointments they host.
+bool visible_to(const session_state& s, const decide_context& ctx);
 
 // Field checks that need no state; decide runs them first.
 std::vector<field_problem> validate(const command& cmd);

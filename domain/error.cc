@@ -22,6 +22,10 @@ std::string_view code_name(errc code) {
       return "insufficient_stock";
     case errc::attended:
       return "attended";
+    case errc::nothing_due:
+      return "nothing_due";
+    case errc::stock_picked:
+      return "stock_picked";
     case errc::resource_occupied:
       return "resource_occupied";
     case errc::invalid_state:

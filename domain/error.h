@@ -24,6 +24,8 @@ enum class errc {
   already_invoiced,
   already_exists,
   attended,  // a no-show of someone whose attendance shows a join
+  nothing_due,   // a payment on a session that owes nothing (cancelled, host absent)
+  stock_picked,  // a write-down below the units picked into bags
   credit_exceeds_invoice,
   empty_cart,
   too_early,

@@ -58,6 +58,11 @@ struct stream_name {
   std::string operator()(const session_started& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const item_added& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const item_removed& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const item_reduced& d) const { return "session-" + d.session_id.value; }
+  std::string operator()(const session_details_changed& d) const {
+    return "session-" + d.session_id.value;
+  }
+  std::string operator()(const feedback_given& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const price_adjusted& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const item_picked& d) const { return "session-" + d.session_id.value; }
   std::string operator()(const note_added& d) const { return "session-" + d.session_id.value; }

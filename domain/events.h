@@ -217,10 +217,11 @@ struct session_requested {
   std::optional<std::string> meeting_url;
   std::optional<std::string> notes;
   std::string requested_via;  // "public", "customer" or "staff"
+  std::optional<std::string> host_name;  // added in December: the host's name, where known
 };
 BOOST_DESCRIBE_STRUCT(session_requested, (),
                       (session_id, kind, customer, title, duration_minutes, scheduled_start,
-                       host_id, meeting_url, notes, requested_via))
+                       host_id, meeting_url, notes, requested_via, host_name))
 
 struct session_quoted {
   static constexpr std::string_view type = "SessionQuoted";
@@ -240,10 +241,11 @@ struct session_booked {
   cents price_cents = 0;
   ids::user host_id;
   std::optional<std::string> meeting_url;
+  std::optional<std::string> host_name;  // added in December: the host's name, where known
 };
 BOOST_DESCRIBE_STRUCT(session_booked, (),
                       (session_id, customer_id, scheduled_start, duration_minutes, scheduled_end,
-                       price_cents, host_id, meeting_url))
+                       price_cents, host_id, meeting_url, host_name))
 
 struct session_rescheduled {
   static constexpr std::string_view type = "SessionRescheduled";
@@ -303,6 +305,28 @@ struct item_removed {
 BOOST_DESCRIBE_STRUCT(item_removed, (),
                       (session_id, line_id, item_id, name, quantity, reason, effect))
 
+// A shopping line that lost part of its hold to a stock write-down (added in
+// December): the unpicked units taken back, newest hold first, and what is
+// left of the line. A line left with nothing is removed (ItemRemoved
+// sold_out) instead.
+struct item_reduced {
+  static constexpr std::string_view type = "ItemReduced";
+  ids::session session_id;
+  ids::line line_id;
+  ids::item item_id;
+  std::string name;
+  std::int64_t quantity = 0;         // taken back now
+  std::int64_t line_quantity = 0;    // the line's quantity after
+  std::int64_t picked_quantity = 0;  // picked of the line (kept)
+  cents unit_price_cents = 0;
+  cents line_total_cents = 0;  // after
+  removal_reason reason = removal_reason::sold_out;
+  stock_effect effect = stock_effect::released;
+};
+BOOST_DESCRIBE_STRUCT(item_reduced, (),
+                      (session_id, line_id, item_id, name, quantity, line_quantity,
+                       picked_quantity, unit_price_cents, line_total_cents, reason, effect))
+
 struct price_adjusted {
   static constexpr std::string_view type = "PriceAdjusted";
   ids::session session_id;
@@ -336,10 +360,11 @@ struct item_picked {
   std::int64_t remaining = 0;        // still to pick
   ids::user picked_by;
   std::optional<std::string> picked_by_name;
+  std::optional<timestamp> added_at;  // when the line was added (added in December)
 };
 BOOST_DESCRIBE_STRUCT(item_picked, (),
                       (session_id, line_id, item_id, name, location, quantity, line_quantity,
-                       picked_quantity, remaining, picked_by, picked_by_name))
+                       picked_quantity, remaining, picked_by, picked_by_name, added_at))
 
 struct note_added {
   static constexpr std::string_view type = "NoteAdded";
@@ -411,11 +436,45 @@ struct session_ended {
   cents items_total_cents = 0;
   cents total_cents = 0;
   std::vector<released_line> released_lines;
+  // On a no-show (added in December): who did not come. Older no-shows say
+  // it in `reason` only ("customer absent", "host absent").
+  std::optional<attendee> absent_party;
 };
 BOOST_DESCRIBE_STRUCT(session_ended, (),
                       (session_id, kind, outcome, ended_at, reason, customer_id, resource_id,
                        billed_minutes, time_charge_cents, items_total_cents, total_cents,
-                       released_lines))
+                       released_lines, absent_party))
+
+// Title, notes, meeting link or an appointment's price, changed while the
+// session is open (PATCH /v1/sessions/{id}; added in December). Only what
+// changed is set; `changed` names it.
+struct session_details_changed {
+  static constexpr std::string_view type = "SessionDetailsChanged";
+  ids::session session_id;
+  std::optional<std::string> title;
+  std::optional<std::string> notes;
+  std::optional<std::string> meeting_url;
+  std::optional<cents> price_cents;
+  std::optional<cents> previous_price_cents;
+  std::vector<std::string> changed;
+  ids::user changed_by;
+  std::optional<std::string> changed_by_name;
+};
+BOOST_DESCRIBE_STRUCT(session_details_changed, (),
+                      (session_id, title, notes, meeting_url, price_cents, previous_price_cents,
+                       changed, changed_by, changed_by_name))
+
+// The customer's rating of a session that ended (seed 001's satisfaction,
+// seed 002's reviews; added in December). Once per session.
+struct feedback_given {
+  static constexpr std::string_view type = "FeedbackGiven";
+  ids::session session_id;
+  ids::customer customer_id;
+  session_kind kind = session_kind::metered;
+  std::int64_t rating = 0;  // 1 to 5
+  std::optional<std::string> comment;
+};
+BOOST_DESCRIBE_STRUCT(feedback_given, (), (session_id, customer_id, kind, rating, comment))
 
 struct charge_processed {
   static constexpr std::string_view type = "ChargeProcessed";
@@ -510,7 +569,8 @@ using event_data =
                  session_rescheduled, session_started, item_added, item_removed, price_adjusted,
                  item_picked, note_added, session_ended, charge_processed, payment_recorded,
                  payment_refunded, invoice_issued, credit_note_issued, attendance_recorded,
-                 webhook_registered, webhook_removed>;
+                 webhook_registered, webhook_removed, item_reduced, session_details_changed,
+                 feedback_given>;
 
 std::string_view type_of(const event_data& e);
 // Whether `type` names an event type ("ItemAdded").

@@ -53,6 +53,7 @@ struct applier {
     i.reserved -= quantity;
     const auto* node = s.find_as<reservation_state>(keys::reservation(i.item_id, line));
     if (!node) return;
+    i.picked -= node->picked;
     const auto older = node->older;
     const auto newer = node->newer;
     if (older) {
@@ -77,6 +78,20 @@ struct applier {
   item_state* item(const ids::item& id) { return s.find_mut_as<item_state>(keys::item(id)); }
   customer_state* customer(const ids::customer& id) {
     return s.find_mut_as<customer_state>(keys::customer(id));
+  }
+  // After a change to what a session owes or was paid: when it became paid,
+  // and its invoice, which shows the session's payments.
+  void payments_changed(session_state& ss) {
+    const auto status = payment_status_of(ss);
+    if (status != payment_status::paid)
+      ss.paid_at.reset();
+    else if (!ss.paid_at)
+      ss.paid_at = e.time;
+    if (!ss.invoice_id) return;
+    if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(*ss.invoice_id))) {
+      inv->paid_cents = ss.paid_cents();
+      inv->payment_status = status;
+    }
   }
 
   void operator()(const tenant_settings_changed& d) {
@@ -158,6 +173,7 @@ struct applier {
     ss.scheduled_start = d.scheduled_start;
     if (d.host_id) ss.host_id = *d.host_id;
     ss.meeting_url = d.meeting_url;
+    ss.host_name = d.host_name;
     ss.requested_via = d.requested_via;
     ss.last_activity = e.time;
     ss.listed_at = e.time;
@@ -178,7 +194,9 @@ struct applier {
       ss->scheduled_start = d.scheduled_start;
       ss->duration_minutes = d.duration_minutes;
       ss->price_cents = d.price_cents;
+      if (ss->host_id != d.host_id) ss->host_name.reset();
       ss->host_id = d.host_id;
+      if (d.host_name) ss->host_name = d.host_name;
       if (d.meeting_url) ss->meeting_url = d.meeting_url;
       ss->status = session_status::booked;
     }
@@ -250,6 +268,43 @@ struct applier {
       if (d.effect == stock_effect::released) release(*i, d.line_id, d.quantity);
     }
   }
+  void operator()(const item_reduced& d) {
+    if (auto* ss = session(d.session_id)) {
+      for (auto& l : ss->lines)
+        if (l.line_id == d.line_id) l.quantity = d.line_quantity;
+      ss->last_activity = e.time;
+    }
+    if (auto* i = item(d.item_id)) {
+      i->reserved -= d.quantity;
+      if (auto* node = hold(d.item_id, d.line_id)) node->quantity -= d.quantity;
+    }
+  }
+  void operator()(const session_details_changed& d) {
+    auto* ss = session(d.session_id);
+    if (!ss) return;
+    if (d.title) ss->title = d.title;
+    if (d.meeting_url) ss->meeting_url = d.meeting_url;
+    if (d.price_cents) ss->price_cents = d.price_cents;
+    if (d.notes) {
+      // The session's own note (from its booking or start), else a new one.
+      auto own = std::find_if(ss->notes.begin(), ss->notes.end(), [&](const note_state& n) {
+        return n.note_id.value == d.session_id.value + "-request" ||
+               n.note_id.value == d.session_id.value + "-start" ||
+               n.note_id.value == d.session_id.value + "-details";
+      });
+      if (own != ss->notes.end())
+        own->text = *d.notes;
+      else
+        ss->notes.insert(ss->notes.begin(),
+                         note_state{ids::note{d.session_id.value + "-details"}, *d.notes, false,
+                                    d.changed_by, d.changed_by_name, e.time});
+    }
+    if (d.price_cents) payments_changed(*ss);
+    ss->last_activity = e.time;
+  }
+  void operator()(const feedback_given& d) {
+    if (auto* ss = session(d.session_id)) ss->feedback = feedback_state{d.rating, d.comment, e.time};
+  }
   void operator()(const price_adjusted& d) {
     if (auto* ss = session(d.session_id)) {
       for (auto& l : ss->lines)
@@ -258,11 +313,23 @@ struct applier {
     }
   }
   void operator()(const item_picked& d) {
-    if (auto* ss = session(d.session_id)) {
-      for (auto& l : ss->lines)
-        if (l.line_id == d.line_id) l.picked_quantity = d.picked_quantity;
-      ss->last_activity = e.time;
+    auto* ss = session(d.session_id);
+    if (!ss) return;
+    for (auto& l : ss->lines) {
+      if (l.line_id != d.line_id) continue;
+      l.picked_quantity = d.picked_quantity;
+      l.picked_at = e.time;
+      l.picked_by = d.picked_by;
+      l.picked_by_name = d.picked_by_name;
+      // Picked from a hold that is still open: in a bag, never taken back.
+      if (l.effect == stock_effect::reserved && ss->status == session_status::active) {
+        if (auto* node = hold(d.item_id, d.line_id)) {
+          node->picked += d.quantity;
+          if (auto* i = item(d.item_id)) i->picked += d.quantity;
+        }
+      }
     }
+    ss->last_activity = e.time;
   }
   void operator()(const note_added& d) {
     if (auto* ss = session(d.session_id)) {
@@ -297,6 +364,10 @@ struct applier {
     ss->outcome = d.outcome;
     ss->ended_at = d.ended_at;
     ss->end_reason = d.reason;
+    if (d.outcome == session_outcome::no_show)
+      ss->absent_party = d.absent_party ? *d.absent_party
+                         : d.reason == "host absent" ? attendee::host
+                                                     : attendee::customer;
     ss->final_cost =
         session_cost{d.billed_minutes, d.time_charge_cents, d.items_total_cents, d.total_cents};
     if (d.resource_id) {
@@ -314,22 +385,33 @@ struct applier {
       }
       if (completed) ss->order_id = ss->session_id;
     }
+    payments_changed(*ss);
   }
   void operator()(const charge_processed& d) {
-    if (auto* ss = session(d.session_id))
+    if (auto* ss = session(d.session_id)) {
       ss->charges.push_back(charge_state{d.charge_id, d.amount_cents, d.reason, d.splits, e.time});
+      payments_changed(*ss);
+    }
   }
   void operator()(const payment_recorded& d) {
     if (d.session_id) {
-      if (auto* ss = session(*d.session_id)) ss->payments_cents += d.amount_cents;
+      if (auto* ss = session(*d.session_id)) {
+        ss->payments_cents += d.amount_cents;
+        payments_changed(*ss);
+      }
     } else if (d.invoice_id) {
-      if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(*d.invoice_id)))
+      if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(*d.invoice_id))) {
         inv->paid_cents += d.amount_cents;
+        inv->payment_status = payment_status_of(inv->total_cents, inv->paid_cents, 0);
+      }
     }
     if (auto* c = customer(d.customer_id)) c->total_paid_cents += d.amount_cents;
   }
   void operator()(const payment_refunded& d) {
-    if (auto* ss = session(d.session_id)) ss->refunds_cents += d.amount_cents;
+    if (auto* ss = session(d.session_id)) {
+      ss->refunds_cents += d.amount_cents;
+      payments_changed(*ss);
+    }
     if (auto* c = customer(d.customer_id)) c->total_paid_cents -= d.amount_cents;
   }
   void operator()(const invoice_issued& d) {
@@ -337,7 +419,10 @@ struct applier {
     auto& t = get_or_create<tenant_state>(s, keys::tenant);
     t.invoice_sequence = std::max(t.invoice_sequence, d.sequence);
     if (d.session_id) {
-      if (auto* ss = session(*d.session_id)) ss->invoice_id = d.invoice_id;
+      if (auto* ss = session(*d.session_id)) {
+        ss->invoice_id = d.invoice_id;
+        payments_changed(*ss);
+      }
     }
   }
 };
@@ -355,10 +440,19 @@ void bump_version(state_access& s, const event& e) {
   }
 }
 
+// A session's host is named where one of their own events names them.
+void learn_host_name(state_access& s, const event& e) {
+  if (e.actor_name.empty() || !e.stream.starts_with("session-")) return;
+  auto* ss = s.find_mut_as<session_state>(e.stream);
+  if (ss && !ss->host_name && !ss->host_id.empty() && ss->host_id == e.actor)
+    ss->host_name = e.actor_name;
+}
+
 }  // namespace
 
 void evolve(state_access& state, const event& e) {
   std::visit(applier{state, e}, e.data);
+  learn_host_name(state, e);
   bump_version(state, e);
   if (!e.hash.empty()) {
     // The tenant's chain head, in the tenant's aggregate (made if it has none

@@ -56,10 +56,22 @@ session_cost cost_of(const session_state& s, timestamp at) {
 }
 
 cents amount_due(const session_state& s) {
-  if (s.charges.empty()) return s.price_cents.value_or(0);
+  if (s.charges.empty()) return owes_nothing(s) ? 0 : s.price_cents.value_or(0);
   cents due = 0;
   for (const auto& c : s.charges) due += c.amount_cents;
   return due;
+}
+
+bool owes_nothing(const session_state& s) {
+  if (s.status != session_status::ended) return false;
+  if (s.charges.empty()) return s.outcome != session_outcome::early_end_short;
+  return std::all_of(s.charges.begin(), s.charges.end(),
+                     [](const charge_state& c) { return c.amount_cents == 0; });
+}
+
+cents refund_due(const session_state& s) {
+  if (s.status != session_status::ended) return 0;
+  return std::max<cents>(0, s.paid_cents() - amount_due(s));
 }
 
 payment_status payment_status_of(cents due, cents payments, cents refunds) {

@@ -32,8 +32,15 @@ cents items_total(const session_state& s);
 // What the session costs if it ends at `at` (its final cost once ended).
 session_cost cost_of(const session_state& s, timestamp at);
 
-// The sum of the session's charges, or its price while nothing is charged.
+// The sum of the session's charges, or its price while nothing is charged
+// (payment in advance); 0 once it has ended owing nothing.
 cents amount_due(const session_state& s);
+// Ended with nothing to pay: cancelled, timed out, a host's no-show, a
+// no-show fee or a total of 0. An early end waiting for an admin's
+// resolution is not (DOMAIN.md, Appointments).
+bool owes_nothing(const session_state& s);
+// What was paid beyond what an ended session owes, until it is refunded.
+cents refund_due(const session_state& s);
 payment_status payment_status_of(const session_state& s);
 payment_status payment_status_of(cents due, cents payments, cents refunds);
 

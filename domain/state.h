@@ -75,8 +75,9 @@ struct reservation_state {
   std::int64_t quantity = 0;
   std::optional<ids::line> older;  // the previous hold, towards the oldest
   std::optional<ids::line> newer;  // the next hold, towards the newest
+  std::int64_t picked = 0;         // of `quantity`, picked into a bag: never taken back
 };
-BOOST_DESCRIBE_STRUCT(reservation_state, (), (session_id, line_id, quantity, older, newer))
+BOOST_DESCRIBE_STRUCT(reservation_state, (), (session_id, line_id, quantity, older, newer, picked))
 
 struct item_state {
   ids::item item_id;
@@ -89,11 +90,12 @@ struct item_state {
   std::optional<ids::line> oldest_reservation;  // ends of the list of holds
   std::optional<ids::line> newest_reservation;
   tally::version version;
+  std::int64_t picked = 0;  // the sum of the holds' picked units (in bags, not yet consumed)
   [[nodiscard]] std::int64_t available() const { return on_hand - reserved; }
 };
 BOOST_DESCRIBE_STRUCT(item_state, (),
                       (item_id, name, unit, unit_price_cents, location, on_hand, reserved,
-                       oldest_reservation, newest_reservation, version))
+                       oldest_reservation, newest_reservation, version, picked))
 
 struct line_state {
   ids::line line_id;
@@ -107,10 +109,14 @@ struct line_state {
   std::int64_t picked_quantity = 0;
   stock_effect effect = stock_effect::consumed;
   timestamp added_at;
+  std::optional<timestamp> picked_at;  // the last pick
+  std::optional<ids::user> picked_by;
+  std::optional<std::string> picked_by_name;
 };
 BOOST_DESCRIBE_STRUCT(line_state, (),
                       (line_id, item_id, name, unit, location, quantity, unit_price_cents,
-                       list_price_cents, picked_quantity, effect, added_at))
+                       list_price_cents, picked_quantity, effect, added_at, picked_at, picked_by,
+                       picked_by_name))
 
 struct note_state {
   ids::note note_id;
@@ -138,6 +144,14 @@ struct charge_state {
   timestamp charged_at;
 };
 BOOST_DESCRIBE_STRUCT(charge_state, (), (charge_id, amount_cents, reason, splits, charged_at))
+
+// The customer's rating of an ended session.
+struct feedback_state {
+  std::int64_t rating = 0;
+  std::optional<std::string> comment;
+  timestamp given_at;
+};
+BOOST_DESCRIBE_STRUCT(feedback_state, (), (rating, comment, given_at))
 
 // What a session costs, at its end or as if it ended now.
 struct session_cost {
@@ -180,6 +194,9 @@ struct session_state {
   timestamp last_activity;
   timestamp listed_at;  // when it was requested or started: the order of session lists
   tally::version version;
+  std::optional<attendee> absent_party;  // on a no-show
+  std::optional<timestamp> paid_at;      // when it last became paid; null while not paid
+  std::optional<feedback_state> feedback;
 
   [[nodiscard]] cents paid_cents() const { return payments_cents - refunds_cents; }
   [[nodiscard]] std::optional<timestamp> scheduled_end() const {
@@ -193,7 +210,8 @@ BOOST_DESCRIBE_STRUCT(session_state, (),
                        title, meeting_url, started_at, ended_at, end_reason, scheduled_start,
                        duration_minutes, price_cents, requested_via, lines, line_sequence, notes,
                        attendance, charges, payments_cents, refunds_cents, final_cost, invoice_id,
-                       order_id, last_activity, listed_at, version))
+                       order_id, last_activity, listed_at, version, absent_party, paid_at,
+                       feedback))
 
 struct webhook_state {
   ids::webhook webhook_id;
@@ -225,11 +243,14 @@ struct invoice_state {
   std::string currency;
   timestamp issued_at;
   tally::version version;
+  // A session's invoice shows its session's payments: paid_cents and this
+  // follow the session (evolve keeps them in step).
+  tally::payment_status payment_status = tally::payment_status::unpaid;
 };
 BOOST_DESCRIBE_STRUCT(invoice_state, (),
                       (invoice_id, number, kind, session_id, customer_id, customer_name, credits,
                        lines, total_cents, paid_cents, credited_cents, reason, currency, issued_at,
-                       version))
+                       version, payment_status))
 
 using aggregate =
     std::variant<tenant_state, customer_state, email_index_state, resource_state, item_state,

@@ -20,11 +20,7 @@ session_view render(const session_state& s, timestamp now, view_options opts) {
   v.scheduled_start = s.scheduled_start;
   v.duration_minutes = s.duration_minutes;
   v.price_cents = s.price_cents;
-  for (const auto& l : s.lines) {
-    v.lines.push_back(line_view{l.line_id, l.item_id, l.name, l.unit, l.location, l.quantity,
-                                l.unit_price_cents, l.list_price_cents, l.picked_quantity,
-                                line_total(l)});
-  }
+  for (const auto& l : s.lines) v.lines.push_back(render(l));
   v.items_total_cents = items_total(s);
   for (const auto& n : s.notes) {
     if (n.private_ && !opts.include_private_notes) continue;
@@ -41,6 +37,42 @@ session_view render(const session_state& s, timestamp now, view_options opts) {
   v.cost = cost_of(s, now);
   v.invoice_id = s.invoice_id;
   v.order_id = s.order_id;
+  v.refund_due_cents = refund_due(s);
+  v.paid_at = s.paid_at;
+  if (s.feedback) v.feedback = feedback_view{s.feedback->rating, s.feedback->comment,
+                                             s.feedback->given_at};
+  if (s.kind == session_kind::appointment) {
+    static const tenant_settings defaults;
+    const tenant_settings& st = opts.settings ? *opts.settings : defaults;
+    v.absent_party = s.absent_party;
+    const auto end = s.scheduled_end();
+    if (s.scheduled_start && s.duration_minutes) {
+      v.join_opens_at = *s.scheduled_start - std::chrono::minutes(st.join_window_minutes);
+      v.no_show_allowed_from =
+          *s.scheduled_start +
+          std::chrono::minutes(*s.duration_minutes * st.no_show_wait_percent / 100);
+    }
+    if (s.started_at && s.duration_minutes)
+      v.min_payable_until =
+          *s.started_at + std::chrono::minutes(*s.duration_minutes * st.min_payable_percent / 100);
+    const bool open = s.status == session_status::booked || s.status == session_status::active;
+    v.joinable = open && v.join_opens_at && end && now >= *v.join_opens_at && now <= *end;
+  }
+  return v;
+}
+
+timestamp list_time(const session_state& s) {
+  if (s.kind == session_kind::appointment && s.scheduled_start) return *s.scheduled_start;
+  return s.listed_at;
+}
+
+line_view render(const line_state& l) {
+  line_view v{l.line_id,          l.item_id,          l.name,
+              l.unit,             l.location,         l.quantity,
+              l.unit_price_cents, l.list_price_cents, l.picked_quantity,
+              line_total(l),      l.added_at,         l.picked_at,
+              std::nullopt};
+  if (l.picked_by) v.picked_by = user_ref{*l.picked_by, l.picked_by_name};
   return v;
 }
 
@@ -48,21 +80,35 @@ active_session_entry render_entry(const session_state& s) {
   active_session_entry e{s.session_id, s.kind, s.customer, s.host_id, s.resource,
                          s.started_at, 0,      0,          0};
   e.line_count = static_cast<std::int64_t>(s.lines.size());
-  for (const auto& l : s.lines) e.item_count += l.quantity;
+  for (const auto& l : s.lines) {
+    e.item_count += l.quantity;
+    e.lines.push_back(render(l));
+  }
   e.items_total_cents = items_total(s);
+  e.host_name = s.host_name;
+  e.title = s.title;
   return e;
 }
 
-std::optional<pick_session_view> render_picks(const session_state& s) {
+pick_line_view render_pick(const session_state& s, const line_state& l) {
+  pick_line_view v{s.session_id, l.line_id,         l.item_id,
+                   l.name,       l.location,        l.quantity,
+                   l.picked_quantity, l.quantity - l.picked_quantity, l.added_at,
+                   l.picked_at,  std::nullopt};
+  if (l.picked_by) v.picked_by = user_ref{*l.picked_by, l.picked_by_name};
+  return v;
+}
+
+std::optional<pick_session_view> render_picks(const session_state& s, bool include_picked) {
   if (s.kind != session_kind::shopping) return std::nullopt;
   if (s.status == session_status::ended && s.outcome != session_outcome::completed)
     return std::nullopt;
+  // Fully picked lines stay (on request) until their session ends.
+  const bool keep_picked = include_picked && s.status == session_status::active;
   pick_session_view v{s.session_id, s.customer.name, s.host_id, s.status, {}};
   for (const auto& l : s.lines) {
-    const auto remaining = l.quantity - l.picked_quantity;
-    if (remaining <= 0) continue;
-    v.lines.push_back(pick_line_view{s.session_id, l.line_id, l.item_id, l.name, l.location,
-                                     l.quantity, l.picked_quantity, remaining});
+    if (l.quantity - l.picked_quantity <= 0 && !keep_picked) continue;
+    v.lines.push_back(render_pick(s, l));
   }
   if (v.lines.empty()) return std::nullopt;
   return v;
@@ -89,9 +135,11 @@ webhook_view render(const webhook_state& w) {
 }
 
 invoice_view render(const invoice_state& i) {
-  return invoice_view{i.invoice_id,    i.number,    i.kind,   i.session_id,  i.customer_id,
-                      i.customer_name, i.credits,   i.lines,  i.total_cents, i.paid_cents,
-                      i.currency,      i.issued_at, i.version};
+  invoice_view v{i.invoice_id,    i.number,    i.kind,   i.session_id,  i.customer_id,
+                 i.customer_name, i.credits,   i.lines,  i.total_cents, i.paid_cents,
+                 i.currency,      i.issued_at, i.version, std::nullopt};
+  if (i.kind == invoice_kind::invoice) v.payment_status = i.payment_status;
+  return v;
 }
 
 settings_view render(const tenant_state& t) {

@@ -11,6 +11,13 @@
 
 namespace tally {
 
+// Who did something, by id and, where known, name.
+struct user_ref {
+  ids::user user_id;
+  std::optional<std::string> name;
+};
+BOOST_DESCRIBE_STRUCT(user_ref, (), (user_id, name))
+
 struct line_view {
   ids::line line_id;
   ids::item item_id;
@@ -22,10 +29,14 @@ struct line_view {
   cents list_price_cents = 0;
   std::int64_t picked_quantity = 0;
   cents line_total_cents = 0;
+  timestamp added_at;
+  std::optional<timestamp> picked_at;  // the last pick
+  std::optional<user_ref> picked_by;
 };
 BOOST_DESCRIBE_STRUCT(line_view, (),
                       (line_id, item_id, name, unit, location, quantity, unit_price_cents,
-                       list_price_cents, picked_quantity, line_total_cents))
+                       list_price_cents, picked_quantity, line_total_cents, added_at, picked_at,
+                       picked_by))
 
 struct attendance_view {
   attendee party = attendee::customer;
@@ -53,6 +64,13 @@ struct charge_view {
   timestamp charged_at;
 };
 BOOST_DESCRIBE_STRUCT(charge_view, (), (charge_id, amount_cents, reason, splits, charged_at))
+
+struct feedback_view {
+  std::int64_t rating = 0;
+  std::optional<std::string> comment;
+  timestamp given_at;
+};
+BOOST_DESCRIBE_STRUCT(feedback_view, (), (rating, comment, given_at))
 
 struct session_view {
   ids::session session_id;
@@ -82,13 +100,24 @@ struct session_view {
   session_cost cost;
   std::optional<ids::invoice> invoice_id;
   std::optional<ids::session> order_id;
+  // What was paid beyond what an ended session owes, until refunded.
+  cents refund_due_cents = 0;
+  std::optional<timestamp> paid_at;  // when it became paid; null while not paid
+  // Appointments (null for other kinds): the windows of DOMAIN.md's rules.
+  std::optional<attendee> absent_party;           // on a no-show
+  std::optional<timestamp> join_opens_at;         // start allowed from
+  std::optional<timestamp> no_show_allowed_from;  // a no-show may be marked from
+  std::optional<timestamp> min_payable_until;     // an end before it is early_end_short
+  std::optional<bool> joinable;                   // now inside the join window
+  std::optional<feedback_view> feedback;
 };
 BOOST_DESCRIBE_STRUCT(session_view, (),
                       (session_id, kind, status, outcome, payment_status, customer, host_id,
                        host_name, resource, title, meeting_url, started_at, ended_at,
                        scheduled_start, duration_minutes, price_cents, lines, items_total_cents,
                        notes, attendance, charges, paid_cents, amount_due_cents, version, cost,
-                       invoice_id, order_id))
+                       invoice_id, order_id, refund_due_cents, paid_at, absent_party,
+                       join_opens_at, no_show_allowed_from, min_payable_until, joinable, feedback))
 
 // The answer to a command on one line (adding, picking, repricing it): the
 // line, what it reserved or consumed of stock, and the session after it.
@@ -111,10 +140,13 @@ struct active_session_entry {
   std::int64_t line_count = 0;
   std::int64_t item_count = 0;
   cents items_total_cents = 0;
+  std::optional<std::string> host_name;
+  std::optional<std::string> title;
+  std::vector<line_view> lines;  // the session card's consumptions
 };
 BOOST_DESCRIBE_STRUCT(active_session_entry, (),
                       (session_id, kind, customer, host_id, resource, started_at, line_count,
-                       item_count, items_total_cents))
+                       item_count, items_total_cents, host_name, title, lines))
 
 // A line on the pick list (also the `line` of picklist.* feed messages).
 struct pick_line_view {
@@ -126,10 +158,13 @@ struct pick_line_view {
   std::int64_t quantity = 0;
   std::int64_t picked_quantity = 0;
   std::int64_t remaining = 0;
+  std::optional<timestamp> added_at;  // (a feed message of an older pick may not know it)
+  std::optional<timestamp> picked_at;
+  std::optional<user_ref> picked_by;
 };
 BOOST_DESCRIBE_STRUCT(pick_line_view, (),
                       (session_id, line_id, item_id, name, location, quantity, picked_quantity,
-                       remaining))
+                       remaining, added_at, picked_at, picked_by))
 
 struct pick_session_view {
   ids::session session_id;
@@ -209,10 +244,13 @@ struct invoice_view {
   std::string currency;
   timestamp issued_at;
   tally::version version;
+  // An invoice's (a session's invoice shows its session's); null on a credit note.
+  std::optional<tally::payment_status> payment_status;
 };
 BOOST_DESCRIBE_STRUCT(invoice_view, (),
                       (invoice_id, number, kind, session_id, customer_id, customer_name, credits,
-                       lines, total_cents, paid_cents, currency, issued_at, version))
+                       lines, total_cents, paid_cents, currency, issued_at, version,
+                       payment_status))
 
 struct settings_view {
   std::string currency;
@@ -233,13 +271,21 @@ BOOST_DESCRIBE_STRUCT(settings_view, (),
 
 struct view_options {
   bool include_private_notes = true;
+  // The tenant's, for an appointment's windows; the defaults when null.
+  const tenant_settings* settings = nullptr;
 };
 
 session_view render(const session_state& s, timestamp now, view_options opts = {});
+// The time session lists are ordered by: an appointment's scheduled start
+// (its request, while it has none), another session's start.
+timestamp list_time(const session_state& s);
+line_view render(const line_state& l);
 active_session_entry render_entry(const session_state& s);
 // The session's lines still to pick, if it belongs on the pick list: a
-// shopping session, active or completed, with something left to pick.
-std::optional<pick_session_view> render_picks(const session_state& s);
+// shopping session, active or completed, with something left to pick; with
+// `include_picked`, its fully picked lines too while it is active.
+std::optional<pick_session_view> render_picks(const session_state& s, bool include_picked = false);
+pick_line_view render_pick(const session_state& s, const line_state& l);
 customer_view render(const customer_state& c);
 resource_view render(const resource_state& r);
 item_view render(const item_state& i);

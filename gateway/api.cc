@@ -93,13 +93,62 @@ void add_common_headers(http_response& r, const clock_source& clock) {
   r.headers.emplace_back("Tally-Server-Time", format_rfc3339(clock.now()));
 }
 
+namespace {
+
+// The query parameters each path takes (API.md); a GET also takes
+// min_position. Any other is refused with 400 naming it.
+std::vector<std::string> params_of(std::string_view method, std::string_view pattern) {
+  static const std::map<std::string, std::vector<std::string>, std::less<>> table{
+      {"GET /v1/sessions",
+       {"status", "kind", "payment_status", "outcome", "customer_id", "host_id", "invoiced", "from",
+        "to", "q", "order", "limit", "cursor"}},
+      {"GET /v1/sessions/active", {"limit", "cursor"}},
+      {"GET /v1/sessions/{id}", {"version", "as_of"}},
+      {"GET /v1/sessions/{id}/events", {"limit", "cursor"}},
+      {"GET /v1/picklist", {"include"}},
+      {"GET /v1/customers",
+       {"q", "active", "has_active_session", "min_sessions", "max_sessions", "min_paid_cents",
+        "max_paid_cents", "registered_from", "registered_to", "limit", "cursor"}},
+      {"GET /v1/resources", {"limit", "cursor"}},
+      {"GET /v1/inventory", {"q", "location", "available", "limit", "cursor"}},
+      {"GET /v1/invoices", {"limit", "cursor"}},
+      {"GET /v1/analytics/summary", {"from", "to"}},
+      {"GET /v1/analytics/picking", {"from", "to"}},
+      {"GET /v1/webhooks", {"limit", "cursor"}},
+      {"GET /v1/webhooks/{id}/deliveries", {"limit", "cursor"}},
+      {"GET /v1/events", {"after", "limit"}},
+      {"GET /v1/stream", {"access_token"}},
+  };
+  std::vector<std::string> out;
+  if (auto it = table.find(std::string(method) + " " + std::string(pattern)); it != table.end())
+    out = it->second;
+  if (method == "GET") out.emplace_back("min_position");
+  return out;
+}
+
+}  // namespace
+
 void api::impl::add(std::string method, std::string pattern, role_set roles, handler h) {
+  auto params = params_of(method, pattern);
   static const std::set<std::string_view> one_resource{
       "/v1/sessions/{id}", "/v1/customers/{id}", "/v1/resources/{id}", "/v1/inventory/{item_id}",
       "/v1/invoices/{id}", "/v1/webhooks/{id}",  "/v1/settings"};
   const bool tagged = method == "GET" && one_resource.contains(pattern);
   paths.add(method, pattern, routes.size());
-  routes.push_back({std::move(method), std::move(pattern), roles, std::move(h), tagged});
+  routes.push_back(
+      {std::move(method), std::move(pattern), roles, std::move(h), tagged, std::move(params)});
+}
+
+bool api::impl::may_see_session(const call_ptr& c, const ids::session& id) {
+  if (customer_only(c)) {
+    const auto owner = s.queries->session_customer(c->who.tenant, id);
+    return may_see(c, owner ? std::optional(owner->value) : std::nullopt, "session " + id.value);
+  }
+  if (!c->who.host_scoped()) return true;
+  const auto o = s.queries->session_owner_of(c->who.tenant, id);
+  if (!o || o->kind != session_kind::appointment || o->host_id == c->who.sub) return true;
+  fail(c, make_error(errc::not_found, "session " + id.value + " does not exist"));
+  return false;
 }
 
 bool api::impl::may_see(const call_ptr& c, const std::optional<std::string>& owner,
@@ -220,6 +269,8 @@ void api::impl::submit(const call_ptr& c, command cmd, int success_status, resha
   req.actor = c->who.sub;
   req.actor_name = c->who.name;
   req.actor_is_admin = c->who.has(role::admin);
+  req.host_scoped = c->who.host_scoped();
+  req.customer_scoped = customer_only(c);
   req.cmd = std::move(cmd);
   if (c->request.has_header("Idempotency-Key")) {
     std::string key(c->request.header("Idempotency-Key"));
@@ -321,6 +372,15 @@ void api::impl::dispatch(const call_ptr& c) {
     if (!c->who.any_of(r.roles))
       return fail(c, make_error(errc::forbidden, "this role may not do that"));
   }
+  for (const auto& [name, value] : c->query) {
+    if (std::find(r.params.begin(), r.params.end(), name) != r.params.end()) continue;
+    std::string known;
+    for (const auto& p : r.params) known += (known.empty() ? "" : ", ") + p;
+    return fail(c, invalid_field(name, known.empty()
+                                           ? "is not a parameter of this path (it takes none)"
+                                           : "is not a parameter of this path (it takes " +
+                                                 known + ")"));
+  }
   if (s.routes && pass_on(c)) return;
   try {
     r.run(*this, c);
@@ -372,6 +432,7 @@ void api::impl::bulk(const call_ptr& c, bulk_request body) {
     std::mutex m;
     std::vector<std::string> results;
     std::size_t left;
+    std::optional<ports::position> last;  // the highest position appended: read your writes
   };
   auto st = std::make_shared<state>();
   st->results.resize(body.session_ids.size());
@@ -380,13 +441,18 @@ void api::impl::bulk(const call_ptr& c, bulk_request body) {
   const std::string key(c->request.header("Idempotency-Key"));
   for (std::size_t i = 0; i < body.session_ids.size(); ++i) {
     const auto& sid = body.session_ids[i];
-    auto done = [self, c, st, i, sid](std::string result) {
+    auto done = [self, c, st, i, sid](std::string result,
+                                      std::optional<ports::position> appended = std::nullopt) {
       std::lock_guard lock(st->m);
       st->results[i] = std::move(result);
+      if (appended && (!st->last || *st->last < *appended)) st->last = appended;
       if (--st->left) return;
       std::string out = R"({"results":[)";
       for (std::size_t k = 0; k < st->results.size(); ++k) out += (k ? "," : "") + st->results[k];
-      self->json_ok(c, out + "]}");
+      http_response r;
+      r.body = out + "]}";
+      if (st->last) r.headers.emplace_back("Tally-Position", st->last->token());
+      self->finish(c, std::move(r));
     };
     auto row = [sid](int status, const std::string& problem) {
       return R"({"session_id":)" + boost::json::serialize(boost::json::string(sid)) +
@@ -423,7 +489,7 @@ void api::impl::bulk(const call_ptr& c, bulk_request body) {
         auto p = problem_response(*reply.failure);
         done(row(p.status, p.body));
       } else {
-        done(row(200, ""));
+        done(row(200, ""), reply.position);
       }
     });
   }

@@ -9,6 +9,7 @@
 #include "gateway/router.h"
 
 #include <boost/describe.hpp>
+#include <boost/mp11/algorithm.hpp>
 
 #include <array>
 #include <atomic>
@@ -74,6 +75,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     role_set roles = 0;  // 0: no token needed
     handler run;
     bool tagged = false;  // a GET of one resource: ETag and 304
+    // The query parameters it takes (a GET also takes min_position); any
+    // other is refused with 400 naming it.
+    std::vector<std::string> params;
   };
 
   // Request durations of one route (or of requests no route matched), by
@@ -154,6 +158,24 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                  std::int64_t max = json::max_safe_integer);
   bool bool_param(const call_ptr& c, const char* name, std::optional<bool>& out);
   bool time_param(const call_ptr& c, const char* name, std::optional<timestamp>& out);
+  // One of a described enum's names; false once another has been answered.
+  template <class E>
+  bool enum_param(const call_ptr& c, const char* name, std::optional<std::string>& out) {
+    auto v = query(c, name);
+    if (!v) return true;
+    std::string names;
+    bool known = false;
+    boost::mp11::mp_for_each<boost::describe::describe_enumerators<E>>([&](auto d) {
+      names += (names.empty() ? "" : ", ") + std::string(d.name);
+      known = known || *v == d.name;
+    });
+    if (!known) {
+      fail(c, invalid_field(name, "must be one of " + names));
+      return false;
+    }
+    out = v;
+    return true;
+  }
 
   std::optional<std::string> query(const call_ptr& c, const std::string& name) {
     auto it = c->query.find(name);
@@ -201,6 +223,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // has been answered 404 "<what> does not exist" (never 403: a customer
   // does not learn what exists).
   bool may_see(const call_ptr& c, const std::optional<std::string>& owner, const std::string& what);
+  // Whether the caller may see the session: a customer their own, a
+  // host-scoped host every session but other hosts' appointments; if not,
+  // answered 404.
+  bool may_see_session(const call_ptr& c, const ids::session& id);
 
   // ---- the routes, by resource (routes_*.cc) ------------------------------
 

@@ -38,6 +38,11 @@ struct principal {
   std::optional<std::string> name;
   [[nodiscard]] bool has(role r) const { return (roles & static_cast<role_set>(r)) != 0; }
   [[nodiscard]] bool any_of(role_set allowed) const { return (roles & allowed) != 0; }
+  // A host who is neither admin nor auditor: sees and acts on only the
+  // appointments they host (DOMAIN.md), and every other session.
+  [[nodiscard]] bool host_scoped() const {
+    return has(role::host) && !has(role::admin) && !has(role::auditor);
+  }
 };
 
 // HS256 JSON Web Tokens with the server's secret. Only HS256 is accepted,

@@ -39,6 +39,8 @@ int http_status(errc code) {
     case errc::already_invoiced:
     case errc::already_exists:
     case errc::attended:
+    case errc::nothing_due:
+    case errc::stock_picked:
     case errc::credit_exceeds_invoice:
     case errc::request_in_progress:
       return 409;
@@ -90,6 +92,10 @@ std::string_view title(errc code) {
       return "Already exists";
     case errc::attended:
       return "The attendance shows a join";
+    case errc::nothing_due:
+      return "Nothing is due";
+    case errc::stock_picked:
+      return "The stock is picked";
     case errc::credit_exceeds_invoice:
       return "The credit exceeds what is left to credit";
     case errc::empty_cart:

@@ -25,7 +25,11 @@ void api::impl::add_billing_routes() {
     if (!p) return;
     std::optional<ids::customer> only;
     if (customer_only(c)) only = ids::customer{c->who.sub.value};
-    a.read(c, [&a, c, p = *p, only] { return a.s.queries->invoices(c->who.tenant, p, only); });
+    std::optional<ids::user> scoped;
+    if (c->who.host_scoped()) scoped = c->who.sub;
+    a.read(c, [&a, c, p = *p, only, scoped] {
+      return a.s.queries->invoices(c->who.tenant, p, only, scoped);
+    });
   });
   add("GET", "/v1/invoices/{id}", invoice_read, [id](impl& a, C c) {
     ids::invoice iid{id(c, "id")};
@@ -35,6 +39,14 @@ void api::impl::add_billing_routes() {
         if (!a.may_see(c, owner ? std::optional(owner->value) : std::nullopt,
                        "invoice " + iid.value))
           return;
+      }
+      if (c->who.host_scoped()) {
+        // Another host's appointment's invoice does not exist for a host.
+        if (const auto sid = a.s.queries->invoice_session(c->who.tenant, iid)) {
+          const auto o = a.s.queries->session_owner_of(c->who.tenant, *sid);
+          if (o && o->kind == session_kind::appointment && o->host_id != c->who.sub)
+            return a.fail(c, make_error(errc::not_found, "invoice " + iid.value + " does not exist"));
+        }
       }
       a.answer(c, a.s.queries->invoice(c->who.tenant, iid));
     });

@@ -24,6 +24,23 @@ std::string public_booking_answer(const std::string& session_json) {
   return boost::json::serialize(out);
 }
 
+// A session as the customer role sees it: without staff's private notes.
+std::string without_private_notes(const std::string& session_json) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(session_json, ec);
+  if (ec || !v.is_object()) return session_json;
+  if (auto* notes = v.as_object().if_contains("notes"); notes && notes->is_array()) {
+    auto& list = notes->as_array();
+    boost::json::array kept;
+    for (auto& n : list)
+      if (!n.is_object() || !n.as_object().contains("private") ||
+          !n.as_object().at("private").is_bool() || !n.as_object().at("private").as_bool())
+        kept.push_back(n);
+    list = std::move(kept);
+  }
+  return boost::json::serialize(v);
+}
+
 }  // namespace
 
 void api::impl::add_session_routes() {
@@ -59,8 +76,14 @@ void api::impl::add_session_routes() {
     a.command_with_body<cancel_session>(c, 200,
                                         [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
   });
-  add("GET", "/v1/picklist", role::admin | role::host | role::warehouse,
-      [](impl& a, C c) { a.read(c, [&a, c] { return a.s.queries->picklist(c->who.tenant); }); });
+  add("GET", "/v1/picklist", role::admin | role::host | role::warehouse, [](impl& a, C c) {
+    const auto include = a.query(c, "include");
+    if (include && *include != "picked")
+      return a.fail(c, invalid_field("include", "must be picked (fully picked lines too)"));
+    a.read(c, [&a, c, picked = include.has_value()] {
+      return a.s.queries->picklist(c->who.tenant, picked);
+    });
+  });
   add("POST", "/v1/sessions/{id}/notes", staff_write, [id](impl& a, C c) {
     a.command_with_body<add_note>(c, 201,
                                   [&](auto& x) { x.session_id = ids::session{id(c, "id")}; });
@@ -87,33 +110,48 @@ void api::impl::add_session_routes() {
   add("GET", "/v1/sessions/active", staff_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
-    a.read(c, [&a, c, p = *p] { return a.s.queries->active_sessions(c->who.tenant, p); });
+    std::optional<ids::user> scoped;
+    if (c->who.host_scoped()) scoped = c->who.sub;
+    a.read(c, [&a, c, p = *p, scoped] {
+      return a.s.queries->active_sessions(c->who.tenant, p, scoped);
+    });
   });
   add("GET", "/v1/sessions", session_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
     projections::session_filter f;
-    f.status = a.query(c, "status");
-    f.kind = a.query(c, "kind");
-    f.payment_status = a.query(c, "payment_status");
+    std::optional<std::string> order;
+    if (!a.enum_param<session_status>(c, "status", f.status) ||
+        !a.enum_param<session_kind>(c, "kind", f.kind) ||
+        !a.enum_param<payment_status>(c, "payment_status", f.payment_status) ||
+        !a.enum_param<session_outcome>(c, "outcome", f.outcome) ||
+        !a.bool_param(c, "invoiced", f.invoiced) || !a.time_param(c, "from", f.from) ||
+        !a.time_param(c, "to", f.to))
+      return;
+    if (auto o = a.query(c, "order")) {
+      if (*o != "asc" && *o != "desc")
+        return a.fail(c, invalid_field("order", "must be asc or desc"));
+      p->reverse = *o == "asc";
+    }
     f.customer_id = a.query(c, "customer_id");
+    f.host_id = a.query(c, "host_id");
     f.q = a.query(c, "q");
-    if (!a.time_param(c, "from", f.from) || !a.time_param(c, "to", f.to)) return;
+    if (f.q && f.q->empty()) f.q.reset();
     if (customer_only(c)) f.customer_id = c->who.sub.value;
+    if (c->who.host_scoped()) f.scoped_host = c->who.sub;
     a.read(c, [&a, c, p = *p, f] { return a.s.queries->sessions(c->who.tenant, f, p); });
   });
-  auto own_session = [](impl& a, C c, const ids::session& sid) {
-    if (!customer_only(c)) return true;
-    const auto owner = a.s.queries->session_customer(c->who.tenant, sid);
-    return a.may_see(c, owner ? std::optional(owner->value) : std::nullopt, "session " + sid.value);
-  };
-  add("GET", "/v1/sessions/{id}", session_read, [id, own_session](impl& a, C c) {
+  add("GET", "/v1/sessions/{id}", session_read, [id](impl& a, C c) {
     ids::session sid{id(c, "id")};
     std::optional<std::int64_t> version;
     std::optional<timestamp> as_of;
     if (!a.int_param(c, "version", version, 1) || !a.time_param(c, "as_of", as_of)) return;
-    a.after_min_position(c, [&a, c, sid, version, as_of, own_session] {
-      if (!own_session(a, c, sid)) return;
+    // Time travel is for admins and auditors (API.md, the roles table).
+    if ((version || as_of) && !c->who.any_of(audit_read))
+      return a.fail(c, make_error(errc::forbidden,
+                                  "time travel (version, as_of) is for admins and auditors"));
+    a.after_min_position(c, [&a, c, sid, version, as_of] {
+      if (!a.may_see_session(c, sid)) return;
       const bool private_notes = !customer_only(c);
       if (version || as_of)
         return a.answer(c,
@@ -121,10 +159,10 @@ void api::impl::add_session_routes() {
       a.answer(c, a.s.queries->session(c->who.tenant, sid, private_notes));
     });
   });
-  add("GET", "/v1/sessions/{id}/cost", session_read, [id, own_session](impl& a, C c) {
+  add("GET", "/v1/sessions/{id}/cost", session_read, [id](impl& a, C c) {
     ids::session sid{id(c, "id")};
-    a.after_min_position(c, [&a, c, sid, own_session] {
-      if (!own_session(a, c, sid)) return;
+    a.after_min_position(c, [&a, c, sid] {
+      if (!a.may_see_session(c, sid)) return;
       a.answer(c, a.s.queries->session_cost(c->who.tenant, sid));
     });
   });
@@ -179,6 +217,15 @@ void api::impl::add_session_routes() {
       session_command(std::type_identity<resolve_session>{}, 200));
   add("POST", "/v1/sessions/{id}/invoice", admin_only,
       session_command(std::type_identity<invoice_session>{}, 201));
+  add("PATCH", "/v1/sessions/{id}", staff_write,
+      session_command(std::type_identity<change_session_details>{}, 200));
+  add("POST", "/v1/sessions/{id}/feedback", static_cast<role_set>(role::customer),
+      [id](impl& a, C c) {
+        give_feedback cmd{};
+        if (!a.read_body(c, cmd)) return;
+        cmd.session_id = ids::session{id(c, "id")};
+        a.submit(c, std::move(cmd), 201, without_private_notes);
+      });
   add("POST", "/v1/invoices/{id}/credit-note", admin_only, [id](impl& a, C c) {
     a.command_with_body<issue_credit_note>(
         c, 201, [&](auto& x) { x.invoice_id = ids::invoice{id(c, "id")}; });

@@ -95,6 +95,10 @@ bool stream_hub::subscriber::allowed(const std::string& channel, std::string& wh
   } else if (channel == "picklist" || channel == "inventory") {
     if (who_.any_of(role::admin | role::host | role::warehouse)) return true;
   } else if (auto id = channel_of(channel, "session:"); !id.empty()) {
+    if (who_.host_scoped() && !visible(ids::session{id})) {
+      why = "no such session";
+      return false;
+    }
     if (staff_sessions) return true;
     if (who_.has(role::customer)) {
       auto owner = hub_.queries_.session_customer(who_.tenant, ids::session{id});
@@ -108,6 +112,12 @@ bool stream_hub::subscriber::allowed(const std::string& channel, std::string& wh
   }
   why = "this role may not subscribe to it";
   return false;
+}
+
+bool stream_hub::subscriber::visible(const ids::session& id) const {
+  if (!who_.host_scoped()) return true;
+  const auto owner = hub_.queries_.session_owner_of(who_.tenant, id);
+  return !owner || owner->kind != session_kind::appointment || owner->host_id == who_.sub;
 }
 
 void stream_hub::subscriber::reply_error(std::string_view code, const std::string& detail) {
@@ -169,6 +179,7 @@ void stream_hub::subscriber::deliver(const ports::position& pos,
   if (!channels_.contains(m.channel)) return;
   if (m.private_note && !who_.any_of(role::admin | role::host | role::auditor)) return;
   if (closed_) return;
+  if (m.session && !visible(*m.session)) return;  // another host's appointment
   if (out_->queued() >= hub_.opts_.max_queued) {
     closed_ = true;
     out_->close(1008, "too slow: reconnect with after");

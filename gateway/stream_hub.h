@@ -51,6 +51,8 @@ class stream_hub {
 
    private:
     bool allowed(const std::string& channel, std::string& why) const;
+    // Whether a host-scoped subscriber may see the session (always for others).
+    [[nodiscard]] bool visible(const ids::session& id) const;
     void deliver(const ports::position& pos, const projections::feed_message& m);
     void pump();
     void reply_error(std::string_view code, const std::string& detail);

@@ -250,4 +250,38 @@ void rocks_kv::scan(std::string_view prefix, std::string_view from,
   });
 }
 
+void rocks_kv::scan_reverse(
+    std::string_view prefix, std::string_view from,
+    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  db_.with_db([&](const rocks_db::lent& l) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        l.db.NewIterator(rocksdb::ReadOptions{}, l.family(family_)));
+    if (!from.empty()) {
+      it->SeekForPrev(rocksdb::Slice(from.data(), from.size()));
+    } else {
+      // Just past the prefix: the prefix with its last byte moved on.
+      std::string end(prefix);
+      while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+      if (end.empty()) {
+        it->SeekToLast();
+      } else {
+        end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+        it->Seek(end);
+        if (it->Valid())
+          it->Prev();
+        else if (it->status().ok())
+          it->SeekToLast();
+      }
+    }
+    for (; it->Valid(); it->Prev()) {
+      const auto k = it->key();
+      if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+      if (!visit(std::string_view(k.data(), k.size()),
+                 std::string_view(it->value().data(), it->value().size())))
+        break;
+    }
+    if (!it->status().ok()) throw std::runtime_error("rocksdb scan: " + it->status().ToString());
+  });
+}
+
 }  // namespace tally::infra

@@ -104,6 +104,9 @@ class rocks_kv final : public ports::kv_store {
   [[nodiscard]] status writable() const override { return db_.writable(); }
   void scan(std::string_view prefix, std::string_view from,
             const std::function<bool(std::string_view, std::string_view)>& visit) const override;
+  void scan_reverse(
+      std::string_view prefix, std::string_view from,
+      const std::function<bool(std::string_view, std::string_view)>& visit) const override;
   // Adds `batch` to a RocksDB write batch for this family (inside with_db or write).
   [[nodiscard]] status add_to(const rocks_db::lent& db, rocksdb::WriteBatch& wb,
                               const ports::kv_batch& batch) const;

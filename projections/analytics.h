@@ -37,11 +37,16 @@ struct day_bucket {
   // Lines fully picked this day: whole seconds from added to picked -> lines.
   std::map<std::string, std::int64_t> pick_seconds;
   std::int64_t short_picks = 0;  // picks that left part of a line to pick
+  // Feedback given this day, per kind of session: how many, and the sum of
+  // their ratings.
+  std::map<std::string, std::int64_t> ratings_by_kind;
+  std::map<std::string, std::int64_t> rating_sum_by_kind;
 };
 BOOST_DESCRIBE_STRUCT(day_bucket, (),
                       (sessions_by_status, sessions_by_outcome, charged_cents, paid_cents,
                        invoiced_cents, ended_by_kind, completed_by_kind, no_shows, charged_sessions,
-                       paid_sessions, new_customers, pick_seconds, short_picks))
+                       paid_sessions, new_customers, pick_seconds, short_picks, ratings_by_kind,
+                       rating_sum_by_kind))
 
 // The customers with sessions dated on a day (x/<t>/daycust/<day>), by
 // their number (customer_number), ascending, with how many sessions each:
@@ -91,11 +96,14 @@ struct customer_figures {
   std::optional<timestamp> last_session_at;
   std::int64_t no_shows = 0;  // sessions the customer did not come to
   std::int64_t active_sessions = 0;
+  // The customer's feedback, per kind of session: how many, the sum of ratings.
+  std::map<std::string, std::int64_t> ratings_by_kind;
+  std::map<std::string, std::int64_t> rating_sum_by_kind;
 };
 BOOST_DESCRIBE_STRUCT(customer_figures, (),
                       (sessions_by_status, sessions_by_outcome, charged_cents, paid_cents,
                        refunded_cents, outstanding_cents, first_session_at, last_session_at,
-                       no_shows, active_sessions))
+                       no_shows, active_sessions, ratings_by_kind, rating_sum_by_kind))
 
 // The tenant's customers now.
 struct customer_counts {
@@ -127,7 +135,8 @@ BOOST_DESCRIBE_STRUCT(customers_summary, (),
                        average_revenue_cents))
 
 // The rates (completion_rate, no_show_rate, payment_success_rate) are
-// written beside these fields as decimals with four places (queries.cc).
+// written beside these fields as decimals with four places, and the
+// feedback (average_rating, ratings per kind) with two (queries.cc).
 struct analytics_summary {
   std::string from;
   std::string to;
@@ -191,6 +200,8 @@ struct customer_sessions {
 };
 BOOST_DESCRIBE_STRUCT(customer_sessions, (), (total, by_status, by_outcome))
 
+// (average_rating and ratings per kind follow these fields, written by hand
+// as in the summary.)
 struct customer_stats_view {
   std::string customer_id;
   customer_sessions sessions;

@@ -50,6 +50,65 @@ struct builder {
   }
 };
 
+void derive_session_feed(builder& b, const event& e) {
+  const std::string session_channel = "session:" + e.stream.substr(8);
+  const auto* note = std::get_if<note_added>(&e.data);
+  const bool private_note = note && note->private_;
+  b.event_on("sessions", private_note);
+  b.event_on(session_channel, private_note);
+
+  if (const auto* d = std::get_if<item_added>(&e.data)) {
+    b.event_on("inventory");
+    if (d->effect == stock_effect::reserved) {
+      b.event_on("picklist");
+      b.derived("picklist", "picklist.line_added", "line",
+                json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name,
+                                           d->location, d->quantity, 0, d->quantity, e.time,
+                                           std::nullopt, std::nullopt}));
+    }
+  } else if (const auto* d = std::get_if<item_reduced>(&e.data)) {
+    // A write-down took part of the hold: the line stays, smaller.
+    b.event_on("inventory");
+    b.event_on("picklist");
+    b.derived("picklist", "picklist.line_reduced", "line",
+              json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name, {},
+                                         d->line_quantity, d->picked_quantity,
+                                         d->line_quantity - d->picked_quantity, std::nullopt,
+                                         std::nullopt, std::nullopt}));
+    b.alert(d->session_id, "sold_out",
+            removed_line{d->session_id, d->line_id, d->item_id, d->name, d->quantity, "sold_out"});
+  } else if (const auto* d = std::get_if<item_removed>(&e.data)) {
+    b.event_on("inventory");
+    removed_line line{
+        d->session_id, d->line_id,  d->item_id,
+        d->name,       d->quantity, d->reason == removal_reason::sold_out ? "sold_out" : "removed"};
+    if (d->effect == stock_effect::released) {
+      b.event_on("picklist");
+      b.derived("picklist", "picklist.line_removed", "line", json::write(line));
+    }
+    if (d->reason == removal_reason::sold_out) b.alert(d->session_id, "sold_out", line);
+  } else if (const auto* d = std::get_if<item_picked>(&e.data)) {
+    b.event_on("picklist");
+    b.derived("picklist", "picklist.line_picked", "line",
+              json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name,
+                                         d->location, d->line_quantity, d->picked_quantity,
+                                         d->remaining, d->added_at, e.time,
+                                         user_ref{d->picked_by, d->picked_by_name}}));
+  } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
+    if (d->kind == session_kind::shopping) {
+      b.event_on("inventory");
+      b.event_on("picklist");
+      for (const auto& l : d->released_lines) {
+        b.derived("picklist", "picklist.line_removed", "line",
+                  json::write(
+                      removed_line{d->session_id, l.line_id, l.item_id, l.name, l.quantity,
+                                   std::string(boost::describe::enum_to_string(d->outcome, ""))}));
+      }
+    }
+  }
+}
+
+
 }  // namespace
 
 std::string cloud_event_with_position(const ports::recorded_event& r) {
@@ -66,48 +125,8 @@ std::vector<feed_message> derive_feed(const event& e, const ports::position& pos
     return std::move(b.out);
   }
   if (!e.stream.starts_with("session-")) return std::move(b.out);
-  const std::string session_channel = "session:" + e.stream.substr(8);
-  const auto* note = std::get_if<note_added>(&e.data);
-  const bool private_note = note && note->private_;
-  b.event_on("sessions", private_note);
-  b.event_on(session_channel, private_note);
-
-  if (const auto* d = std::get_if<item_added>(&e.data)) {
-    b.event_on("inventory");
-    if (d->effect == stock_effect::reserved) {
-      b.event_on("picklist");
-      b.derived("picklist", "picklist.line_added", "line",
-                json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name,
-                                           d->location, d->quantity, 0, d->quantity}));
-    }
-  } else if (const auto* d = std::get_if<item_removed>(&e.data)) {
-    b.event_on("inventory");
-    removed_line line{
-        d->session_id, d->line_id,  d->item_id,
-        d->name,       d->quantity, d->reason == removal_reason::sold_out ? "sold_out" : "removed"};
-    if (d->effect == stock_effect::released) {
-      b.event_on("picklist");
-      b.derived("picklist", "picklist.line_removed", "line", json::write(line));
-    }
-    if (d->reason == removal_reason::sold_out) b.alert(d->session_id, "sold_out", line);
-  } else if (const auto* d = std::get_if<item_picked>(&e.data)) {
-    b.event_on("picklist");
-    b.derived(
-        "picklist", "picklist.line_picked", "line",
-        json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name, d->location,
-                                   d->line_quantity, d->picked_quantity, d->remaining}));
-  } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
-    if (d->kind == session_kind::shopping) {
-      b.event_on("inventory");
-      b.event_on("picklist");
-      for (const auto& l : d->released_lines) {
-        b.derived("picklist", "picklist.line_removed", "line",
-                  json::write(
-                      removed_line{d->session_id, l.line_id, l.item_id, l.name, l.quantity,
-                                   std::string(boost::describe::enum_to_string(d->outcome, ""))}));
-      }
-    }
-  }
+  derive_session_feed(b, e);
+  for (auto& m : b.out) m.session = ids::session{e.stream.substr(8)};
   return std::move(b.out);
 }
 

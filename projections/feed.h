@@ -12,11 +12,15 @@ struct feed_message {
   std::string channel;
   std::string json;
   bool private_note = false;  // hidden from the customer role
+  // The session an event of a session stream is about: a host-scoped
+  // subscriber sees another host's appointment on no channel.
+  std::optional<ids::session> session;
 };
 
 // Every message an event gives, on every channel it touches: the event itself
 // ({"channel", "position", "event"}) and the derived messages
-// (picklist.line_added / line_removed / line_picked, alert sold_out).
+// (picklist.line_added / line_removed / line_picked / line_reduced, alert
+// sold_out).
 // Computed from the event alone, so a replay gives the same messages.
 // `event_json` is the CloudEvent with its position (cloud_event_with_position).
 std::vector<feed_message> derive_feed(const event& e, const ports::position& pos,

@@ -96,7 +96,7 @@ struct session_share {
 };
 
 bool customer_absent(const session_state& s) {
-  return s.outcome == session_outcome::no_show && s.end_reason != "host absent";
+  return s.outcome == session_outcome::no_show && s.absent_party != attendee::host;
 }
 
 cents charged_of(const session_state& s) {
@@ -270,6 +270,17 @@ void insights::after_evolve() {
         ++day.pick_seconds[std::to_string(std::max<std::int64_t>(0, seconds))];
       }
     }
+  }
+
+  // Feedback on the day it was given, and in the customer's figures.
+  if (const auto* d = std::get_if<feedback_given>(&e_.data)) {
+    const std::string kind(boost::describe::enum_to_string(d->kind, ""));
+    auto& day = b_.doc<day_bucket>(day_key(t, today));
+    ++day.ratings_by_kind[kind];
+    day.rating_sum_by_kind[kind] += d->rating;
+    auto& f = b_.doc<customer_figures>(layout::doc(t, "cstats", d->customer_id.value));
+    ++f.ratings_by_kind[kind];
+    f.rating_sum_by_kind[kind] += d->rating;
   }
 
   // Money on the day it happened.

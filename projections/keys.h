@@ -4,13 +4,16 @@
 // The layout of the read-model store (one RocksDB database, `<data>/views`).
 //   a/<tenant>/<aggregate key>               aggregate state (JSON), as evolve builds it
 //   x/<tenant>/active/<rev time>/<session>   active sessions, newest first
-//   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first (time: requested or started)
+//   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first (time: list_time, an
+//                                            appointment's scheduled start, else the start
+//                                            or the request)
 //   x/<tenant>/by_customer/<id>/…, by_kind/<kind>/…, by_status/<status>/…,
-//   by_payment/<payment status>/…            the same, per filter of GET /v1/sessions
-//   x/<tenant>/by_date/<rev time>/<session>  by scheduled start (appointments) or start
+//   by_payment/<payment status>/…, by_outcome/<outcome>/…,
+//   by_host/<host id>/…                      the same, per filter of GET /v1/sessions
 //   x/<tenant>/customers/<rev time>/<id>     customers, newest first
 //   x/<tenant>/invoices/<rev offset>/<id>    invoices and credit notes, newest first
-//   x/<tenant>/picklist/<time>/<session>     shopping sessions with lines to pick, oldest first
+//   x/<tenant>/picklist/<time>/<session>     shopping sessions with lines to pick (or, while
+//                                            active, lines picked), oldest first
 //   x/<tenant>/day/<yyyy-mm-dd>              analytics bucket of the tenant's local day (analytics.h)
 //   x/<tenant>/daycust/<yyyy-mm-dd>          the customers with sessions dated that day, by number
 //   x/<tenant>/cnum/<customer>               the customer's number (analytics.h)
@@ -27,6 +30,7 @@
 //   h/<tenant>/<stream>/<version>            each stream's events (CloudEvents)
 //   e/<tenant>/<partition>/<offset>          the tenant's events in log order
 //   m/checkpoint/<partition>                 the last offset applied
+//   m/layout                                 what this layout is (layout::version)
 // Numbers are zero-padded so that keys sort as numbers do; "rev" numbers
 // count down so that a forward scan is newest first.
 // clang-format on
@@ -40,6 +44,14 @@
 #include <string_view>
 
 namespace tally::projections::layout {
+
+// Changes whenever what the read models derive from the events changes (a
+// new field, an index keyed otherwise): a store of another version is
+// dropped and rebuilt from the log when a process opens it.
+// 2: December (issue 17): list_time ordering, by_outcome and by_host,
+//    payments on session invoices, picked units and the views' new fields.
+inline constexpr std::string_view version = "2";
+inline constexpr std::string_view version_key = "m/layout";
 
 inline std::string aggregate(const ids::tenant& t, std::string_view key) {
   return fmt::format("a/{}/{}", t.value, key);

@@ -25,7 +25,7 @@ namespace {
 // of all sessions, the active list, and one per filter of GET /v1/sessions.
 std::set<std::string> session_index_keys(const ids::tenant& t, const session_state& s) {
   using layout::index_entry;
-  const auto order = to_millis(s.listed_at);
+  const auto order = to_millis(list_time(s));
   const auto& id = s.session_id.value;
   auto name = [](auto e) { return std::string(boost::describe::enum_to_string(e, "")); };
   std::set<std::string> keys{
@@ -35,8 +35,8 @@ std::set<std::string> session_index_keys(const ids::tenant& t, const session_sta
       index_entry(t, "by_status/" + name(s.status), order, id),
       index_entry(t, "by_payment/" + name(payment_status_of(s)), order, id),
   };
-  const auto when = s.kind == session_kind::appointment ? s.scheduled_start : s.started_at;
-  if (when) keys.insert(index_entry(t, "by_date", to_millis(*when), id));
+  if (s.outcome) keys.insert(index_entry(t, "by_outcome/" + name(*s.outcome), order, id));
+  if (!s.host_id.empty()) keys.insert(index_entry(t, "by_host/" + s.host_id.value, order, id));
   if (s.status == session_status::active && s.started_at)
     keys.insert(index_entry(t, "active", to_millis(*s.started_at), id));
   return keys;
@@ -147,7 +147,7 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
           s && s->kind == session_kind::shopping && s->started_at) {
         const auto key =
             layout::forward_entry(e.tenant, "picklist", to_millis(*s->started_at), id.value);
-        if (render_picks(*s))
+        if (render_picks(*s, true))
           b.put(key, "");
         else
           b.erase(key);

@@ -39,7 +39,9 @@ result<std::string> page_of(const ports::kv_store& store, const std::string& pre
   std::string items = "[";
   std::size_t count = 0;
   std::optional<std::string> next;
-  store.scan(prefix, from, [&](std::string_view key, std::string_view value) {
+  auto visit = [&](std::string_view key, std::string_view value) {
+    if (!page.stop_at.empty() && (page.reverse ? key < page.stop_at : key > page.stop_at))
+      return false;
     if (count == page.limit) {
       next = to_hex(key);
       return false;
@@ -49,7 +51,11 @@ result<std::string> page_of(const ports::kv_store& store, const std::string& pre
       items += *item;
     }
     return true;
-  });
+  };
+  if (page.reverse)
+    store.scan_reverse(prefix, from, visit);
+  else
+    store.scan(prefix, from, visit);
   items += ']';
   return fmt::format(R"({{"items":{},"next_cursor":{}}})", items,
                      next ? "\"" + *next + "\"" : "null");
@@ -93,6 +99,11 @@ result<std::string> indexed_page(const ports::kv_store& store, const ids::tenant
                  });
 }
 
+tenant_settings tenant_settings_of(const ports::kv_store& store, const ids::tenant& t) {
+  auto ts = load<tenant_state>(store, t, std::string(keys::tenant));
+  return ts ? ts->settings : tenant_settings{};
+}
+
 error missing(std::string_view what, std::string_view id) {
   return make_error(errc::not_found, fmt::format("{} {} does not exist", what, id));
 }
@@ -109,7 +120,8 @@ result<std::string> queries::session(const ids::tenant& t, const ids::session& i
                                      bool include_private) const {
   auto s = load<session_state>(views_, t, keys::session(id));
   if (!s) return missing("session", id.value);
-  return json::write(render(*s, clock_.now(), view_options{include_private}));
+  const auto settings = tenant_settings_of(views_, t);
+  return json::write(render(*s, clock_.now(), view_options{include_private, &settings}));
 }
 
 result<std::string> queries::session_at(const ids::tenant& t, const ids::session& id,
@@ -138,7 +150,8 @@ result<std::string> queries::session_at(const ids::tenant& t, const ids::session
     return make_error(errc::not_found, "the session did not exist at that version or time");
   }
   const timestamp at = as_of.value_or(last_time.value_or(clock_.now()));
-  return json::write(render(*s, at, view_options{include_private}));
+  const auto settings = tenant_settings_of(views_, t);
+  return json::write(render(*s, at, view_options{include_private, &settings}));
 }
 
 result<std::string> queries::session_cost(const ids::tenant& t, const ids::session& id) const {
@@ -155,11 +168,15 @@ result<std::string> queries::session_events(const ids::tenant& t, const ids::ses
       [](std::string_view, std::string_view v) { return std::optional<std::string>(v); });
 }
 
-result<std::string> queries::active_sessions(const ids::tenant& t, const page_request& page) const {
+result<std::string> queries::active_sessions(const ids::tenant& t, const page_request& page,
+                                             const std::optional<ids::user>& scoped_host) const {
   return page_of(views_, layout::index_prefix(t, "active"), page,
                  [&](std::string_view key, std::string_view) -> std::optional<std::string> {
                    auto s = load<session_state>(views_, t, "session-" + last_segment(key));
                    if (!s) return std::nullopt;
+                   if (scoped_host && s->kind == session_kind::appointment &&
+                       s->host_id != *scoped_host)
+                     return std::nullopt;
                    return json::write(render_entry(*s));
                  });
 }
@@ -174,8 +191,10 @@ result<std::string> queries::sessions(const ids::tenant& t, const session_filter
   page_request p = page;
   if (f.customer_id)
     index = "by_customer/" + *f.customer_id;
-  else if (f.from || f.to)
-    index = "by_date";
+  else if (f.host_id)
+    index = "by_host/" + *f.host_id;
+  else if (f.outcome)
+    index = "by_outcome/" + *f.outcome;
   else if (f.status)
     index = "by_status/" + *f.status;
   else if (f.payment_status)
@@ -183,18 +202,36 @@ result<std::string> queries::sessions(const ids::tenant& t, const session_filter
   else if (f.kind)
     index = "by_kind/" + *f.kind;
   const std::string prefix = layout::index_prefix(t, index);
-  // by_date counts down in time: a first page starts at `to`, not at the newest.
-  if (index == "by_date" && f.to && p.cursor.empty())
-    p.cursor = to_hex(prefix + layout::rev_number(to_millis(*f.to) - 1));
+  // Every list is ordered by list_time, which is what from/to range over
+  // (an appointment's scheduled start, another session's start): a page
+  // starts at the near end of the range and the scan ends past the far end.
+  // ('~' sorts after every character of an id.)
+  const auto newest = [&](timestamp to) { return prefix + layout::rev_number(to_millis(to) - 1); };
+  const auto oldest = [&](timestamp from) {
+    return prefix + layout::rev_number(to_millis(from)) + "/~";
+  };
+  if (!p.reverse) {
+    if (f.to && p.cursor.empty()) p.cursor = to_hex(newest(*f.to));
+    if (f.from) p.stop_at = oldest(*f.from);
+  } else {
+    if (f.from && p.cursor.empty()) p.cursor = to_hex(oldest(*f.from));
+    if (f.to) p.stop_at = newest(*f.to);
+  }
+  const auto settings = tenant_settings_of(views_, t);
   return page_of(
       views_, prefix, p, [&](std::string_view key, std::string_view) -> std::optional<std::string> {
         auto s = load<session_state>(views_, t, "session-" + last_segment(key));
         if (!s) return std::nullopt;
-        auto v = render(*s, now);
+        if (f.scoped_host && s->kind == session_kind::appointment && s->host_id != *f.scoped_host)
+          return std::nullopt;
+        auto v = render(*s, now, view_options{true, &settings});
         auto name = [](auto e) { return std::string(boost::describe::enum_to_string(e, "")); };
         if (f.status && name(v.status) != *f.status) return std::nullopt;
         if (f.kind && name(v.kind) != *f.kind) return std::nullopt;
         if (f.payment_status && name(v.payment_status) != *f.payment_status) return std::nullopt;
+        if (f.outcome && (!v.outcome || name(*v.outcome) != *f.outcome)) return std::nullopt;
+        if (f.host_id && v.host_id.value != *f.host_id) return std::nullopt;
+        if (f.invoiced && v.invoice_id.has_value() != *f.invoiced) return std::nullopt;
         if (f.customer_id && v.customer.customer_id.value != *f.customer_id) return std::nullopt;
         const auto when = v.kind == session_kind::appointment ? v.scheduled_start : v.started_at;
         if (f.from && (!when || *when < *f.from)) return std::nullopt;
@@ -209,13 +246,13 @@ result<std::string> queries::sessions(const ids::tenant& t, const session_filter
       });
 }
 
-result<std::string> queries::picklist(const ids::tenant& t) const {
+result<std::string> queries::picklist(const ids::tenant& t, bool include_picked) const {
   std::string out = R"({"sessions":[)";
   std::size_t n = 0;
   views_.scan(layout::index_prefix(t, "picklist"), "", [&](std::string_view key, std::string_view) {
     auto s = load<session_state>(views_, t, "session-" + last_segment(key));
     if (!s) return true;
-    if (auto picks = render_picks(*s)) {
+    if (auto picks = render_picks(*s, include_picked)) {
       if (n++) out += ',';
       out += json::write(*picks);
     }
@@ -404,10 +441,22 @@ result<std::string> queries::invoice(const ids::tenant& t, const ids::invoice& i
 }
 
 result<std::string> queries::invoices(const ids::tenant& t, const page_request& page,
-                                      const std::optional<ids::customer>& customer) const {
+                                      const std::optional<ids::customer>& customer,
+                                      const std::optional<ids::user>& scoped_host) const {
   return indexed_page<invoice_state>(
-      views_, t, "invoices", "invoice", page,
-      [&](const invoice_state& i) { return !customer || i.customer_id == *customer; });
+      views_, t, "invoices", "invoice", page, [&](const invoice_state& i) {
+        if (customer && i.customer_id != *customer) return false;
+        if (!scoped_host || !i.session_id) return true;
+        const auto o = session_owner_of(t, *i.session_id);
+        return !o || o->kind != session_kind::appointment || o->host_id == *scoped_host;
+      });
+}
+
+std::optional<ids::session> queries::invoice_session(const ids::tenant& t,
+                                                     const ids::invoice& id) const {
+  auto i = load<invoice_state>(views_, t, keys::invoice(id));
+  if (!i) return std::nullopt;
+  return i->session_id;
 }
 
 namespace {
@@ -478,6 +527,29 @@ std::string rate(std::int64_t num, std::int64_t den) {
   return fmt::format("{}.{:04}", v / 10000, v % 10000);
 }
 
+// sum / count with two decimals, rounded half up; null without any.
+std::string average(std::int64_t sum, std::int64_t count) {
+  if (count <= 0) return "null";
+  const std::int64_t v = (sum * 200 + count) / (2 * count);
+  return fmt::format("{}.{:02}", v / 100, v % 100);
+}
+
+// ,"average_rating":x,"ratings":{"metered":{"count","average_rating"},...}
+std::string ratings_fields(const std::map<std::string, std::int64_t>& counts,
+                           const std::map<std::string, std::int64_t>& sums) {
+  std::int64_t all = 0, all_sum = 0;
+  std::string per_kind;
+  for (const char* kind : {"metered", "shopping", "appointment"}) {
+    const auto n = counts.contains(kind) ? counts.at(kind) : 0;
+    const auto sum = sums.contains(kind) ? sums.at(kind) : 0;
+    all += n;
+    all_sum += sum;
+    per_kind += fmt::format(R"({}"{}":{{"count":{},"average_rating":{}}})",
+                            per_kind.empty() ? "" : ",", kind, n, average(sum, n));
+  }
+  return fmt::format(R"(,"average_rating":{},"ratings":{{{}}})", average(all_sum, all), per_kind);
+}
+
 // Nearest-rank percentile of a histogram (seconds -> count).
 std::optional<std::int64_t> percentile(const std::map<std::int64_t, std::int64_t>& h,
                                        std::int64_t n, int p) {
@@ -501,7 +573,7 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   sum.from = span->from_text;
   sum.to = span->to_text;
   sum.timezone = span->zone_name;
-  std::map<std::string, std::int64_t> ended, completed;
+  std::map<std::string, std::int64_t> ended, completed, ratings, rating_sums;
   std::int64_t no_shows = 0, charged_sessions = 0, paid_sessions = 0;
   std::map<std::string, revenue_day> days;
   each_bucket(views_, t, *span, [&](const std::string& day, const day_bucket& b) {
@@ -520,6 +592,8 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
     charged_sessions += b.charged_sessions;
     paid_sessions += b.paid_sessions;
     sum.customers.new_in_range += b.new_customers;
+    for (const auto& [k, v] : b.ratings_by_kind) ratings[k] += v;
+    for (const auto& [k, v] : b.rating_sum_by_kind) rating_sums[k] += v;
     days[day] = revenue_day{day, b.charged_cents, b.paid_cents, ended_today};
   });
   std::erase_if(sum.sessions_by_status, [](const auto& kv) { return kv.second == 0; });
@@ -572,9 +646,10 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   for (const char* kind : {"metered", "shopping", "appointment"})
     rates += fmt::format("{}\"{}\":{}", rates.empty() ? "" : ",", kind,
                          rate(completed[kind], ended[kind]));
-  out += fmt::format(R"(,"completion_rate":{{{}}},"no_show_rate":{},"payment_success_rate":{}}})",
+  out += fmt::format(R"(,"completion_rate":{{{}}},"no_show_rate":{},"payment_success_rate":{})",
                      rates, rate(no_shows, ended["appointment"]),
                      rate(paid_sessions, charged_sessions));
+  out += ratings_fields(ratings, rating_sums) + "}";
   return out;
 }
 
@@ -640,7 +715,9 @@ result<std::string> queries::customer_stats(const ids::tenant& t, const ids::cus
   out.no_shows = f.no_shows;
   out.active_sessions = f.active_sessions;
   out.lifetime_value_cents = f.paid_cents - f.refunded_cents;
-  return json::write(out);
+  std::string text = json::write(out);
+  text.pop_back();  // '}': the feedback follows, written as decimals
+  return text + ratings_fields(f.ratings_by_kind, f.rating_sum_by_kind) + "}";
 }
 
 result<std::string> queries::webhooks(const ids::tenant& t, const page_request& page) const {
@@ -668,6 +745,13 @@ std::optional<ids::customer> queries::session_customer(const ids::tenant& t,
   auto s = load<session_state>(views_, t, keys::session(id));
   if (!s) return std::nullopt;
   return s->customer.customer_id;
+}
+
+std::optional<queries::session_owner> queries::session_owner_of(const ids::tenant& t,
+                                                                const ids::session& id) const {
+  auto s = load<session_state>(views_, t, keys::session(id));
+  if (!s) return std::nullopt;
+  return session_owner{s->kind, s->host_id, s->customer.customer_id};
 }
 
 std::optional<ids::customer> queries::invoice_customer(const ids::tenant& t,

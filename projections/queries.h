@@ -13,17 +13,25 @@ namespace tally::projections {
 
 struct page_request {
   std::size_t limit = 50;
-  std::string cursor;  // opaque, from a previous page's next_cursor
+  std::string cursor;    // opaque, from a previous page's next_cursor
+  bool reverse = false;  // oldest first (the lists are kept newest first)
+  std::string stop_at;   // set by a query: the scan ends past this key (a range's far end)
 };
 
 struct session_filter {
   std::optional<std::string> status;
   std::optional<std::string> kind;
   std::optional<std::string> payment_status;
+  std::optional<std::string> outcome;
   std::optional<std::string> customer_id;
+  std::optional<std::string> host_id;
+  std::optional<bool> invoiced;
   std::optional<timestamp> from;
   std::optional<timestamp> to;
   std::optional<std::string> q;
+  // A host-scoped caller (DOMAIN.md): every metered and shopping session,
+  // and only the appointments this user hosts.
+  std::optional<ids::user> scoped_host;
 };
 
 struct customer_filter {
@@ -57,12 +65,15 @@ class queries {
                                                  const ids::session& id) const;
   [[nodiscard]] result<std::string> session_events(const ids::tenant& t, const ids::session& id,
                                                    const page_request& page) const;
-  [[nodiscard]] result<std::string> active_sessions(const ids::tenant& t,
-                                                    const page_request& page) const;
+  [[nodiscard]] result<std::string> active_sessions(
+      const ids::tenant& t, const page_request& page,
+      const std::optional<ids::user>& scoped_host = {}) const;
   [[nodiscard]] result<std::string> sessions(const ids::tenant& t, const session_filter& f,
                                              const page_request& page) const;
-  // {"sessions": [...]}: shopping lines still to pick, oldest session first.
-  [[nodiscard]] result<std::string> picklist(const ids::tenant& t) const;
+  // {"sessions": [...]}: shopping lines still to pick, oldest session first;
+  // with `include_picked`, fully picked lines too until their session ends.
+  [[nodiscard]] result<std::string> picklist(const ids::tenant& t,
+                                             bool include_picked = false) const;
   [[nodiscard]] result<std::string> customer(const ids::tenant& t, const ids::customer& id) const;
   // Customers that pass every filter, newest first, from the search indexes
   // the projector keeps. A page may hold fewer than `limit` when many
@@ -80,9 +91,14 @@ class queries {
                                           const page_request& page) const;
   [[nodiscard]] result<std::string> invoice(const ids::tenant& t, const ids::invoice& id) const;
   // Invoices newest first; only one customer's when `customer` is set.
+  // A host-scoped caller does not see the invoices of other hosts' appointments.
   [[nodiscard]] result<std::string> invoices(
       const ids::tenant& t, const page_request& page,
-      const std::optional<ids::customer>& customer = {}) const;
+      const std::optional<ids::customer>& customer = {},
+      const std::optional<ids::user>& scoped_host = {}) const;
+  // The session an invoice belongs to, if any.
+  [[nodiscard]] std::optional<ids::session> invoice_session(const ids::tenant& t,
+                                                            const ids::invoice& id) const;
   [[nodiscard]] result<std::string> settings(const ids::tenant& t) const;
   // The tenant's chain head: {"position": "p:o" or null, "hash"} (64 zeros
   // and null before its first event).
@@ -103,6 +119,14 @@ class queries {
                                             const std::optional<std::string>& to) const;
   // Who a session or an invoice belongs to (for the customer role).
   [[nodiscard]] std::optional<ids::customer> session_customer(const ids::tenant& t,
+                                                              const ids::session& id) const;
+  // Who hosts a session, if it is an appointment (for a host-scoped caller).
+  struct session_owner {
+    session_kind kind = session_kind::metered;
+    ids::user host_id;
+    ids::customer customer_id;
+  };
+  [[nodiscard]] std::optional<session_owner> session_owner_of(const ids::tenant& t,
                                                               const ids::session& id) const;
   [[nodiscard]] std::optional<ids::customer> invoice_customer(const ids::tenant& t,
                                                               const ids::invoice& id) const;

@@ -37,6 +37,11 @@ class kv_store {
   virtual void scan(
       std::string_view prefix, std::string_view from,
       const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
+  // The same in descending order: from `from` (inclusive; empty: the last
+  // key with `prefix`) down.
+  virtual void scan_reverse(
+      std::string_view prefix, std::string_view from,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
 };
 
 }  // namespace tally::ports

@@ -124,20 +124,71 @@ TEST_F(shopping, picks_record_how_many_and_a_short_pick_keeps_the_rest_on_the_li
   EXPECT_FALSE(render_picks(*s.state().session(first)));
 }
 
-TEST_F(shopping, a_write_down_below_reservations_removes_the_newest_lines_first) {
+TEST_F(shopping, a_write_down_below_reservations_takes_only_the_shortfall_from_the_newest) {
   auto older = add(first, 2);
   auto newer = add(second, 3);
-  // 5 on hand, 5 reserved; write down 2: the newest reservation (3) loses.
+  // 5 on hand, 5 reserved; write down 2: the newest hold gives back exactly 2
+  // and keeps 1 (it used to lose its whole line).
   auto d = s.run(adjust_stock{ids::item{"mug"}, -2, "breakage"});
   ASSERT_EQ(d.events.size(), 2u);
-  const auto& removed = scenario::only<item_removed>(d, 1);
-  EXPECT_EQ(removed.line_id, newer);
-  EXPECT_EQ(removed.session_id, second);
-  EXPECT_EQ(removed.reason, removal_reason::sold_out);
+  const auto& reduced = scenario::only<item_reduced>(d, 1);
+  EXPECT_EQ(reduced.line_id, newer);
+  EXPECT_EQ(reduced.session_id, second);
+  EXPECT_EQ(reduced.quantity, 2);
+  EXPECT_EQ(reduced.line_quantity, 1);
+  EXPECT_EQ(reduced.line_total_cents, 1200);
+  EXPECT_EQ(reduced.reason, removal_reason::sold_out);
   EXPECT_EQ(mug().on_hand, 3);
-  EXPECT_EQ(mug().reserved, 2);
-  EXPECT_TRUE(s.state().session(first)->find_line(older));
+  EXPECT_EQ(mug().reserved, 3);
+  EXPECT_EQ(s.state().session(first)->find_line(older)->quantity, 2);
+  EXPECT_EQ(s.state().session(second)->find_line(newer)->quantity, 1);
+  EXPECT_EQ(s.state().reservation(ids::item{"mug"}, newer)->quantity, 1);
+  // Taking the rest of it removes the line.
+  auto rest = s.run(adjust_stock{ids::item{"mug"}, -1, "breakage"});
+  ASSERT_EQ(rest.events.size(), 2u);
+  EXPECT_EQ(scenario::only<item_removed>(rest, 1).quantity, 1);
   EXPECT_FALSE(s.state().session(second)->find_line(newer));
+  EXPECT_EQ(mug().reserved, 2);
+}
+
+// The defect of the December review: a write-down of 5 emptied two carts
+// (6 + 4 units), one of them already picked into a bag.
+TEST_F(shopping, a_write_down_never_takes_picked_units_and_is_refused_below_them) {
+  s.given({stock_received{ids::item{"mug"}, "Mug", 5, 10}});
+  auto a = add(first, 6);
+  auto b = add(second, 4);
+  s.run(pick_item{second, b, std::int64_t{2}});  // 2 of the newest cart are in a bag
+  EXPECT_EQ(mug().picked, 2);
+  auto d = s.run(adjust_stock{ids::item{"mug"}, -5, "breakage"});
+  ASSERT_EQ(d.events.size(), 3u);
+  // The newest gives back its 2 unpicked units, the older one the 3 still short.
+  const auto& newest = scenario::only<item_reduced>(d, 1);
+  EXPECT_EQ(newest.line_id, b);
+  EXPECT_EQ(newest.quantity, 2);
+  EXPECT_EQ(newest.line_quantity, 2);
+  EXPECT_EQ(newest.picked_quantity, 2);
+  const auto& older = scenario::only<item_reduced>(d, 2);
+  EXPECT_EQ(older.line_id, a);
+  EXPECT_EQ(older.quantity, 3);
+  EXPECT_EQ(older.line_quantity, 3);
+  EXPECT_EQ(mug().on_hand, 5);
+  EXPECT_EQ(mug().reserved, 5);
+  EXPECT_EQ(s.state().session(second)->find_line(b)->picked_quantity, 2);
+  // Below the 2 picked units: refused, nothing changes.
+  auto refused = s.when(adjust_stock{ids::item{"mug"}, -4, "breakage"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.err().code, errc::stock_picked);
+  EXPECT_EQ(refused.err().fields.at(0).field, "delta");
+  // Down to exactly the picked units: every unpicked unit goes; b keeps its bag.
+  auto to_bag = s.run(adjust_stock{ids::item{"mug"}, -3, "breakage"});
+  ASSERT_EQ(to_bag.events.size(), 2u);
+  EXPECT_EQ(scenario::only<item_removed>(to_bag, 1).line_id, a);
+  EXPECT_EQ(mug().reserved, 2);
+  EXPECT_EQ(mug().picked, 2);
+  // Completing consumes the bag; the picked count goes with the hold.
+  s.run(end_session{second});
+  EXPECT_EQ(mug().picked, 0);
+  EXPECT_EQ(mug().on_hand, 0);
 }
 
 TEST_F(shopping, a_write_down_within_what_is_free_removes_nothing) {
@@ -156,8 +207,9 @@ TEST_F(shopping, metered_lines_are_never_taken_back_by_a_write_down) {
   add(first, 3);                                // reserved 3
   auto d = s.run(adjust_stock{ids::item{"mug"}, -1, "breakage"});
   ASSERT_EQ(d.events.size(), 2u);
-  EXPECT_EQ(scenario::only<item_removed>(d, 1).session_id, first);
+  EXPECT_EQ(scenario::only<item_reduced>(d, 1).session_id, first);
   EXPECT_EQ(s.state().session(m)->lines.size(), 1u);
+  EXPECT_EQ(s.state().session(m)->lines.at(0).quantity, 2);
 }
 
 TEST_F(shopping, no_activity_for_the_timeout_ends_the_session_at_last_activity_plus_timeout) {
@@ -247,14 +299,16 @@ TEST_F(holds, are_linked_oldest_to_newest_and_unlinked_from_anywhere) {
 TEST_F(holds, a_write_down_reads_only_the_newest_holds_it_takes_back) {
   std::vector<ids::line> lines;
   for (int i = 0; i < 1000; ++i) lines.push_back(hold(100));
-  // 100 000 on hand, 100 000 reserved: writing down 250 takes the 3 newest.
+  // 100 000 on hand, 100 000 reserved: writing down 250 takes the 2 newest
+  // and half of the third.
   auto d = s.run(adjust_stock{ids::item{"mug"}, -250, "breakage"});
   ASSERT_EQ(d.events.size(), 4u);
   EXPECT_EQ(scenario::only<item_removed>(d, 1).line_id, lines[999]);
   EXPECT_EQ(scenario::only<item_removed>(d, 2).line_id, lines[998]);
-  EXPECT_EQ(scenario::only<item_removed>(d, 3).line_id, lines[997]);
-  EXPECT_EQ(walk().size(), 997u);
-  EXPECT_EQ(mug().reserved, 99'700);
+  EXPECT_EQ(scenario::only<item_reduced>(d, 3).line_id, lines[997]);
+  EXPECT_EQ(scenario::only<item_reduced>(d, 3).quantity, 50);
+  EXPECT_EQ(walk().size(), 998u);
+  EXPECT_EQ(mug().reserved, 99'750);
 }
 
 // Counts what evolve writes: keys taken for change, put or erased.

@@ -97,13 +97,26 @@ TEST_F(booking_flow, attendance_is_recorded_and_a_customer_who_joined_is_not_a_n
 TEST_F(booking_flow, public_request_quote_book_start_in_window_end_charge_invoice_pay) {
   http_client pub(server->base_url());
   pub.token = server->token("public");
+  // The public may not say where it meets, who hosts it or what it costs.
+  for (const char* extra : {R"("meeting_url":"https://meet.example/abc")", R"("host_id":"host-7")",
+                            R"("price_cents":0)"}) {
+    auto refused =
+        pub.post("/v1/bookings",
+                 std::string(
+                     R"({"customer":{"name":"Cleo","email":"cleo@example.com"},"title":"Tax advice","duration_minutes":60,)") +
+                     extra + "}");
+    EXPECT_EQ(refused.status, 403) << refused.body;
+    EXPECT_EQ(refused.fields().size(), 1u) << refused.body;
+  }
   auto req = ok(
       pub.post(
           "/v1/bookings",
-          R"({"customer":{"name":"Cleo","email":"cleo@example.com"},"title":"Tax advice","duration_minutes":60,"meeting_url":"https://meet.example/abc"})"),
+          R"({"customer":{"name":"Cleo","email":"cleo@example.com"},"title":"Tax advice","duration_minutes":60})"),
       201);
   const auto id = str(at(req.json(), {"session_id"}));
   EXPECT_EQ(str(at(req.json(), {"status"})), "requested");
+  auto linked = ok(admin->patch("/v1/sessions/" + id, R"({"meeting_url":"https://meet.example/abc"})"));
+  EXPECT_EQ(str(at(linked.json(), {"meeting_url"})), "https://meet.example/abc");
   EXPECT_EQ(
       str(at(ok(admin->post("/v1/sessions/" + id + "/quote", R"({"price_cents":1000})")).json(),
              {"status"})),
@@ -131,6 +144,12 @@ TEST_F(booking_flow, public_request_quote_book_start_in_window_end_charge_invoic
   auto paid = ok(
       admin->post("/v1/sessions/" + id + "/payments", R"({"amount_cents":1000,"method":"card"})"));
   EXPECT_EQ(str(at(paid.json(), {"payment_status"})), "paid");
+  EXPECT_FALSE(at(paid.json(), {"paid_at"}).is_null());
+  // Paying the session pays its invoice (it read unpaid).
+  const auto invoice_id = str(at(invoice.json(), {"invoice_id"}));
+  auto shown = admin->get("/v1/invoices/" + invoice_id, {"Tally-Min-Position: " + last}).json();
+  EXPECT_EQ(num(at(shown, {"paid_cents"})), 1000);
+  EXPECT_EQ(str(at(shown, {"payment_status"})), "paid");
 }
 
 TEST_F(booking_flow, the_automatic_charge_that_came_due_while_down_happens_once_after_restart) {

@@ -136,22 +136,40 @@ TEST_F(live_shopping, edge_two_sessions_want_the_same_item_first_come_first_serv
   EXPECT_EQ(add(b, 1).status, 201);
 }
 
-TEST_F(live_shopping, edge_sold_out_during_the_session_removes_the_newest_line) {
+TEST_F(live_shopping, edge_sold_out_takes_back_only_the_shortfall_and_never_the_picked_units) {
   catalog();
   const auto a = start(ann), b = start(ben);
   const auto older = str(at(add(a, 2).json(), {"line_id"}));
   const auto newer = str(at(add(b, 3).json(), {"line_id"}));
+  // One unit of the newest cart is in a bag.
+  ASSERT_EQ(warehouse->post("/v1/sessions/" + b + "/items/" + newer + "/pick", R"({"quantity":1})")
+                .status,
+            200);
   auto down = warehouse->post("/v1/inventory/mug/adjustments",
                               R"({"delta":-2,"reason":"broken in transit"})");
   ASSERT_EQ(down.status, 200) << down.body;
   last = down.header("tally-position");
-  EXPECT_EQ(num(at(down.json(), {"reserved"})), 2);
-  EXPECT_EQ(at(get(*sales, "/v1/sessions/" + b), {"lines"}).as_array().size(), 0u);
-  EXPECT_EQ(at(get(*sales, "/v1/sessions/" + a), {"lines"}).as_array().size(), 1u);
+  EXPECT_EQ(num(at(down.json(), {"reserved"})), 3);
+  // The newest line gave back its 2 unpicked units and keeps the picked one.
+  auto lines_b = at(get(*sales, "/v1/sessions/" + b), {"lines"}).as_array();
+  ASSERT_EQ(lines_b.size(), 1u);
+  EXPECT_EQ(num(at(lines_b.at(0), {"quantity"})), 1);
+  EXPECT_EQ(num(at(lines_b.at(0), {"picked_quantity"})), 1);
+  auto lines_a = at(get(*sales, "/v1/sessions/" + a), {"lines"}).as_array();
+  ASSERT_EQ(lines_a.size(), 1u);
+  EXPECT_EQ(num(at(lines_a.at(0), {"quantity"})), 2);
   auto auditor = server->client("auditor");
   auto history = at(get(*auditor, "/v1/sessions/" + b + "/events"), {"items"}).as_array();
-  EXPECT_EQ(str(at(history.back(), {"type"})), "ItemRemoved");
+  EXPECT_EQ(str(at(history.back(), {"type"})), "ItemReduced");
+  EXPECT_EQ(num(at(history.back(), {"data", "quantity"})), 2);
   EXPECT_EQ(str(at(history.back(), {"data", "reason"})), "sold_out");
+  // On hand is 3 with 1 picked: down to 0 would take the bag.
+  auto refused = warehouse->post("/v1/inventory/mug/adjustments",
+                                 R"({"delta":-3,"reason":"broken in transit"})");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(refused.code(), "stock_picked");
+  EXPECT_EQ(refused.fields(), std::vector<std::string>{"delta"});
+  EXPECT_EQ(num(at(get(*sales, "/v1/inventory/mug"), {"on_hand"})), 3);
 }
 
 TEST_F(live_shopping, edge_cancelled_session_releases_inventory_and_leaves_the_pick_list) {

@@ -44,6 +44,10 @@ class http_client {
                const std::vector<std::string>& headers = {}) {
     return request("PUT", path, body, headers);
   }
+  response patch(const std::string& path, const std::string& body,
+                 const std::vector<std::string>& headers = {}) {
+    return request("PATCH", path, body, headers);
+  }
   response del(const std::string& path, const std::vector<std::string>& headers = {}) {
     return request("DELETE", path, "", headers);
   }

@@ -30,6 +30,25 @@ class memory_kv final : public ports::kv_store {
       if (!visit(it->first, it->second)) break;
     }
   }
+  void scan_reverse(
+      std::string_view prefix, std::string_view from,
+      const std::function<bool(std::string_view, std::string_view)>& visit) const override {
+    std::lock_guard lock(m_);
+    auto it = from.empty() ? data_.end() : data_.upper_bound(from);
+    if (from.empty()) {
+      // Just past the keys with `prefix`.
+      it = data_.lower_bound(prefix);
+      while (it != data_.end() && std::string_view(it->first).starts_with(prefix)) ++it;
+    }
+    while (it != data_.begin()) {
+      --it;
+      if (!std::string_view(it->first).starts_with(prefix)) {
+        if (it->first < prefix) break;
+        continue;
+      }
+      if (!visit(it->first, it->second)) break;
+    }
+  }
 
  private:
   mutable std::mutex m_;

@@ -19,6 +19,11 @@ class scenario {
   ids::tenant tenant{"acme"};
   timestamp now = t0();
   bool admin = true;
+  // Who asks (decide_context): a host-scoped host or a customer, when set.
+  ids::user actor{"staff-1"};
+  std::optional<std::string> actor_name = std::string("Sam");
+  bool host_scoped = false;
+  bool customer_scoped = false;
 
   // Applies events as if they had been appended.
   scenario& given(std::vector<event_data> events) {
@@ -27,9 +32,9 @@ class scenario {
   }
 
   result<decision> when(const command& cmd) {
-    decide_context ctx{tenant, ids::user{"staff-1"}, std::string("Sam"), admin, now, [this] {
-                         return fmt::format("id-{}", ++next_id_);
-                       }};
+    decide_context ctx{tenant,        actor, actor_name, admin, now,
+                       [this] { return fmt::format("id-{}", ++next_id_); },
+                       host_scoped,   customer_scoped};
     auto d = decide(cmd, state_, ctx);
     if (d) last_ = d->events;
     return d;
@@ -42,6 +47,28 @@ class scenario {
     if (!d) return {};
     for (const auto& e : d->events) apply(e);
     return *d;
+  }
+
+  // Acts as `who` from now on: a host without admin (host-scoped), or staff.
+  void as_host(std::string who, std::optional<std::string> name = {}) {
+    actor = ids::user{std::move(who)};
+    actor_name = std::move(name);
+    admin = false;
+    host_scoped = true;
+    customer_scoped = false;
+  }
+  void as_customer(std::string who) {
+    actor = ids::user{std::move(who)};
+    actor_name.reset();
+    admin = false;
+    host_scoped = false;
+    customer_scoped = true;
+  }
+  void as_admin() {
+    actor = ids::user{"staff-1"};
+    actor_name = std::string("Sam");
+    admin = true;
+    host_scoped = customer_scoped = false;
   }
 
   void advance(std::chrono::milliseconds by) { now += by; }
@@ -64,6 +91,8 @@ class scenario {
     e.stream_version = version{++versions_[e.stream]};
     e.time = now;
     e.id = ids::event{fmt::format("ev-{}", ++next_event_)};
+    e.actor = actor;
+    e.actor_name = actor_name.value_or("");
     e.data = std::move(d);
     evolve(state_, e);
   }
