@@ -90,7 +90,8 @@ RESPONSES = {
     "Forbidden": problem("forbidden or feature_disabled: the caller's role may not do this"),
     "NotFound": problem("not_found: the resource does not exist (or is not the caller's)"),
     "Conflict": problem("the state does not allow it (invalid_state, insufficient_stock, "
-                        "already_exists, idempotency_key_reused, request_in_progress, ...)"),
+                        "stock_picked, nothing_due, already_exists, already_invoiced, attended, "
+                        "request_in_progress, ...)"),
     "PreconditionFailed": problem("version_conflict: If-Match does not name the current version"),
     "Unprocessable": problem("a business rule refuses it (empty_cart, too_early, too_late)"),
     "Unavailable": problem("unavailable, outcome_unknown or projection_lagging: retry",
@@ -116,6 +117,8 @@ def op_id(method, path):
         return "delete" + name
     if method == "put":
         return "put" + name
+    if method == "patch":
+        return "patch" + name
     return "post" + name
 
 
@@ -145,7 +148,11 @@ def errors_for(method, path, op):
 # Fields written beside a described type's own, by hand (their schema stays
 # as the document has it): the rates are decimals with four places, which
 # base/json.h does not write (projections/queries.cc).
-EXTRA_FIELDS = {"AnalyticsSummary": ["completion_rate", "no_show_rate", "payment_success_rate"]}
+EXTRA_FIELDS = {
+    "AnalyticsSummary": ["completion_rate", "no_show_rate", "payment_success_rate",
+                         "average_rating", "ratings"],
+    "CustomerStats": ["average_rating", "ratings"],
+}
 
 
 def with_descriptions(new, old, name=""):
