@@ -29,7 +29,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPENAPI = os.path.join(ROOT, "docs", "openapi.json")
 ASYNCAPI = os.path.join(ROOT, "docs", "asyncapi.json")
-METHODS = ("get", "post", "put", "delete")
+METHODS = ("get", "post", "put", "patch", "delete")
 # Reads of one resource: they answer an ETag and 304 (gateway/api.cc).
 TAGGED = {"/v1/sessions/{id}", "/v1/customers/{id}", "/v1/resources/{id}",
           "/v1/inventory/{item_id}", "/v1/invoices/{id}", "/v1/webhooks/{id}", "/v1/settings"}
