@@ -240,7 +240,8 @@ async function picklistPage(main) {
           <div class="line" data-line="${esc(l.line_id)}" data-remaining="${l.remaining}">
             <span class="where">${esc(l.location || "—")}</span>
             <span class="what">${esc(l.name)} × ${l.remaining}
-              ${l.picked_quantity ? `<span class="muted">(${l.picked_quantity} picked)</span>` : ""}</span>
+              ${l.picked_quantity ? `<span class="muted picked">(${l.picked_quantity} picked${l.picked_by
+                ? ` by ${esc(l.picked_by.name || l.picked_by.user_id)}` : ""}${l.picked_at ? ` at ${when(l.picked_at)}` : ""})</span>` : ""}</span>
             <button class="primary pick" type="button">Pick</button>
             <button class="short" type="button">Short pick</button>
           </div>`).join("")}
@@ -260,7 +261,7 @@ async function picklistPage(main) {
     const soldOut = m.line && ((m.type === "alert" && m.code === "sold_out") ||
       (m.type === "picklist.line_removed" && m.line.reason === "sold_out"));
     if (soldOut && !alerts.has(m.line.line_id)) {
-      alerts.set(m.line.line_id, `${m.line.name} × ${m.line.quantity} for session ${m.line.session_id.slice(0, 8)}`);
+      alerts.set(m.line.line_id, `${m.line.name} × ${m.line.quantity} taken back for session ${m.line.session_id.slice(0, 8)}`);
       render();
     }
     if (m.channel === "picklist") later();
@@ -282,9 +283,11 @@ async function picklistPage(main) {
 
 async function sessionPage(main, id) {
   const path = `/v1/sessions/${encodeURIComponent(id)}`;
+  // Time travel is for admins and auditors (API.md's roles).
+  const travels = can("admin", "auditor");
   main.innerHTML = `<h1>Session</h1><div id="detail"></div>
-    <h2>Timeline</h2><div class="timeline"><input id="slider" type="range" min="1" step="1">
-    <div id="at" class="muted"></div><ol id="events"></ol></div>
+    ${travels ? `<h2>Timeline</h2><div class="timeline"><input id="slider" type="range" min="1" step="1">
+    <div id="at" class="muted"></div><ol id="events"></ol></div>` : ""}
     ${can("admin", "auditor") ? `<h2>Audit</h2><p><button id="check" type="button">Check the hash chain</button>
       <span id="chain"></span></p>` : ""}`;
   let latest = null;
@@ -293,22 +296,29 @@ async function sessionPage(main, id) {
       <p><strong>${esc(s.customer.name)}</strong> · ${esc(s.kind)} · ${esc(s.status)}
         ${s.outcome ? `(${esc(s.outcome)})` : ""} · version ${s.version}
         ${asOf ? `<span class="muted"> — as it was at version ${asOf}</span>` : ""}</p>
-      <p class="muted">Started ${when(s.started_at)} ${s.ended_at ? `· ended ${when(s.ended_at)}` : ""}
+      <p class="muted">${s.host_name || s.host_id ? `Host ${esc(s.host_name || s.host_id)} · ` : ""}Started ${when(s.started_at)} ${s.ended_at ? `· ended ${when(s.ended_at)}` : ""}
         ${s.invoice_id ? `· <a href="#/invoice/${encodeURIComponent(s.invoice_id)}">invoice</a>` : ""}</p>
+      ${s.kind === "appointment" && s.scheduled_start ? `<p id="window">Scheduled ${when(s.scheduled_start)} for ${s.duration_minutes} min
+        · join from ${when(s.join_opens_at)} · no-show from ${when(s.no_show_allowed_from)}
+        ${s.min_payable_until ? `· payable in full from ${when(s.min_payable_until)}` : ""}
+        ${s.joinable ? `· <strong class="ok">joinable now</strong>` : ""}
+        ${s.absent_party ? `· absent: ${esc(s.absent_party)}` : ""}</p>` : ""}
       <table><thead><tr><th>Item</th><th class="num">Qty</th><th class="num">Picked</th>
         <th class="num">Unit</th><th class="num">Total</th></tr></thead><tbody>
       ${s.lines.map((l) => `<tr><td>${esc(l.name)}</td><td class="num">${l.quantity}</td>
-        <td class="num">${l.picked_quantity}</td><td class="num">${money(l.unit_price_cents)}</td>
+        <td class="num" title="${l.picked_by ? `by ${esc(l.picked_by.name || l.picked_by.user_id)} at ${when(l.picked_at)}` : ""}">${l.picked_quantity}</td><td class="num">${money(l.unit_price_cents)}</td>
         <td class="num">${money(l.line_total_cents)}</td></tr>`).join("") ||
         `<tr><td colspan="5" class="muted">No items.</td></tr>`}
       </tbody></table>
       <h2>Charges</h2>${s.charges.map((c) => `<p>${money(c.amount_cents)} · ${esc(c.reason)} · ${when(c.charged_at)}</p>`).join("") || `<p class="muted">None yet.</p>`}
-      <p>Paid ${money(s.paid_cents)} · due ${money(s.amount_due_cents)}</p>
+      <p>Paid ${money(s.paid_cents)} · due ${money(s.amount_due_cents)}${s.paid_at ? ` · paid ${when(s.paid_at)}` : ""}
+        ${s.refund_due_cents ? `· <strong class="bad" id="refund-due">refund due ${money(s.refund_due_cents)}</strong>` : ""}</p>
       <h2>Notes</h2>${s.notes.map((n) => `<p>${esc(n.text)} <span class="muted">— ${esc(n.author_name || n.author_id)}</span></p>`).join("") || `<p class="muted">None.</p>`}`;
   };
   const refresh = async () => {
     latest = (await api("GET", path)).data;
-    const events = can("admin", "auditor") ? (await api("GET", `${path}/events?limit=500`)).data.items : [];
+    if (!travels) return show(latest);
+    const events = (await api("GET", `${path}/events?limit=500`)).data.items;
     $("#events").innerHTML = events.map((e) => `<li>${esc(e.type)} <span class="muted">${when(e.time)} · ${esc(e.actorname || e.actor)}</span></li>`).join("");
     const slider = $("#slider");
     slider.max = String(latest.version);
@@ -317,7 +327,7 @@ async function sessionPage(main, id) {
     show(latest);
   };
   // Time travel: the session as it was at any version.
-  $("#slider").oninput = debounce(async () => {
+  if (travels) $("#slider").oninput = debounce(async () => {
     const v = Number($("#slider").value);
     $("#at").textContent = `version ${v} of ${latest.version}`;
     if (v === latest.version) return show(latest);
@@ -342,7 +352,7 @@ async function invoicesPage(main) {
   $("#rows").innerHTML = items.map((i) => `<tr>
       <td><a href="#/invoice/${encodeURIComponent(i.invoice_id)}">${esc(i.number)}</a> <span class="muted">${esc(i.kind)}</span></td>
       <td>${esc(i.customer_name)}</td><td class="opt">${when(i.issued_at)}</td>
-      <td class="num">${money(i.total_cents)} ${esc(i.currency)}</td><td class="num">${money(i.paid_cents)}</td></tr>`).join("")
+      <td class="num">${money(i.total_cents)} ${esc(i.currency)}</td><td class="num">${money(i.paid_cents)}${i.payment_status ? ` <span class="muted">${esc(i.payment_status)}</span>` : ""}</td></tr>`).join("")
     || `<tr><td colspan="5" class="muted">No invoices yet.</td></tr>`;
   listen([], null);
 }

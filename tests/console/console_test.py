@@ -11,6 +11,7 @@ shows its problem as words. Screenshots of each page go to --screenshots.
     tests/console/console_test.py --tally build/dev/app/tally [--screenshots DIR]
 """
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -167,6 +168,18 @@ def main():
         check(len(driver.find_elements(By.CSS_SELECTOR, "#alerts .alert")) == 1,
               "alerted once, though it came on two channels")
 
+        # A short pick by the warehouse: the line says who picked it and when.
+        server.call(admin, "POST", "/v1/inventory/tea/receipts", {"quantity": 5})
+        line3, _ = server.call(admin, "POST", f"/v1/sessions/{session}/items",
+                               {"item_id": "tea", "quantity": 2})
+        server.call(warehouse, "POST",
+                    f"/v1/sessions/{session}/items/{line3['line_id']}/pick", {"quantity": 1})
+        picked = wait.until(lambda d: (t := d.find_element(
+            By.CSS_SELECTOR, f'.line[data-line="{line3["line_id"]}"]').text) and
+            "by Warehouse" in t and t)
+        check("1 picked by Warehouse at" in picked, f"a line names who picked it and when: {picked!r}")
+        shot("picklist")
+
         # End it from the board.
         driver.get(server.url + "/console/#/sessions")
         end = wait.until(EC.element_to_be_clickable(
@@ -209,6 +222,25 @@ def main():
         number = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#rows a")))
         check(number.text.startswith("INV-"), "the invoices page lists it")
         shot("invoices")
+
+        # An appointment: its join window on its page; paid in advance and
+        # cancelled, the money shows as due back.
+        start = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=2))
+        booking, _ = server.call(admin, "POST", "/v1/bookings", {
+            "customer_id": customer["customer_id"], "title": "Tea tasting", "duration_minutes": 30,
+            "scheduled_start": start.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "host_id": "host-1",
+            "host_name": "Hana", "price_cents": 1000})
+        appointment = booking["session_id"]
+        driver.get(server.url + f"/console/#/session/{appointment}")
+        window = wait.until(EC.presence_of_element_located((By.ID, "window")))
+        check("join from" in window.text and "joinable now" in window.text,
+              f"the session page shows the join window: {window.text!r}")
+        check("Host Hana" in driver.find_element(By.ID, "detail").text, "and the host's name")
+        server.call(admin, "POST", f"/v1/sessions/{appointment}/payments",
+                    {"amount_cents": 1000, "method": "card"})
+        server.call(admin, "POST", f"/v1/sessions/{appointment}/cancel", {})
+        due = wait.until(EC.presence_of_element_located((By.ID, "refund-due")))
+        check(due.text == "refund due 10.00", f"a cancelled booking paid in advance: {due.text!r}")
 
         # A warehouse token sees the pick list, and no board controls.
         driver.execute_script("sessionStorage.setItem('tally.token', arguments[0])", warehouse)
