@@ -129,9 +129,10 @@ status renew_derived_store(ports::kv_store& kv, std::string_view what, std::stri
     return empty;
   });
   if (!empty) {
-    spdlog::warn("the {} were derived by another version (layout {}, this one derives {}): "
-                 "emptying them to rebuild them from the log",
-                 what, held.value_or("1"), version);
+    spdlog::warn(
+        "the {} were derived by another version (layout {}, this one derives {}): "
+        "emptying them to rebuild them from the log",
+        what, held.value_or("1"), version);
     for (;;) {
       ports::kv_batch b;
       kv.scan("", "", [&](std::string_view k, std::string_view) {

@@ -401,10 +401,10 @@ class command_bus::decider {
       if (const aggregate* target = view.find(subject.target)) {
         records.emplace_back(
             idempotency_key(e.tenant, e.actor, *e.idempotency_key),
-            idempotency_record{*e.request_digest, render_answer(*target, subject.line_id, e.time,
-                                                         view.tenant().settings),
-                               recorded[i].pos.token(), version_of(target).value,
-                               millis_of(e.time)});
+            idempotency_record{
+                *e.request_digest,
+                render_answer(*target, subject.line_id, e.time, view.tenant().settings),
+                recorded[i].pos.token(), version_of(target).value, millis_of(e.time)});
       }
     }
     ports::kv_batch kv;
@@ -518,9 +518,14 @@ class command_bus::decider {
     }
 
     auto state = model_.for_tenant(req.tenant);
-    decide_context ctx{req.tenant,         req.actor, req.actor_name,
-                       req.actor_is_admin, now,       [] { return new_uuid(); },
-                       req.host_scoped,    req.customer_scoped};
+    decide_context ctx{req.tenant,
+                       req.actor,
+                       req.actor_name,
+                       req.actor_is_admin,
+                       now,
+                       [] { return new_uuid(); },
+                       req.host_scoped,
+                       req.customer_scoped};
     auto d = decide(req.cmd, state, ctx);
     if (!d) {
       out.reply.failure = std::move(d).take_error();

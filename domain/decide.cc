@@ -144,7 +144,8 @@ struct validator {
   }
   void operator()(const change_session_details& x) {
     if (!x.title && !x.notes && !x.meeting_url && !x.price_cents)
-      c.problems.push_back({"title", "give at least one of title, notes, meeting_url, price_cents"});
+      c.problems.push_back(
+          {"title", "give at least one of title, notes, meeting_url, price_cents"});
     if (x.title) c.text("title", *x.title, max_name);
     c.opt_text("notes", x.notes, max_text);
     c.opt_text("meeting_url", x.meeting_url, 2000);
@@ -248,9 +249,10 @@ error not_found(std::string_view what, std::string_view id) {
 error bad_state(std::string detail) { return make_error(errc::invalid_state, std::move(detail)); }
 
 error nothing_due(const session_state& ss) {
-  return make_error(errc::nothing_due,
-                    fmt::format("the session ended ({}) and owes nothing",
-                                ss.outcome ? boost::describe::enum_to_string(*ss.outcome, "") : ""));
+  return make_error(
+      errc::nothing_due,
+      fmt::format("the session ended ({}) and owes nothing",
+                  ss.outcome ? boost::describe::enum_to_string(*ss.outcome, "") : ""));
 }
 
 std::vector<released_line> released(const session_state& s) {
@@ -313,13 +315,15 @@ struct decider {
   decision assumed_completion(const session_state& ss) const {
     decision d{{}, keys::session(ss.session_id), {}};
     auto joined = [&](attendee who) {
-      return std::any_of(ss.attendance.begin(), ss.attendance.end(), [&](const attendance_entry& a) {
-        return a.party == who && a.action == attendance_change::joined;
-      });
+      return std::any_of(ss.attendance.begin(), ss.attendance.end(),
+                         [&](const attendance_entry& a) {
+                           return a.party == who && a.action == attendance_change::joined;
+                         });
     };
     const bool customer = joined(attendee::customer), host = joined(attendee::host);
-    if (customer != host) return no_show(ss, host ? attendee::customer : attendee::host,
-                                         *ss.scheduled_end(), "at its scheduled end");
+    if (customer != host)
+      return no_show(ss, host ? attendee::customer : attendee::host, *ss.scheduled_end(),
+                     "at its scheduled end");
     const cents price = ss.price_cents.value_or(0);
     d.events.push_back(ending(ss, session_outcome::completed_assumed, *ss.scheduled_end(), price,
                               std::string("reached its scheduled end")));
@@ -336,8 +340,9 @@ struct decider {
             ? percent_half_up(ss.price_cents.value_or(0), s.tenant().settings.no_show_fee_percent)
             : 0;
     std::string reason = absent == attendee::customer ? "customer absent" : "host absent";
-    if (!when.empty()) reason += fmt::format(" ({}: attendance shows only the {} joined)", when,
-                                             absent == attendee::customer ? "host" : "customer");
+    if (!when.empty())
+      reason += fmt::format(" ({}: attendance shows only the {} joined)", when,
+                            absent == attendee::customer ? "host" : "customer");
     session_ended ended = ending(ss, session_outcome::no_show, at, fee, std::move(reason));
     ended.absent_party = absent;
     decision d{{std::move(ended)}, keys::session(ss.session_id), {}};
@@ -588,12 +593,11 @@ struct decider {
       return error{errc::invalid_state,
                    fmt::format("only {} of the line are still to pick", remaining),
                    {{"quantity", fmt::format("is more than the {} still to pick", remaining)}}};
-    return decision{
-        {item_picked{x.session_id, x.line_id, l->item_id, l->name, l->location, q, l->quantity,
-                     l->picked_quantity + q, remaining - q, ctx.actor, ctx.actor_name,
-                     l->added_at}},
-        keys::session(x.session_id),
-        {}};
+    return decision{{item_picked{x.session_id, x.line_id, l->item_id, l->name, l->location, q,
+                                 l->quantity, l->picked_quantity + q, remaining - q, ctx.actor,
+                                 ctx.actor_name, l->added_at}},
+                    keys::session(x.session_id),
+                    {}};
   }
   result<decision> operator()(const cancel_session& x) const {
     const auto* found = s.session(x.session_id);
@@ -862,10 +866,10 @@ struct decider {
     if (x.price_cents) {
       d.events.push_back(session_quoted{id, *x.price_cents, std::nullopt});
       if (x.scheduled_start && host)
-        d.events.push_back(session_booked{
-            id, who.customer_id, *x.scheduled_start, x.duration_minutes,
-            *x.scheduled_start + std::chrono::minutes(x.duration_minutes), *x.price_cents, *host,
-            x.meeting_url, host_name});
+        d.events.push_back(
+            session_booked{id, who.customer_id, *x.scheduled_start, x.duration_minutes,
+                           *x.scheduled_start + std::chrono::minutes(x.duration_minutes),
+                           *x.price_cents, *host, x.meeting_url, host_name});
     }
     return d;
   }
@@ -902,12 +906,11 @@ struct decider {
     }
     auto host_name = x.host_name;
     if (!host_name && host == ctx.actor) host_name = ctx.actor_name;
-    return decision{
-        {session_booked{cur.session_id, cur.customer.customer_id, *start, *duration,
-                        *start + std::chrono::minutes(*duration), *price, host, cur.meeting_url,
-                        host_name}},
-        keys::session(cur.session_id),
-        {}};
+    return decision{{session_booked{cur.session_id, cur.customer.customer_id, *start, *duration,
+                                    *start + std::chrono::minutes(*duration), *price, host,
+                                    cur.meeting_url, host_name}},
+                    keys::session(cur.session_id),
+                    {}};
   }
   result<decision> operator()(const reschedule_session& x) const {
     auto ss = appointment(x.session_id);
@@ -1176,7 +1179,8 @@ answer_subject answer_subject_of(std::span<const event> events) {
   out.target = about->stream.starts_with("tenant-") ? std::string(keys::tenant) : about->stream;
   // A payment sent to a session's invoice is recorded on the session; the
   // answer is about the invoice.
-  if (const auto* p = std::get_if<payment_recorded>(&about->data); p && p->session_id && p->invoice_id)
+  if (const auto* p = std::get_if<payment_recorded>(&about->data);
+      p && p->session_id && p->invoice_id)
     out.target = keys::invoice(*p->invoice_id);
   if (const auto* a = std::get_if<item_added>(&about->data)) out.line_id = a->line_id;
   return out;

@@ -23,7 +23,7 @@ enum class errc {
   invalid_state,
   already_invoiced,
   already_exists,
-  attended,  // a no-show of someone whose attendance shows a join
+  attended,      // a no-show of someone whose attendance shows a join
   nothing_due,   // a payment on a session that owes nothing (cancelled, host absent)
   stock_picked,  // a write-down below the units picked into bags
   credit_exceeds_invoice,

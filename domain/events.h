@@ -216,7 +216,7 @@ struct session_requested {
   std::optional<ids::user> host_id;
   std::optional<std::string> meeting_url;
   std::optional<std::string> notes;
-  std::string requested_via;  // "public", "customer" or "staff"
+  std::string requested_via;             // "public", "customer" or "staff"
   std::optional<std::string> host_name;  // added in December: the host's name, where known
 };
 BOOST_DESCRIBE_STRUCT(session_requested, (),
@@ -324,8 +324,8 @@ struct item_reduced {
   stock_effect effect = stock_effect::released;
 };
 BOOST_DESCRIBE_STRUCT(item_reduced, (),
-                      (session_id, line_id, item_id, name, quantity, line_quantity,
-                       picked_quantity, unit_price_cents, line_total_cents, reason, effect))
+                      (session_id, line_id, item_id, name, quantity, line_quantity, picked_quantity,
+                       unit_price_cents, line_total_cents, reason, effect))
 
 struct price_adjusted {
   static constexpr std::string_view type = "PriceAdjusted";
@@ -561,16 +561,14 @@ BOOST_DESCRIBE_STRUCT(credit_note_issued, (),
                        customer_id, customer_name, lines, total_cents, full, reason, currency,
                        issued_at))
 
-using event_data =
-    std::variant<tenant_settings_changed, customer_registered, customer_updated,
-                 customer_deactivated, customer_subscription_changed, resource_registered,
-                 resource_rate_changed, item_registered, item_updated, item_price_changed,
-                 stock_received, stock_adjusted, session_requested, session_quoted, session_booked,
-                 session_rescheduled, session_started, item_added, item_removed, price_adjusted,
-                 item_picked, note_added, session_ended, charge_processed, payment_recorded,
-                 payment_refunded, invoice_issued, credit_note_issued, attendance_recorded,
-                 webhook_registered, webhook_removed, item_reduced, session_details_changed,
-                 feedback_given>;
+using event_data = std::variant<
+    tenant_settings_changed, customer_registered, customer_updated, customer_deactivated,
+    customer_subscription_changed, resource_registered, resource_rate_changed, item_registered,
+    item_updated, item_price_changed, stock_received, stock_adjusted, session_requested,
+    session_quoted, session_booked, session_rescheduled, session_started, item_added, item_removed,
+    price_adjusted, item_picked, note_added, session_ended, charge_processed, payment_recorded,
+    payment_refunded, invoice_issued, credit_note_issued, attendance_recorded, webhook_registered,
+    webhook_removed, item_reduced, session_details_changed, feedback_given>;
 
 std::string_view type_of(const event_data& e);
 // Whether `type` names an event type ("ItemAdded").

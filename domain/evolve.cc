@@ -303,7 +303,8 @@ struct applier {
     ss->last_activity = e.time;
   }
   void operator()(const feedback_given& d) {
-    if (auto* ss = session(d.session_id)) ss->feedback = feedback_state{d.rating, d.comment, e.time};
+    if (auto* ss = session(d.session_id))
+      ss->feedback = feedback_state{d.rating, d.comment, e.time};
   }
   void operator()(const price_adjusted& d) {
     if (auto* ss = session(d.session_id)) {
@@ -365,7 +366,7 @@ struct applier {
     ss->ended_at = d.ended_at;
     ss->end_reason = d.reason;
     if (d.outcome == session_outcome::no_show)
-      ss->absent_party = d.absent_party ? *d.absent_party
+      ss->absent_party = d.absent_party              ? *d.absent_party
                          : d.reason == "host absent" ? attendee::host
                                                      : attendee::customer;
     ss->final_cost =

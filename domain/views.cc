@@ -39,8 +39,8 @@ session_view render(const session_state& s, timestamp now, view_options opts) {
   v.order_id = s.order_id;
   v.refund_due_cents = refund_due(s);
   v.paid_at = s.paid_at;
-  if (s.feedback) v.feedback = feedback_view{s.feedback->rating, s.feedback->comment,
-                                             s.feedback->given_at};
+  if (s.feedback)
+    v.feedback = feedback_view{s.feedback->rating, s.feedback->comment, s.feedback->given_at};
   if (s.kind == session_kind::appointment) {
     static const tenant_settings defaults;
     const tenant_settings& st = opts.settings ? *opts.settings : defaults;
@@ -67,10 +67,18 @@ timestamp list_time(const session_state& s) {
 }
 
 line_view render(const line_state& l) {
-  line_view v{l.line_id,          l.item_id,          l.name,
-              l.unit,             l.location,         l.quantity,
-              l.unit_price_cents, l.list_price_cents, l.picked_quantity,
-              line_total(l),      l.added_at,         l.picked_at,
+  line_view v{l.line_id,
+              l.item_id,
+              l.name,
+              l.unit,
+              l.location,
+              l.quantity,
+              l.unit_price_cents,
+              l.list_price_cents,
+              l.picked_quantity,
+              line_total(l),
+              l.added_at,
+              l.picked_at,
               std::nullopt};
   if (l.picked_by) v.picked_by = user_ref{*l.picked_by, l.picked_by_name};
   return v;
@@ -91,10 +99,9 @@ active_session_entry render_entry(const session_state& s) {
 }
 
 pick_line_view render_pick(const session_state& s, const line_state& l) {
-  pick_line_view v{s.session_id, l.line_id,         l.item_id,
-                   l.name,       l.location,        l.quantity,
-                   l.picked_quantity, l.quantity - l.picked_quantity, l.added_at,
-                   l.picked_at,  std::nullopt};
+  pick_line_view v{s.session_id, l.line_id,   l.item_id,         l.name,
+                   l.location,   l.quantity,  l.picked_quantity, l.quantity - l.picked_quantity,
+                   l.added_at,   l.picked_at, std::nullopt};
   if (l.picked_by) v.picked_by = user_ref{*l.picked_by, l.picked_by_name};
   return v;
 }
@@ -135,8 +142,8 @@ webhook_view render(const webhook_state& w) {
 }
 
 invoice_view render(const invoice_state& i) {
-  invoice_view v{i.invoice_id,    i.number,    i.kind,   i.session_id,  i.customer_id,
-                 i.customer_name, i.credits,   i.lines,  i.total_cents, i.paid_cents,
+  invoice_view v{i.invoice_id,    i.number,    i.kind,    i.session_id,  i.customer_id,
+                 i.customer_name, i.credits,   i.lines,   i.total_cents, i.paid_cents,
                  i.currency,      i.issued_at, i.version, std::nullopt};
   if (i.kind == invoice_kind::invoice) v.payment_status = i.payment_status;
   return v;

@@ -116,8 +116,8 @@ BOOST_DESCRIBE_STRUCT(session_view, (),
                        host_name, resource, title, meeting_url, started_at, ended_at,
                        scheduled_start, duration_minutes, price_cents, lines, items_total_cents,
                        notes, attendance, charges, paid_cents, amount_due_cents, version, cost,
-                       invoice_id, order_id, refund_due_cents, paid_at, absent_party,
-                       join_opens_at, no_show_allowed_from, min_payable_until, joinable, feedback))
+                       invoice_id, order_id, refund_due_cents, paid_at, absent_party, join_opens_at,
+                       no_show_allowed_from, min_payable_until, joinable, feedback))
 
 // The answer to a command on one line (adding, picking, repricing it): the
 // line, what it reserved or consumed of stock, and the session after it.

@@ -376,10 +376,10 @@ void api::impl::dispatch(const call_ptr& c) {
     if (std::find(r.params.begin(), r.params.end(), name) != r.params.end()) continue;
     std::string known;
     for (const auto& p : r.params) known += (known.empty() ? "" : ", ") + p;
-    return fail(c, invalid_field(name, known.empty()
-                                           ? "is not a parameter of this path (it takes none)"
-                                           : "is not a parameter of this path (it takes " +
-                                                 known + ")"));
+    return fail(
+        c, invalid_field(name, known.empty()
+                                   ? "is not a parameter of this path (it takes none)"
+                                   : "is not a parameter of this path (it takes " + known + ")"));
   }
   if (s.routes && pass_on(c)) return;
   try {

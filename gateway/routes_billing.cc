@@ -45,7 +45,8 @@ void api::impl::add_billing_routes() {
         if (const auto sid = a.s.queries->invoice_session(c->who.tenant, iid)) {
           const auto o = a.s.queries->session_owner_of(c->who.tenant, *sid);
           if (o && o->kind == session_kind::appointment && o->host_id != c->who.sub)
-            return a.fail(c, make_error(errc::not_found, "invoice " + iid.value + " does not exist"));
+            return a.fail(c,
+                          make_error(errc::not_found, "invoice " + iid.value + " does not exist"));
         }
       }
       a.answer(c, a.s.queries->invoice(c->who.tenant, iid));

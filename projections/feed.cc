@@ -71,10 +71,17 @@ void derive_session_feed(builder& b, const event& e) {
     b.event_on("inventory");
     b.event_on("picklist");
     b.derived("picklist", "picklist.line_reduced", "line",
-              json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name, {},
-                                         d->line_quantity, d->picked_quantity,
-                                         d->line_quantity - d->picked_quantity, std::nullopt,
-                                         std::nullopt, std::nullopt}));
+              json::write(pick_line_view{d->session_id,
+                                         d->line_id,
+                                         d->item_id,
+                                         d->name,
+                                         {},
+                                         d->line_quantity,
+                                         d->picked_quantity,
+                                         d->line_quantity - d->picked_quantity,
+                                         std::nullopt,
+                                         std::nullopt,
+                                         std::nullopt}));
     b.alert(d->session_id, "sold_out",
             removed_line{d->session_id, d->line_id, d->item_id, d->name, d->quantity, "sold_out"});
   } else if (const auto* d = std::get_if<item_removed>(&e.data)) {
@@ -89,11 +96,11 @@ void derive_session_feed(builder& b, const event& e) {
     if (d->reason == removal_reason::sold_out) b.alert(d->session_id, "sold_out", line);
   } else if (const auto* d = std::get_if<item_picked>(&e.data)) {
     b.event_on("picklist");
-    b.derived("picklist", "picklist.line_picked", "line",
-              json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name,
-                                         d->location, d->line_quantity, d->picked_quantity,
-                                         d->remaining, d->added_at, e.time,
-                                         user_ref{d->picked_by, d->picked_by_name}}));
+    b.derived(
+        "picklist", "picklist.line_picked", "line",
+        json::write(pick_line_view{d->session_id, d->line_id, d->item_id, d->name, d->location,
+                                   d->line_quantity, d->picked_quantity, d->remaining, d->added_at,
+                                   e.time, user_ref{d->picked_by, d->picked_by_name}}));
   } else if (const auto* d = std::get_if<session_ended>(&e.data)) {
     if (d->kind == session_kind::shopping) {
       b.event_on("inventory");
@@ -107,7 +114,6 @@ void derive_session_feed(builder& b, const event& e) {
     }
   }
 }
-
 
 }  // namespace
 

@@ -170,15 +170,15 @@ result<std::string> queries::session_events(const ids::tenant& t, const ids::ses
 
 result<std::string> queries::active_sessions(const ids::tenant& t, const page_request& page,
                                              const std::optional<ids::user>& scoped_host) const {
-  return page_of(views_, layout::index_prefix(t, "active"), page,
-                 [&](std::string_view key, std::string_view) -> std::optional<std::string> {
-                   auto s = load<session_state>(views_, t, "session-" + last_segment(key));
-                   if (!s) return std::nullopt;
-                   if (scoped_host && s->kind == session_kind::appointment &&
-                       s->host_id != *scoped_host)
-                     return std::nullopt;
-                   return json::write(render_entry(*s));
-                 });
+  return page_of(
+      views_, layout::index_prefix(t, "active"), page,
+      [&](std::string_view key, std::string_view) -> std::optional<std::string> {
+        auto s = load<session_state>(views_, t, "session-" + last_segment(key));
+        if (!s) return std::nullopt;
+        if (scoped_host && s->kind == session_kind::appointment && s->host_id != *scoped_host)
+          return std::nullopt;
+        return json::write(render_entry(*s));
+      });
 }
 
 result<std::string> queries::sessions(const ids::tenant& t, const session_filter& f,
@@ -646,9 +646,9 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   for (const char* kind : {"metered", "shopping", "appointment"})
     rates += fmt::format("{}\"{}\":{}", rates.empty() ? "" : ",", kind,
                          rate(completed[kind], ended[kind]));
-  out += fmt::format(R"(,"completion_rate":{{{}}},"no_show_rate":{},"payment_success_rate":{})",
-                     rates, rate(no_shows, ended["appointment"]),
-                     rate(paid_sessions, charged_sessions));
+  out +=
+      fmt::format(R"(,"completion_rate":{{{}}},"no_show_rate":{},"payment_success_rate":{})", rates,
+                  rate(no_shows, ended["appointment"]), rate(paid_sessions, charged_sessions));
   out += ratings_fields(ratings, rating_sums) + "}";
   return out;
 }

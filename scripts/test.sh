@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the dev build (unit, integration, durability
+# Builds and runs every test: formatting first, then the dev build (unit, integration, durability
 # tests against the real `tally`), then the Address+UB and the Thread
 # sanitizer builds of everything but the Beast unit, running their tests too,
 # then each libFuzzer target for 20 s.
@@ -11,6 +11,16 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 # Cache hits across clones in different folders (CI clones afresh).
 export CCACHE_BASEDIR="$PWD"
 jobs=$(nproc)
+
+# Formatting first: it takes a second and fails fast.
+echo "== formatting (clang-format, .clang-format)"
+unformatted=$(git ls-files '*.h' '*.cc' | xargs clang-format --dry-run 2>&1 | grep -c "warning:" || true)
+if [ "$unformatted" != "0" ]; then
+  git ls-files '*.h' '*.cc' | xargs clang-format --dry-run 2>&1 | grep "warning:" | sed -n 1,20p
+  echo "clang-format: $unformatted places differ (run clang-format -i on them)"
+  exit 1
+fi
+echo "clang-format: clean"
 
 echo "== dev build"
 cmake --preset dev >/dev/null
@@ -37,12 +47,3 @@ if [ "${TALLY_SKIP_FUZZ:-0}" != "1" ]; then
   echo "== fuzz (libFuzzer, 20 s per target)"
   bash scripts/fuzz.sh -max_total_time=20
 fi
-
-echo "== formatting (clang-format, .clang-format)"
-unformatted=$(git ls-files '*.h' '*.cc' | xargs clang-format --dry-run 2>&1 | grep -c "warning:" || true)
-if [ "$unformatted" != "0" ]; then
-  git ls-files '*.h' '*.cc' | xargs clang-format --dry-run 2>&1 | grep "warning:" | head -20
-  echo "clang-format: $unformatted places differ (run clang-format -i on them)"
-  exit 1
-fi
-echo "clang-format: clean"

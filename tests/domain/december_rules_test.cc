@@ -28,8 +28,8 @@ struct december : ::testing::Test {
   }
   // A booked appointment of 60 minutes hosted by `host`.
   ids::session booked(cents price, const char* host = "host-7") {
-    auto d = s.run(request_booking{ids::customer{"c1"}, {}, "Tax advice", 60, {}, {}, {}, {},
-                                   "staff"});
+    auto d =
+        s.run(request_booking{ids::customer{"c1"}, {}, "Tax advice", 60, {}, {}, {}, {}, "staff"});
     const auto id = scenario::only<session_requested>(d).session_id;
     s.run(book_session{id, start, 60, price, ids::user{host}});
     return id;
@@ -166,8 +166,8 @@ TEST_F(december, a_host_sees_and_acts_on_only_their_own_appointments) {
                 .err()
                 .code,
             errc::not_found);
-  EXPECT_FALSE(visible_to(session(theirs), decide_context{{}, ids::user{"host-7"}, {}, false, {},
-                                                          {}, true, false}));
+  EXPECT_FALSE(visible_to(session(theirs),
+                          decide_context{{}, ids::user{"host-7"}, {}, false, {}, {}, true, false}));
   // Shopping and metered sessions stay everyone's.
   s.given({item_registered{ids::item{"mug"}, "Mug", "pcs", 100, "B3"}});
   s.as_host("host-8");
@@ -187,9 +187,8 @@ TEST_F(december, a_hosts_booking_is_their_own) {
   const auto& r = scenario::only<session_requested>(d);
   EXPECT_EQ(r.host_id, ids::user{"host-7"});
   EXPECT_EQ(r.host_name, "Hana");
-  auto other = s.when(
-      request_booking{ids::customer{"c1"}, {}, "Lesson", 60, {}, ids::user{"host-8"}, {}, {},
-                      "staff"});
+  auto other = s.when(request_booking{
+      ids::customer{"c1"}, {}, "Lesson", 60, {}, ids::user{"host-8"}, {}, {}, "staff"});
   ASSERT_FALSE(other);
   EXPECT_EQ(other.err().code, errc::forbidden);
   EXPECT_EQ(other.err().fields.at(0).field, "host_id");
@@ -219,9 +218,12 @@ TEST_F(december, staff_create_a_booking_already_quoted_or_booked_in_one_command)
   EXPECT_EQ(scenario::only<session_quoted>(q, 1).price_cents, 800);
   EXPECT_EQ(session(qid).status, session_status::quoted);
 
-  request_booking booking{ids::customer{"c1"}, {},
-                          "Intro",             45,
-                          start,               ids::user{"host-7"},
+  request_booking booking{ids::customer{"c1"},
+                          {},
+                          "Intro",
+                          45,
+                          start,
+                          ids::user{"host-7"},
                           std::string("https://meet.example/y"),
                           {},
                           "staff"};
@@ -243,12 +245,11 @@ TEST_F(december, staff_create_a_booking_already_quoted_or_booked_in_one_command)
 
 TEST_F(december, details_change_while_open_and_the_price_while_nothing_is_charged) {
   const auto id = booked(1000);
-  auto d = s.run(change_session_details{id, std::string("Tax return"),
-                                        std::string("bring the receipts"),
-                                        std::string("https://meet.example/z"), 1500});
+  auto d =
+      s.run(change_session_details{id, std::string("Tax return"), std::string("bring the receipts"),
+                                   std::string("https://meet.example/z"), 1500});
   const auto& e = scenario::only<session_details_changed>(d);
-  EXPECT_EQ(e.changed,
-            (std::vector<std::string>{"title", "notes", "meeting_url", "price_cents"}));
+  EXPECT_EQ(e.changed, (std::vector<std::string>{"title", "notes", "meeting_url", "price_cents"}));
   EXPECT_EQ(e.previous_price_cents, 1000);
   EXPECT_EQ(e.changed_by, ids::user{"staff-1"});
   EXPECT_EQ(view(id).title, "Tax return");
@@ -264,10 +265,10 @@ TEST_F(december, details_change_while_open_and_the_price_while_nothing_is_charge
   EXPECT_EQ(s.when(change_session_details{id, {}, {}, {}, 1}).err().code, errc::already_invoiced);
   // Not on other kinds; not once ended.
   s.given({resource_registered{ids::resource{"r"}, "PC", 600}});
-  auto m = scenario::only<session_started>(
-               s.run(start_session{session_kind::metered, ids::customer{"c1"}, ids::resource{"r"},
-                                   {}}))
-               .session_id;
+  auto m =
+      scenario::only<session_started>(
+          s.run(start_session{session_kind::metered, ids::customer{"c1"}, ids::resource{"r"}, {}}))
+          .session_id;
   EXPECT_EQ(s.when(change_session_details{m, {}, {}, {}, 100}).err().fields.at(0).field,
             "price_cents");
   EXPECT_TRUE(s.when(change_session_details{m, std::string("Evening"), {}, {}, {}}));

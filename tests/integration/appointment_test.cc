@@ -100,11 +100,11 @@ TEST_F(booking_flow, public_request_quote_book_start_in_window_end_charge_invoic
   // The public may not say where it meets, who hosts it or what it costs.
   for (const char* extra : {R"("meeting_url":"https://meet.example/abc")", R"("host_id":"host-7")",
                             R"("price_cents":0)"}) {
-    auto refused =
-        pub.post("/v1/bookings",
-                 std::string(
-                     R"({"customer":{"name":"Cleo","email":"cleo@example.com"},"title":"Tax advice","duration_minutes":60,)") +
-                     extra + "}");
+    auto refused = pub.post(
+        "/v1/bookings",
+        std::string(
+            R"({"customer":{"name":"Cleo","email":"cleo@example.com"},"title":"Tax advice","duration_minutes":60,)") +
+            extra + "}");
     EXPECT_EQ(refused.status, 403) << refused.body;
     EXPECT_EQ(refused.fields().size(), 1u) << refused.body;
   }
@@ -115,7 +115,8 @@ TEST_F(booking_flow, public_request_quote_book_start_in_window_end_charge_invoic
       201);
   const auto id = str(at(req.json(), {"session_id"}));
   EXPECT_EQ(str(at(req.json(), {"status"})), "requested");
-  auto linked = ok(admin->patch("/v1/sessions/" + id, R"({"meeting_url":"https://meet.example/abc"})"));
+  auto linked =
+      ok(admin->patch("/v1/sessions/" + id, R"({"meeting_url":"https://meet.example/abc"})"));
   EXPECT_EQ(str(at(linked.json(), {"meeting_url"})), "https://meet.example/abc");
   EXPECT_EQ(
       str(at(ok(admin->post("/v1/sessions/" + id + "/quote", R"({"price_cents":1000})")).json(),

@@ -63,8 +63,8 @@ struct december_flow : ::testing::Test {
     auto r = ok(admin->post("/v1/bookings", R"({"customer_id":")" + customer_id +
                                                 R"(","title":"Lesson","duration_minutes":60,)" +
                                                 R"("scheduled_start":")" + now_plus(3600) +
-                                                R"(","host_id":")" + host +
-                                                R"(","price_cents":)" + std::to_string(price) + "}"),
+                                                R"(","host_id":")" + host + R"(","price_cents":)" +
+                                                std::to_string(price) + "}"),
                 201);
     EXPECT_EQ(str(at(r.json(), {"status"})), "booked") << r.body;
     return str(at(r.json(), {"session_id"}));
@@ -104,7 +104,8 @@ TEST_F(december_flow, a_payment_in_advance_on_a_cancelled_booking_shows_as_refun
   ok(admin->post("/v1/sessions/" + id + "/payments", R"({"amount_cents":4000,"method":"card"})"));
   ok(admin->post("/v1/sessions/" + id + "/cancel"));
   EXPECT_EQ(num(at(read(*admin, "/v1/sessions/" + id), {"refund_due_cents"})), 4000);
-  ok(admin->post("/v1/sessions/" + id + "/refunds", R"({"amount_cents":4000,"reason":"cancelled"})"));
+  ok(admin->post("/v1/sessions/" + id + "/refunds",
+                 R"({"amount_cents":4000,"reason":"cancelled"})"));
   auto after = read(*admin, "/v1/sessions/" + id);
   EXPECT_EQ(num(at(after, {"refund_due_cents"})), 0);
   EXPECT_EQ(str(at(after, {"payment_status"})), "refunded");
@@ -193,9 +194,9 @@ TEST_F(december_flow, time_travel_is_for_admins_and_auditors) {
   const auto id = booked(customer("Cleo"), 1000);
   EXPECT_EQ(tutor7->get("/v1/sessions/" + id + "?version=1").status, 403);
   EXPECT_EQ(tutor7->get("/v1/sessions/" + id, {"Tally-Min-Position: " + last}).status, 200);
-  EXPECT_EQ(auditor->get("/v1/sessions/" + id + "?version=1", {"Tally-Min-Position: " + last})
-                .status,
-            200);
+  EXPECT_EQ(
+      auditor->get("/v1/sessions/" + id + "?version=1", {"Tally-Min-Position: " + last}).status,
+      200);
 }
 
 TEST_F(december_flow, every_list_refuses_a_parameter_or_value_it_does_not_know) {
@@ -291,15 +292,17 @@ TEST_F(december_flow, an_appointment_view_has_its_windows_and_patch_changes_its_
 }
 
 TEST_F(december_flow, lines_say_when_they_were_added_and_picked_and_by_whom) {
-  ASSERT_EQ(admin->put("/v1/inventory/mug",
-                       R"({"name":"Mug","unit_price_cents":1200,"location":"B3"})")
-                .status,
-            200);
+  ASSERT_EQ(
+      admin->put("/v1/inventory/mug", R"({"name":"Mug","unit_price_cents":1200,"location":"B3"})")
+          .status,
+      200);
   ok(admin->post("/v1/inventory/mug/receipts", R"({"quantity":10})"));
   const auto c = customer("Ann");
-  auto started = ok(admin->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + c + R"("})"), 201);
+  auto started =
+      ok(admin->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + c + R"("})"), 201);
   const auto sid = str(at(started.json(), {"session_id"}));
-  auto added = ok(admin->post("/v1/sessions/" + sid + "/items", R"({"item_id":"mug","quantity":2})"), 201);
+  auto added =
+      ok(admin->post("/v1/sessions/" + sid + "/items", R"({"item_id":"mug","quantity":2})"), 201);
   const auto line = str(at(added.json(), {"line_id"}));
   http_client picker(server->base_url());
   picker.token = server->token("warehouse", "acme", "picker-1");
@@ -331,8 +334,8 @@ TEST_F(december_flow, the_customer_rates_an_ended_session_once_and_the_numbers_s
   auto bad = me.post("/v1/sessions/" + id + "/feedback", R"({"rating":0})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.fields(), std::vector<std::string>{"rating"});
-  auto given = ok(me.post("/v1/sessions/" + id + "/feedback", R"({"rating":4,"comment":"clear"})"),
-                  201);
+  auto given =
+      ok(me.post("/v1/sessions/" + id + "/feedback", R"({"rating":4,"comment":"clear"})"), 201);
   EXPECT_EQ(num(at(given.json(), {"feedback", "rating"})), 4);
   EXPECT_EQ(me.post("/v1/sessions/" + id + "/feedback", R"({"rating":5})").code(),
             "already_exists");
@@ -347,7 +350,8 @@ TEST_F(december_flow, the_customer_rates_an_ended_session_once_and_the_numbers_s
 // layout) are rebuilt from the log when the server starts, so that no stale
 // entry survives; the same store at this layout is kept as it is.
 TEST(december_upgrade, read_models_of_another_layout_are_rebuilt_from_the_log_at_start) {
-  if (kafka_mode()) GTEST_SKIP() << "edits the embedded data directory; its embedded run is the test";
+  if (kafka_mode())
+    GTEST_SKIP() << "edits the embedded data directory; its embedded run is the test";
   temp_dir dir;
   std::string session;
   auto boot_and_count = [&](const std::function<void()>& before) {
@@ -356,8 +360,9 @@ TEST(december_upgrade, read_models_of_another_layout_are_rebuilt_from_the_log_at
     auto admin = server.client("admin");
     if (session.empty()) {
       auto c = admin->post("/v1/customers", R"({"name":"Ann"})").json();
-      session = str(at(admin->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" +
-                                                       str(at(c, {"customer_id"})) + R"("})")
+      session = str(at(admin
+                           ->post("/v1/sessions", R"({"kind":"shopping","customer_id":")" +
+                                                      str(at(c, {"customer_id"})) + R"("})")
                            .json(),
                        {"session_id"}));
       EXPECT_TRUE(eventually([&] { return admin->get("/v1/sessions/" + session).status == 200; }));

@@ -32,9 +32,10 @@ class scenario {
   }
 
   result<decision> when(const command& cmd) {
-    decide_context ctx{tenant,        actor, actor_name, admin, now,
-                       [this] { return fmt::format("id-{}", ++next_id_); },
-                       host_scoped,   customer_scoped};
+    decide_context ctx{tenant,      actor,
+                       actor_name,  admin,
+                       now,         [this] { return fmt::format("id-{}", ++next_id_); },
+                       host_scoped, customer_scoped};
     auto d = decide(cmd, state_, ctx);
     if (d) last_ = d->events;
     return d;
