@@ -92,7 +92,7 @@ dataset& data() {
       const ids::tenant t{"acme"};
       std::vector<event> batch;
       std::int64_t n = 0;
-      auto add = [&](std::string stream, std::int64_t version, timestamp time, event_data data) {
+      auto add = [&](stream_id stream, std::int64_t version, timestamp time, event_data data) {
         event e;
         e.id = ids::event{fmt::format("e{}", ++n)};
         e.tenant = t;
@@ -114,7 +114,7 @@ dataset& data() {
       std::vector<std::int64_t> versions(static_cast<std::size_t>(d.customers), 1);
       for (std::int64_t c = 0; c < d.customers; ++c) {
         const auto id = fmt::format("c{}", c);
-        add("customer-" + id, 1, d.base + std::chrono::seconds(c * 300),
+        add(stream_id::of(ids::customer{id}), 1, d.base + std::chrono::seconds(c * 300),
             customer_registered{ids::customer{id}, name_of(c),
                                 fmt::format("{}.{}@example.com", first_names[c % 50], c),
                                 fmt::format("+1 555 {:07}", c), false});
@@ -122,7 +122,7 @@ dataset& data() {
       for (std::int64_t i = 0; i < d.sessions; ++i) {
         const std::int64_t c = (i * 7919) % d.customers;
         const auto sid = fmt::format("s{}", i);
-        const auto stream = "session-" + sid;
+        const auto stream = stream_id::of(ids::session{sid});
         const timestamp at = d.base + std::chrono::seconds(i * 365 * 86400 / d.sessions);
         const auto kind = i % 10 < 7 ? session_kind::shopping : session_kind::metered;
         const ids::customer cid{fmt::format("c{}", c)};

@@ -452,9 +452,9 @@ class command_bus::decider {
         out.push_back({e.tenant, {}, {}, s->settings.shopping_timeout_minutes});
         continue;
       }
-      if (!e.stream.starts_with("session-") || !seen.insert({e.tenant.value, e.stream}).second)
-        continue;
-      const ids::session id{e.stream.substr(8)};
+      const auto session = e.stream.session();
+      if (!session || !seen.insert({e.tenant.value, session->value}).second) continue;
+      const ids::session& id = *session;
       auto state = model_.for_tenant(e.tenant);
       const auto* ss = state.session(id);
       if (!ss || ss->kind == session_kind::metered) continue;
@@ -550,9 +550,7 @@ class command_bus::decider {
       e.id = ids::event{new_uuid()};
       e.tenant = req.tenant;
       e.stream = stream_of(req.tenant, data);
-      const std::string key =
-          e.stream.starts_with("tenant-") ? std::string(keys::tenant) : e.stream;
-      e.stream_version = tally::version{version_of(state.find(key)).value + 1};
+      e.stream_version = tally::version{version_of(state.find(e.stream.aggregate_key())).value + 1};
       e.time = now;
       e.actor = req.actor;
       e.actor_name = req.actor_name.value_or("");

@@ -1176,7 +1176,7 @@ answer_subject answer_subject_of(std::span<const event> events) {
   const event* about = &events.front();
   if (std::holds_alternative<customer_registered>(about->data) && events.size() > 1)
     about = &events[1];
-  out.target = about->stream.starts_with("tenant-") ? std::string(keys::tenant) : about->stream;
+  out.target = about->stream.aggregate_key();
   // A payment sent to a session's invoice is recorded on the session; the
   // answer is about the invoice.
   if (const auto* p = std::get_if<payment_recorded>(&about->data);

@@ -64,7 +64,7 @@ boost::json::object cloud_event_object(const event& e) {
   o["time"] = format_rfc3339(e.time);
   o["datacontenttype"] = "application/json";
   o["tenant"] = e.tenant.value;
-  o["stream"] = e.stream;
+  o["stream"] = e.stream.str();
   o["streamversion"] = e.stream_version.value;
   o["actor"] = e.actor.value;
   if (!e.actor_name.empty()) o["actorname"] = e.actor_name;
@@ -86,7 +86,9 @@ std::optional<event> decode_cloud_event(std::string_view text) {
   event e;
   e.id = ids::event{env->id};
   e.tenant = ids::tenant{env->tenant};
-  e.stream = env->stream;
+  auto stream = stream_id::parse(env->stream);
+  if (!stream) return std::nullopt;
+  e.stream = std::move(*stream);
   e.stream_version = version{env->streamversion};
   e.time = env->time;
   e.actor = ids::user{env->actor};

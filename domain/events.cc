@@ -20,83 +20,58 @@ bool is_event_type(std::string_view type) {
 namespace {
 struct stream_name {
   const ids::tenant& tenant;
-  std::string operator()(const tenant_settings_changed&) const { return "tenant-" + tenant.value; }
-  std::string operator()(const customer_registered& d) const {
-    return "customer-" + d.customer_id.value;
+  stream_id operator()(const tenant_settings_changed&) const { return stream_id::of(tenant); }
+  stream_id operator()(const customer_registered& d) const { return stream_id::of(d.customer_id); }
+  stream_id operator()(const customer_updated& d) const { return stream_id::of(d.customer_id); }
+  stream_id operator()(const customer_deactivated& d) const { return stream_id::of(d.customer_id); }
+  stream_id operator()(const customer_subscription_changed& d) const {
+    return stream_id::of(d.customer_id);
   }
-  std::string operator()(const customer_updated& d) const {
-    return "customer-" + d.customer_id.value;
+  stream_id operator()(const resource_registered& d) const { return stream_id::of(d.resource_id); }
+  stream_id operator()(const resource_rate_changed& d) const {
+    return stream_id::of(d.resource_id);
   }
-  std::string operator()(const customer_deactivated& d) const {
-    return "customer-" + d.customer_id.value;
+  stream_id operator()(const item_registered& d) const { return stream_id::of(d.item_id); }
+  stream_id operator()(const item_updated& d) const { return stream_id::of(d.item_id); }
+  stream_id operator()(const item_price_changed& d) const { return stream_id::of(d.item_id); }
+  stream_id operator()(const stock_received& d) const { return stream_id::of(d.item_id); }
+  stream_id operator()(const stock_adjusted& d) const { return stream_id::of(d.item_id); }
+  stream_id operator()(const session_requested& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const session_quoted& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const session_booked& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const session_rescheduled& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const credit_note_issued& d) const { return stream_id::of(d.invoice_id); }
+  stream_id operator()(const session_started& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const item_added& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const item_removed& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const item_reduced& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const session_details_changed& d) const {
+    return stream_id::of(d.session_id);
   }
-  std::string operator()(const customer_subscription_changed& d) const {
-    return "customer-" + d.customer_id.value;
+  stream_id operator()(const feedback_given& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const price_adjusted& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const item_picked& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const note_added& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const attendance_recorded& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const session_ended& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const charge_processed& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const payment_recorded& d) const {
+    return d.session_id ? stream_id::of(*d.session_id)
+                        : stream_id::of(d.invoice_id.value_or(ids::invoice{}));
   }
-  std::string operator()(const resource_registered& d) const {
-    return "resource-" + d.resource_id.value;
-  }
-  std::string operator()(const resource_rate_changed& d) const {
-    return "resource-" + d.resource_id.value;
-  }
-  std::string operator()(const item_registered& d) const { return "item-" + d.item_id.value; }
-  std::string operator()(const item_updated& d) const { return "item-" + d.item_id.value; }
-  std::string operator()(const item_price_changed& d) const { return "item-" + d.item_id.value; }
-  std::string operator()(const stock_received& d) const { return "item-" + d.item_id.value; }
-  std::string operator()(const stock_adjusted& d) const { return "item-" + d.item_id.value; }
-  std::string operator()(const session_requested& d) const {
-    return "session-" + d.session_id.value;
-  }
-  std::string operator()(const session_quoted& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const session_booked& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const session_rescheduled& d) const {
-    return "session-" + d.session_id.value;
-  }
-  std::string operator()(const credit_note_issued& d) const {
-    return "invoice-" + d.invoice_id.value;
-  }
-  std::string operator()(const session_started& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const item_added& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const item_removed& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const item_reduced& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const session_details_changed& d) const {
-    return "session-" + d.session_id.value;
-  }
-  std::string operator()(const feedback_given& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const price_adjusted& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const item_picked& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const note_added& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const attendance_recorded& d) const {
-    return "session-" + d.session_id.value;
-  }
-  std::string operator()(const session_ended& d) const { return "session-" + d.session_id.value; }
-  std::string operator()(const charge_processed& d) const {
-    return "session-" + d.session_id.value;
-  }
-  std::string operator()(const payment_recorded& d) const {
-    return d.session_id ? "session-" + d.session_id->value
-                        : "invoice-" + d.invoice_id.value_or(ids::invoice{}).value;
-  }
-  std::string operator()(const payment_refunded& d) const {
-    return "session-" + d.session_id.value;
-  }
-  std::string operator()(const invoice_issued& d) const { return "invoice-" + d.invoice_id.value; }
-  std::string operator()(const webhook_registered& d) const {
-    return "webhook-" + d.webhook_id.value;
-  }
-  std::string operator()(const webhook_removed& d) const { return "webhook-" + d.webhook_id.value; }
+  stream_id operator()(const payment_refunded& d) const { return stream_id::of(d.session_id); }
+  stream_id operator()(const invoice_issued& d) const { return stream_id::of(d.invoice_id); }
+  stream_id operator()(const webhook_registered& d) const { return stream_id::of(d.webhook_id); }
+  stream_id operator()(const webhook_removed& d) const { return stream_id::of(d.webhook_id); }
 };
 }  // namespace
 
-std::string stream_of(const ids::tenant& tenant, const event_data& e) {
+stream_id stream_of(const ids::tenant& tenant, const event_data& e) {
   return std::visit(stream_name{tenant}, e);
 }
 
 std::string subject_of(const ids::tenant& tenant, const event_data& e) {
-  std::string stream = stream_of(tenant, e);
-  const auto dash = stream.find('-');
-  std::string kind = stream.substr(0, dash);
-  return kind + "s/" + stream.substr(dash + 1);
+  return stream_of(tenant, e).subject();
 }
 
 }  // namespace tally

@@ -9,6 +9,7 @@
 #include "base/time.h"
 #include "domain/ids.h"
 #include "domain/settings.h"
+#include "domain/stream_id.h"
 
 #include <boost/describe.hpp>
 
@@ -573,8 +574,8 @@ using event_data = std::variant<
 std::string_view type_of(const event_data& e);
 // Whether `type` names an event type ("ItemAdded").
 bool is_event_type(std::string_view type);
-// "session-<id>", "item-<id>", ... : the stream an event belongs to.
-std::string stream_of(const ids::tenant& tenant, const event_data& e);
+// The stream an event belongs to ("session-<id>", "item-<id>", ...).
+stream_id stream_of(const ids::tenant& tenant, const event_data& e);
 // The CloudEvents subject: "sessions/<id>", "items/<id>", ...
 std::string subject_of(const ids::tenant& tenant, const event_data& e);
 
@@ -583,7 +584,7 @@ std::string subject_of(const ids::tenant& tenant, const event_data& e);
 struct event {
   ids::event id;
   ids::tenant tenant;
-  std::string stream;
+  stream_id stream;
   version stream_version;
   timestamp time;
   ids::user actor;

@@ -430,9 +430,7 @@ struct applier {
 
 // The version of the aggregate whose stream the event is in.
 void bump_version(state_access& s, const event& e) {
-  const std::string& stream = e.stream;
-  std::string key = stream.rfind("tenant-", 0) == 0 ? std::string(keys::tenant) : stream;
-  if (aggregate* a = s.find_mut(key)) {
+  if (aggregate* a = s.find_mut(e.stream.aggregate_key())) {
     std::visit(
         [&](auto& st) {
           if constexpr (requires { st.version; }) st.version = e.stream_version;
@@ -443,8 +441,8 @@ void bump_version(state_access& s, const event& e) {
 
 // A session's host is named where one of their own events names them.
 void learn_host_name(state_access& s, const event& e) {
-  if (e.actor_name.empty() || !e.stream.starts_with("session-")) return;
-  auto* ss = s.find_mut_as<session_state>(e.stream);
+  if (e.actor_name.empty() || !e.stream.is(stream_kind::session)) return;
+  auto* ss = s.find_mut_as<session_state>(e.stream.str());
   if (ss && !ss->host_name && !ss->host_id.empty() && ss->host_id == e.actor)
     ss->host_name = e.actor_name;
 }

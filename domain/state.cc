@@ -6,20 +6,20 @@
 namespace tally {
 
 namespace keys {
-std::string customer(const ids::customer& id) { return "customer-" + id.value; }
+std::string customer(const ids::customer& id) { return stream_id::of(id).str(); }
 std::string email(std::string_view address) {
   std::string out = "email-";
   for (char c : address) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
-std::string resource(const ids::resource& id) { return "resource-" + id.value; }
-std::string item(const ids::item& id) { return "item-" + id.value; }
+std::string resource(const ids::resource& id) { return stream_id::of(id).str(); }
+std::string item(const ids::item& id) { return stream_id::of(id).str(); }
 std::string reservation(const ids::item& item, const ids::line& line) {
   return "reservation-" + item.value + "/" + line.value;
 }
-std::string session(const ids::session& id) { return "session-" + id.value; }
-std::string invoice(const ids::invoice& id) { return "invoice-" + id.value; }
-std::string webhook(const ids::webhook& id) { return "webhook-" + id.value; }
+std::string session(const ids::session& id) { return stream_id::of(id).str(); }
+std::string invoice(const ids::invoice& id) { return stream_id::of(id).str(); }
+std::string webhook(const ids::webhook& id) { return stream_id::of(id).str(); }
 }  // namespace keys
 
 const tenant_state& state_reader::tenant() const {

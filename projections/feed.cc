@@ -51,7 +51,7 @@ struct builder {
 };
 
 void derive_session_feed(builder& b, const event& e) {
-  const std::string session_channel = "session:" + e.stream.substr(8);
+  const std::string session_channel = "session:" + e.stream.id();
   const auto* note = std::get_if<note_added>(&e.data);
   const bool private_note = note && note->private_;
   b.event_on("sessions", private_note);
@@ -126,13 +126,14 @@ std::string cloud_event_with_position(const ports::recorded_event& r) {
 std::vector<feed_message> derive_feed(const event& e, const ports::position& pos,
                                       const std::string& event_json) {
   builder b{{}, event_json, json_string(pos.token())};
-  if (e.stream.starts_with("item-")) {
+  if (e.stream.is(stream_kind::item)) {
     b.event_on("inventory");
     return std::move(b.out);
   }
-  if (!e.stream.starts_with("session-")) return std::move(b.out);
+  const auto session = e.stream.session();
+  if (!session) return std::move(b.out);
   derive_session_feed(b, e);
-  for (auto& m : b.out) m.session = ids::session{e.stream.substr(8)};
+  for (auto& m : b.out) m.session = *session;
   return std::move(b.out);
 }
 

@@ -204,16 +204,13 @@ void count_marks(batch_writes& b, const ids::tenant& t, const session_marks& m, 
 
 insights::insights(batch_writes& b, batch_writes::tenant_view& view, const event& e)
     : b_(b), view_(view), e_(e) {
-  if (e.stream.starts_with("session-")) {
-    session_ = ids::session{e.stream.substr(8)};
+  if ((session_ = e.stream.session())) {
     if (const auto* s = view.session(*session_)) {
       session_before_ = *s;
       customer_ = s->customer.customer_id;
     }
-  } else if (e.stream.starts_with("customer-")) {
-    customer_ = ids::customer{e.stream.substr(9)};
-  } else if (e.stream.starts_with("item-")) {
-    item_ = ids::item{e.stream.substr(5)};
+  } else if ((customer_ = e.stream.customer())) {
+  } else if ((item_ = e.stream.item())) {
     if (const auto* i = view.item(*item_)) item_keys_before_ = item_keys(e.tenant, *i);
   }
   if (!customer_) customer_ = std::visit([](const auto& d) { return customer_in(d); }, e.data);
@@ -224,7 +221,7 @@ insights::insights(batch_writes& b, batch_writes::tenant_view& view, const event
           b.peek<customer_figures>(layout::doc(e.tenant, "cstats", customer_->value))
               .active_sessions > 0;
       customer_keys_before_ =
-          customer_keys(e.tenant, *c, in_session_before_, e.stream.starts_with("customer-"));
+          customer_keys(e.tenant, *c, in_session_before_, e.stream.is(stream_kind::customer));
     }
   }
 }
@@ -311,7 +308,7 @@ void insights::after_evolve() {
     if (c) {
       in_session =
           b_.peek<customer_figures>(layout::doc(t, "cstats", customer_->value)).active_sessions > 0;
-      keys = customer_keys(t, *c, in_session, e_.stream.starts_with("customer-"));
+      keys = customer_keys(t, *c, in_session, e_.stream.is(stream_kind::customer));
     }
     replace_keys(b_, customer_keys_before_, keys);
     const int total = (c ? 1 : 0) - (customer_before_ ? 1 : 0);

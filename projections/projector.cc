@@ -116,15 +116,14 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     const event& e = r.event;
     batch_writes::tenant_view view(b, e.tenant);
     const std::string json = cloud_event_with_position(r);
-    b.put(layout::history(e.tenant, e.stream, e.stream_version.value), json);
+    b.put(layout::history(e.tenant, e.stream.str(), e.stream_version.value), json);
     b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
     if (!e.hash.empty())
       b.put(layout::chain_head(e.tenant),
             fmt::format(R"({{"position":"{}","hash":"{}"}})", r.pos.token(), e.hash));
-    std::optional<ids::session> session_id;
+    const std::optional<ids::session> session_id = e.stream.session();
     std::set<std::string> keys_before;
-    if (e.stream.starts_with("session-")) {
-      session_id = ids::session{e.stream.substr(8)};
+    if (session_id) {
       if (const auto* old_state = view.session(*session_id))
         keys_before = session_index_keys(e.tenant, *old_state);
     }
@@ -140,9 +139,9 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
       for (const auto& k : keys_after)
         if (!keys_before.contains(k)) b.put(k, "");
     }
-    if (e.stream.starts_with("session-")) {
+    if (session_id) {
       // The pick list: a shopping session is on it while it has lines to pick.
-      const ids::session id{e.stream.substr(8)};
+      const ids::session& id = *session_id;
       if (const auto* s = view.session(id);
           s && s->kind == session_kind::shopping && s->started_at) {
         const auto key =

@@ -359,7 +359,7 @@ TEST(holds_cost, adding_a_hold_writes_the_same_few_small_keys_with_1_or_5000_hol
     a.effect = stock_effect::reserved;
     event e;
     e.tenant = acme;
-    e.stream = "session-s" + std::to_string(i);
+    e.stream = stream_id::of(ids::session{"s" + std::to_string(i)});
     e.data = a;
     counting_state counting(state);
     evolve(counting, e);

@@ -26,7 +26,7 @@ event make_event(const std::string& tenant, int n) {
   e.id = ids::event{"e-" + tenant + "-" + std::to_string(n) + "-" +
                     std::to_string(std::random_device{}())};
   e.tenant = ids::tenant{tenant};
-  e.stream = "item-tea";
+  e.stream = stream_id::of(ids::item{"tea"});
   e.stream_version = version{n + 1};
   e.time = *parse_rfc3339("2026-11-22T10:00:00Z");
   e.actor = ids::user{"u1"};

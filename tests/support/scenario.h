@@ -99,7 +99,7 @@ class scenario {
   }
 
   memory_state state_;
-  std::map<std::string, std::int64_t> versions_;
+  std::map<stream_id, std::int64_t> versions_;
   std::vector<event_data> last_;
   int next_id_ = 0;
   int next_event_ = 0;

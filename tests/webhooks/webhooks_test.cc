@@ -124,7 +124,7 @@ struct dispatcher_test : ::testing::Test {
   tally::testing::memory_kv store;
   stepping_clock clock;
   std::int64_t n = 0;
-  std::map<std::string, std::int64_t> versions;
+  std::map<stream_id, std::int64_t> versions;
 
   void SetUp() override {
     std::filesystem::remove_all(dir);
