@@ -1,5 +1,7 @@
 #include "base/jcs.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -130,6 +132,9 @@ void number(std::string& out, double v) {
   }
 }
 
+// Set by write() when it met an integer that a double does not hold exactly.
+thread_local bool inexact_integer = false;
+
 void write(std::string& out, const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null:
@@ -141,7 +146,8 @@ void write(std::string& out, const boost::json::value& v) {
     case boost::json::kind::int64: {
       const auto i = v.get_int64();
       // Beyond 2^53 a JSON number is a double to ECMAScript.
-      if (i > (std::int64_t{1} << 53) || i < -(std::int64_t{1} << 53)) {
+      if (i >= (std::int64_t{1} << 53) || i <= -(std::int64_t{1} << 53)) {
+        inexact_integer = true;
         number(out, static_cast<double>(i));
       } else {
         char buf[24];
@@ -153,9 +159,10 @@ void write(std::string& out, const boost::json::value& v) {
     }
     case boost::json::kind::uint64: {
       const auto u = v.get_uint64();
-      if (u > (std::uint64_t{1} << 53))
+      if (u >= (std::uint64_t{1} << 53)) {
+        inexact_integer = true;
         number(out, static_cast<double>(u));
-      else
+      } else
         out += std::to_string(u);
       break;
     }
@@ -215,6 +222,62 @@ std::string canonical_json(const boost::json::value& v) {
   out.reserve(1024);
   write(out, v);
   return out;
+}
+
+namespace {
+
+constexpr std::int64_t max_exact = (std::int64_t{1} << 53) - 1;
+
+bool utf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
+
+// The first value of `v` that is not I-JSON, by its path under `path`.
+std::string first_problem(const boost::json::value& v, const std::string& path) {
+  const auto at = [&](std::string_view what) {
+    return (path.empty() ? std::string("(the value)") : path) + ": " + std::string(what);
+  };
+  switch (v.kind()) {
+    case boost::json::kind::int64:
+      if (v.get_int64() > max_exact || v.get_int64() < -max_exact)
+        return at("is an integer beyond 2^53-1");
+      return "";
+    case boost::json::kind::uint64:
+      return v.get_uint64() > static_cast<std::uint64_t>(max_exact)
+                 ? at("is an integer beyond 2^53-1")
+                 : "";
+    case boost::json::kind::double_:
+      return std::isfinite(v.get_double()) ? "" : at("is not a finite number");
+    case boost::json::kind::string:
+      return utf8(v.get_string()) ? "" : at("is not valid UTF-8");
+    case boost::json::kind::array: {
+      std::size_t i = 0;
+      for (const auto& item : v.get_array()) {
+        auto p = first_problem(item, path + "[" + std::to_string(i++) + "]");
+        if (!p.empty()) return p;
+      }
+      return "";
+    }
+    case boost::json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        const std::string name(kv.key());
+        if (!utf8(name)) return at("has a member name that is not valid UTF-8");
+        auto p = first_problem(kv.value(), path.empty() ? name : path + "." + name);
+        if (!p.empty()) return p;
+      }
+      return "";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> canonical_i_json(const boost::json::value& v, std::string& problem) {
+  inexact_integer = false;
+  std::string text = canonical_json(v);
+  if (!inexact_integer && utf8(text)) return text;
+  problem = first_problem(v, "");
+  if (problem.empty()) problem = "(the value): is not I-JSON";
+  return std::nullopt;
 }
 
 }  // namespace tally

@@ -4,9 +4,12 @@
 //
 // Reading is strict where the input comes from a client: every field is
 // visited; unknown, duplicate, missing and mistyped fields are reported by
-// their path ("lines[2].quantity"), never thrown. Reading is lenient where the
+// their path ("lines[2].quantity"), never thrown, and integers lie within
+// ±(2^53-1), which every client holds exactly. Reading is lenient where the
 // input is Tally's own (events, stored read models): unknown fields are
-// skipped, so that a newer schema never breaks an older reader.
+// skipped, so that a newer schema never breaks an older reader, and an
+// integer is read over the whole range of its type, so that whatever Tally
+// wrote reads back (a read-side sum past 2^53 is still a number it wrote).
 //
 // Types take part by shape:
 //  - described structs (BOOST_DESCRIBE_STRUCT) and enums (BOOST_DESCRIBE_ENUM,
@@ -172,7 +175,7 @@ class reader {
         if constexpr (std::is_same_v<V, std::int64_t>) {
           if (item.is_int64()) {
             const std::int64_t v = item.get_int64().value_unsafe();
-            if (v <= max_safe_integer && v >= -max_safe_integer) {
+            if (mode_ == mode::lenient || (v <= max_safe_integer && v >= -max_safe_integer)) {
               out.back() = v;
               ++i;
               continue;
@@ -267,7 +270,7 @@ class reader {
       errors_.push_back({path, "must be an integer"});
       return;
     }
-    if (v > max_safe_integer || v < -max_safe_integer ||
+    if ((mode_ == mode::strict && (v > max_safe_integer || v < -max_safe_integer)) ||
         v > static_cast<std::int64_t>(std::numeric_limits<I>::max()) ||
         v < static_cast<std::int64_t>(std::numeric_limits<I>::min())) {
       errors_.push_back({path, "is out of range"});

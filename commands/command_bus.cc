@@ -14,6 +14,7 @@
 #include <cassert>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -543,14 +544,25 @@ class command_bus::decider {
       }
     }
 
-    out.first_event = events.size();
-    out.event_count = d->events.size();
+    // The command's events are made whole (versions, chain) before any of
+    // them changes the state, so that one that would not read back refuses
+    // the command and leaves the state as it was (hash_to_append).
+    std::vector<event> made;
+    made.reserve(d->events.size());
+    std::map<std::string, std::int64_t, std::less<>> versions;
+    std::string head = state.tenant().chain_head;
     for (auto& data : d->events) {
       event e;
       e.id = ids::event{new_uuid()};
       e.tenant = req.tenant;
       e.stream = stream_of(req.tenant, data);
-      e.stream_version = tally::version{version_of(state.find(e.stream.aggregate_key())).value + 1};
+      std::string key = e.stream.aggregate_key();
+      auto v = versions.find(key);
+      if (v == versions.end()) {
+        const auto current = version_of(state.find(key)).value;
+        v = versions.emplace(std::move(key), current).first;
+      }
+      e.stream_version = tally::version{++v->second};
       e.time = now;
       e.actor = req.actor;
       e.actor_name = req.actor_name.value_or("");
@@ -563,10 +575,26 @@ class command_bus::decider {
       }
       e.data = std::move(data);
       // The tenant's chain (docs/audit.md): its head is in the write model,
-      // and evolve moves it to this event's hash.
-      const std::string& head = state.tenant().chain_head;
+      // and evolve moves it to each event's hash.
       e.prevhash = head.empty() ? std::string(genesis_hash) : head;
-      e.hash = chain_hash(e);
+      auto hash = hash_to_append(e);
+      if (!hash) {
+        spdlog::error("a command of tenant {} was refused: {}", req.tenant.value,
+                      hash.err().detail);
+        out.reply.failure =
+            make_error(errc::internal,
+                       "the command's events could not be written so that they read back; "
+                       "nothing was written (" +
+                           hash.err().detail + ")");
+        return;
+      }
+      e.hash = std::move(*hash);
+      head = e.hash;
+      made.push_back(std::move(e));
+    }
+    out.first_event = events.size();
+    out.event_count = made.size();
+    for (auto& e : made) {
       evolve(state, e);
       events.push_back(std::move(e));
     }

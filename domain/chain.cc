@@ -14,6 +14,17 @@ std::string chain_hash(const event& e) {
   return sha256_hex(canonical_json(v));
 }
 
+result<std::string> hash_to_append(const event& e) {
+  boost::json::value v(cloud_event_object(e));
+  v.as_object().erase("hash");
+  std::string problem;
+  auto text = canonical_i_json(v, problem);
+  if (!text)
+    return make_error(errc::internal, "the event " + std::string(type_of(e.data)) +
+                                          " would not read back (" + problem + ")");
+  return sha256_hex(*text);
+}
+
 bool chain_verifier::fail(std::string position, std::string reason) {
   failure_ = std::move(reason);
   failed_position_ = std::move(position);

@@ -6,6 +6,7 @@
 // (JCS) form of the event exactly as GET /v1/events serves it, without its
 // `position` and `hash` members. Anyone can recompute it.
 
+#include "domain/error.h"
 #include "domain/events.h"
 
 #include <cstdint>
@@ -20,6 +21,14 @@ inline constexpr std::string_view genesis_hash =
 
 // The hash of `e` (its prevhash set, its hash ignored).
 [[nodiscard]] std::string chain_hash(const event& e);
+
+// The same for an event about to be appended, with the check that keeps the
+// log readable (ARCHITECTURE.md: the log never holds an event its own reader
+// refuses): an event whose CloudEvent is not I-JSON (a string that is not
+// UTF-8, an integer beyond 2^53-1) has no canonical form, so it has no hash
+// and is never appended. The error names the value. Costs the append one
+// pass of UTF-8 validation over the canonical text.
+[[nodiscard]] result<std::string> hash_to_append(const event& e);
 
 // Checks one tenant's events as served (JSON text, in log order), one at a
 // time. The first that breaks the chain stops it: `failure` says why.

@@ -11,237 +11,6 @@ namespace tally {
 
 namespace {
 
-constexpr std::size_t max_name = 200;
-constexpr std::size_t max_text = 4000;
-
-struct checker {
-  std::vector<field_problem> problems;
-
-  void text(std::string_view field, const std::string& v, std::size_t max, bool required = true) {
-    if (required && v.find_first_not_of(" \t\r\n") == std::string::npos)
-      problems.push_back({std::string(field), "must not be empty"});
-    else if (v.size() > max)
-      problems.push_back({std::string(field), fmt::format("must be at most {} characters", max)});
-  }
-  void opt_text(std::string_view field, const std::optional<std::string>& v, std::size_t max) {
-    if (v) text(field, *v, max, false);
-  }
-  void email(std::string_view field, const std::optional<std::string>& v) {
-    if (!v) return;
-    const auto at = v->find('@');
-    if (v->size() > 254 || at == std::string::npos || at == 0 || at + 1 == v->size() ||
-        v->find_first_of(" \t\r\n") != std::string::npos)
-      problems.push_back({std::string(field), "must be an e-mail address"});
-  }
-  void range(std::string_view field, std::int64_t v, std::int64_t lo, std::int64_t hi) {
-    if (v < lo || v > hi)
-      problems.push_back({std::string(field), fmt::format("must be between {} and {}", lo, hi)});
-  }
-  void id(std::string_view field, const std::string& v) {
-    if (v.empty() || v.size() > 100 || !std::all_of(v.begin(), v.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-        }))
-      problems.push_back({std::string(field), "must be 1 to 100 letters, digits, '-', '_' or '.'"});
-  }
-};
-
-struct validator {
-  checker& c;
-  void operator()(const register_customer& x) {
-    c.text("name", x.name, max_name);
-    c.email("email", x.email);
-    c.opt_text("phone", x.phone, 50);
-  }
-  void operator()(const update_customer& x) {
-    if (x.name) c.text("name", *x.name, max_name);
-    c.email("email", x.email);
-    c.opt_text("phone", x.phone, 50);
-  }
-  void operator()(const deactivate_customer&) {}
-  void operator()(const change_subscription&) {}
-  void operator()(const register_resource& x) {
-    c.text("name", x.name, max_name);
-    c.range("hourly_rate_cents", x.hourly_rate_cents, 0, max_price_cents);
-  }
-  void operator()(const change_resource_rate& x) {
-    c.range("hourly_rate_cents", x.hourly_rate_cents, 0, max_price_cents);
-  }
-  void operator()(const put_item& x) {
-    c.id("item_id", x.item_id.value);
-    c.text("name", x.name, max_name);
-    c.opt_text("unit", x.unit, 50);
-    c.opt_text("location", x.location, max_name);
-    c.range("unit_price_cents", x.unit_price_cents, 0, max_price_cents);
-  }
-  void operator()(const receive_stock& x) { c.range("quantity", x.quantity, 1, max_quantity); }
-  void operator()(const adjust_stock& x) {
-    if (x.delta == 0)
-      c.problems.push_back({"delta", "must not be 0"});
-    else
-      c.range("delta", x.delta, -max_quantity, max_quantity);
-    c.text("reason", x.reason, max_name);
-  }
-  void operator()(const start_session& x) {
-    if (x.kind == session_kind::appointment)
-      c.problems.push_back(
-          {"kind", "must be metered or shopping (appointments are booked: POST /v1/bookings)"});
-    if (x.kind == session_kind::metered && !x.resource_id)
-      c.problems.push_back({"resource_id", "is required for a metered session"});
-    if (x.kind != session_kind::metered && x.resource_id)
-      c.problems.push_back({"resource_id", "is only for metered sessions"});
-    c.opt_text("notes", x.notes, max_text);
-  }
-  void operator()(const add_item& x) {
-    c.range("quantity", x.quantity, 1, max_quantity);
-    if (x.unit_price_cents) c.range("unit_price_cents", *x.unit_price_cents, 0, max_price_cents);
-  }
-  void operator()(const remove_item&) {}
-  void operator()(const adjust_price& x) {
-    c.range("unit_price_cents", x.unit_price_cents, 0, max_price_cents);
-    c.opt_text("reason", x.reason, max_name);
-  }
-  void operator()(const pick_item& x) {
-    if (x.quantity) c.range("quantity", *x.quantity, 1, max_quantity);
-  }
-  void operator()(const cancel_session& x) { c.opt_text("reason", x.reason, max_name); }
-  void operator()(const expire_session&) {}
-  void operator()(const add_note& x) { c.text("text", x.text, max_text); }
-  void operator()(const end_session&) {}
-  void operator()(const record_payment& x) {
-    c.range("amount_cents", x.amount_cents, 1, json_safe_max);
-    c.text("method", x.method, 50);
-  }
-  void operator()(const refund_payment& x) {
-    c.range("amount_cents", x.amount_cents, 1, json_safe_max);
-    c.text("reason", x.reason, max_name);
-  }
-  void operator()(const issue_invoice& x) {
-    if (x.lines.empty()) c.problems.push_back({"lines", "must hold at least one line"});
-    if (x.lines.size() > 500) c.problems.push_back({"lines", "must hold at most 500 lines"});
-    for (std::size_t i = 0; i < x.lines.size(); ++i) {
-      const std::string p = fmt::format("lines[{}].", i);
-      c.text(p + "description", x.lines[i].description, max_name);
-      c.range(p + "quantity", x.lines[i].quantity, 1, max_quantity);
-      c.range(p + "unit_price_cents", x.lines[i].unit_price_cents, 0, max_price_cents);
-    }
-  }
-  void operator()(const request_booking& x) {
-    if (x.customer_id && x.customer)
-      c.problems.push_back({"customer", "give customer_id or customer, not both"});
-    if (!x.customer_id && !x.customer)
-      c.problems.push_back({"customer_id", "is required (or customer: {name, email})"});
-    if (x.customer) {
-      c.text("customer.name", x.customer->name, max_name);
-      c.email("customer.email", x.customer->email);
-      c.opt_text("customer.phone", x.customer->phone, 50);
-    }
-    c.text("title", x.title, max_name);
-    c.range("duration_minutes", x.duration_minutes, 1, 7 * 24 * 60);
-    c.opt_text("meeting_url", x.meeting_url, 2000);
-    c.opt_text("notes", x.notes, max_text);
-    if (x.price_cents) c.range("price_cents", *x.price_cents, 0, max_price_cents);
-    if (x.host_name) c.text("host_name", *x.host_name, max_name);
-  }
-  void operator()(const change_session_details& x) {
-    if (!x.title && !x.notes && !x.meeting_url && !x.price_cents)
-      c.problems.push_back(
-          {"title", "give at least one of title, notes, meeting_url, price_cents"});
-    if (x.title) c.text("title", *x.title, max_name);
-    c.opt_text("notes", x.notes, max_text);
-    c.opt_text("meeting_url", x.meeting_url, 2000);
-    if (x.price_cents) c.range("price_cents", *x.price_cents, 0, max_price_cents);
-  }
-  void operator()(const give_feedback& x) {
-    c.range("rating", x.rating, 1, 5);
-    c.opt_text("comment", x.comment, max_text);
-  }
-  void operator()(const quote_session& x) {
-    c.range("price_cents", x.price_cents, 0, max_price_cents);
-  }
-  void operator()(const book_session& x) {
-    if (x.duration_minutes) c.range("duration_minutes", *x.duration_minutes, 1, 7 * 24 * 60);
-    if (x.price_cents) c.range("price_cents", *x.price_cents, 0, max_price_cents);
-    if (x.host_name) c.text("host_name", *x.host_name, max_name);
-  }
-  void operator()(const reschedule_session& x) {
-    if (x.duration_minutes) c.range("duration_minutes", *x.duration_minutes, 1, 7 * 24 * 60);
-  }
-  void operator()(const start_appointment&) {}
-  void operator()(const mark_no_show&) {}
-  void operator()(const record_attendance& x) { c.opt_text("source", x.source, max_name); }
-  void operator()(const register_webhook& x) {
-    c.text("url", x.url, 2000);
-    const bool https = x.url.starts_with("https://"), http = x.url.starts_with("http://");
-    if (!https && !http)
-      c.problems.push_back({"url", "must be an https:// URL (or http:// to an allowed host)"});
-    else if (x.url.size() <= (https ? 8u : 7u) ||
-             std::any_of(x.url.begin(), x.url.end(),
-                         [](unsigned char ch) { return ch <= ' ' || ch == 0x7f; }))
-      c.problems.push_back({"url", "must name a host and hold no spaces or control characters"});
-    if (x.event_types) {
-      if (x.event_types->size() > 100)
-        c.problems.push_back({"event_types", "must list at most 100 types"});
-      for (std::size_t i = 0; i < x.event_types->size() && i < 100; ++i)
-        if (!is_event_type((*x.event_types)[i]))
-          c.problems.push_back({fmt::format("event_types[{}]", i),
-                                "must be an event type such as SessionEnded (DOMAIN.md)"});
-    }
-    c.opt_text("description", x.description, max_name);
-  }
-  void operator()(const remove_webhook&) {}
-  void operator()(const resolve_session& x) {
-    c.range("charge_cents", x.charge_cents, 0, max_price_cents);
-    c.text("reason", x.reason, max_name);
-  }
-  void operator()(const invoice_session&) {}
-  void operator()(const mark_paid&) {}
-  void operator()(const issue_credit_note& x) {
-    c.text("reason", x.reason, max_name);
-    if (x.lines) {
-      if (x.lines->empty()) c.problems.push_back({"lines", "must hold at least one line"});
-      for (std::size_t i = 0; i < x.lines->size(); ++i) {
-        const std::string p = fmt::format("lines[{}].", i);
-        c.text(p + "description", (*x.lines)[i].description, max_name);
-        c.range(p + "quantity", (*x.lines)[i].quantity, 1, max_quantity);
-        c.range(p + "unit_price_cents", (*x.lines)[i].unit_price_cents, 0, max_price_cents);
-      }
-    }
-  }
-  void operator()(const change_settings& x) {
-    if (x.currency &&
-        (x.currency->size() != 3 || !std::all_of(x.currency->begin(), x.currency->end(),
-                                                 [](char ch) { return ch >= 'A' && ch <= 'Z'; })))
-      c.problems.push_back({"currency", "must be an ISO 4217 code such as USD"});
-    auto pct = [&](const char* f, const std::optional<std::int64_t>& v) {
-      if (v) c.range(f, *v, 0, 100);
-    };
-    auto minutes = [&](const char* f, const std::optional<std::int64_t>& v) {
-      if (v) c.range(f, *v, 0, 525'600);
-    };
-    minutes("join_window_minutes", x.join_window_minutes);
-    pct("no_show_wait_percent", x.no_show_wait_percent);
-    pct("no_show_fee_percent", x.no_show_fee_percent);
-    pct("min_payable_percent", x.min_payable_percent);
-    pct("platform_fee_percent", x.platform_fee_percent);
-    minutes("shopping_timeout_minutes", x.shopping_timeout_minutes);
-    if (x.timezone && !zone::find(*x.timezone))
-      c.problems.push_back({"timezone", "must be an IANA time zone name such as Europe/Berlin"});
-    if (x.live_shopping) {
-      if (const auto* mode = std::get_if<std::string>(&*x.live_shopping)) {
-        if (*mode != "all" && *mode != "off")
-          c.problems.push_back({"live_shopping", "must be \"all\", \"off\" or a list of host ids"});
-      } else {
-        const auto& hosts = std::get<std::vector<std::string>>(*x.live_shopping);
-        if (hosts.size() > 1000)
-          c.problems.push_back({"live_shopping", "must list at most 1000 host ids"});
-        for (std::size_t i = 0; i < hosts.size() && i < 1000; ++i)
-          c.text(fmt::format("live_shopping[{}]", i), hosts[i], max_name);
-      }
-    }
-  }
-  static constexpr std::int64_t json_safe_max = (std::int64_t{1} << 53) - 1;
-};
-
 error not_found(std::string_view what, std::string_view id) {
   return make_error(errc::not_found, fmt::format("{} {} does not exist", what, id));
 }
@@ -348,6 +117,27 @@ struct decider {
     decision d{{std::move(ended)}, keys::session(ss.session_id), {}};
     if (fee > 0) d.events.push_back(charge(ss, fee, charge_reason::no_show_fee));
     return d;
+  }
+
+  // A line of `line` cents in place of one of `replaced` cents: the line and
+  // the session's items within the money bound (DOMAIN.md, Rules).
+  std::optional<error> line_within_bound(const session_state& ss, cents line, cents replaced,
+                                         const char* field) const {
+    if (!within_money_bound(line)) return amount_too_large(field, "the line's total", line);
+    const cents others = items_total(ss) - replaced;
+    if (!within_money_bound(others, line))
+      return amount_too_large(field, "the session's items total", others + line);
+    return std::nullopt;
+  }
+  // A payment of `amount` within the customer's lifetime bound: what they
+  // paid, less refunds, stays within the money bound.
+  std::optional<error> lifetime_within_bound(const ids::customer& id, cents amount) const {
+    const auto* c = s.customer(id);
+    const cents lifetime = c ? c->total_paid_cents : 0;
+    if (!within_money_bound(std::max<cents>(lifetime, 0), amount))
+      return amount_too_large("amount_cents", "the customer's lifetime payments",
+                              lifetime + amount);
+    return std::nullopt;
   }
 
   result<const customer_state*> active_customer(const ids::customer& id) const {
@@ -538,6 +328,8 @@ struct decider {
                    fmt::format("{} available of {}, {} asked", i->available(), i->name, x.quantity),
                    {{"quantity", fmt::format("is more than the {} available", i->available())}}};
     const session_state& cur = **ss;
+    const cents unit_price = x.unit_price_cents.value_or(i->unit_price_cents);
+    if (auto e = line_within_bound(cur, x.quantity * unit_price, 0, "quantity")) return *e;
     item_added ev;
     ev.session_id = cur.session_id;
     ev.line_id = ids::line{ctx.new_id()};
@@ -570,6 +362,9 @@ struct decider {
     if (!ss) return std::move(ss).take_error();
     const auto* l = (*ss)->find_line(x.line_id);
     if (!l) return not_found("line", x.line_id.value);
+    if (auto e = line_within_bound(**ss, l->quantity * x.unit_price_cents, line_total(*l),
+                                   "unit_price_cents"))
+      return *e;
     return decision{
         {price_adjusted{x.session_id, x.line_id, l->item_id, l->name, l->quantity,
                         x.unit_price_cents, l->unit_price_cents, l->list_price_cents,
@@ -674,6 +469,8 @@ struct decider {
       return d;
     }
     const session_cost cost = cost_of(cur, ctx.now);
+    if (!within_money_bound(cost.total_cents))
+      return amount_too_large("total_cents", "the session's total", cost.total_cents);
     decision d{{}, keys::session(cur.session_id), {}};
     session_ended ended;
     ended.session_id = cur.session_id;
@@ -735,6 +532,10 @@ struct decider {
       if (!ss) return not_found("session", inv->session_id->value);
       return session_payment(*ss, x, inv->invoice_id, keys::invoice(inv->invoice_id));
     }
+    if (!within_money_bound(inv->paid_cents, x.amount_cents))
+      return amount_too_large("amount_cents", "the invoice's payments",
+                              inv->paid_cents + x.amount_cents);
+    if (auto e = lifetime_within_bound(inv->customer_id, x.amount_cents)) return *e;
     const cents paid = inv->paid_cents + x.amount_cents;
     return decision{{payment_recorded{{},
                                       x.invoice_id,
@@ -750,6 +551,10 @@ struct decider {
   result<decision> session_payment(const session_state& ss, const record_payment& x,
                                    std::optional<ids::invoice> via, std::string target) const {
     if (owes_nothing(ss)) return nothing_due(ss);
+    if (!within_money_bound(ss.payments_cents, x.amount_cents))
+      return amount_too_large("amount_cents", "the session's payments",
+                              ss.payments_cents + x.amount_cents);
+    if (auto e = lifetime_within_bound(ss.customer.customer_id, x.amount_cents)) return *e;
     const cents payments = ss.payments_cents + x.amount_cents;
     return decision{
         {payment_recorded{ss.session_id, std::move(via), ss.customer.customer_id,
@@ -1164,12 +969,6 @@ struct decider {
 
 }  // namespace
 
-std::vector<field_problem> validate(const command& cmd) {
-  checker c;
-  std::visit(validator{c}, cmd);
-  return std::move(c.problems);
-}
-
 answer_subject answer_subject_of(std::span<const event> events) {
   answer_subject out;
   if (events.empty()) return out;
@@ -1203,10 +1002,7 @@ bool visible_to(const session_state& s, const decide_context& ctx) {
 }
 
 result<decision> decide(const command& cmd, const state_reader& state, const decide_context& ctx) {
-  if (auto problems = validate(cmd); !problems.empty()) {
-    std::string detail = problems.front().field + " " + problems.front().message;
-    return error{errc::invalid_request, std::move(detail), std::move(problems)};
-  }
+  if (auto problem = check_fields(cmd)) return std::move(*problem);
   // Another host's appointment does not exist for a host (DOMAIN.md).
   if (const auto id = session_of(cmd); id && ctx.host_scoped) {
     if (const auto* ss = state.session(*id); ss && !visible_to(*ss, ctx))

@@ -3,6 +3,7 @@
 #include "domain/commands.h"
 #include "domain/error.h"
 #include "domain/events.h"
+#include "domain/limits.h"
 #include "domain/state.h"
 
 #include <functional>
@@ -59,7 +60,13 @@ std::optional<ids::session> session_of(const command& cmd);
 // metered and shopping session and only the appointments they host.
 bool visible_to(const session_state& s, const decide_context& ctx);
 
-// Field checks that need no state; decide runs them first.
+// Field checks that need no state (domain/validate.cc); decide runs them
+// first: 400 invalid_request naming each bad field, else 422
+// amount_too_large naming each amount past the money bound.
+std::optional<error> check_fields(const command& cmd);
+// The same problems as one list (tests, the fuzzer).
 std::vector<field_problem> validate(const command& cmd);
+// 1 to 255 bytes with no control characters: a token's sub, a host id.
+bool valid_user_id(std::string_view id);
 
 }  // namespace tally

@@ -18,6 +18,8 @@ std::string_view code_name(errc code) {
       return "method_not_allowed";
     case errc::payload_too_large:
       return "payload_too_large";
+    case errc::unsupported_media_type:
+      return "unsupported_media_type";
     case errc::insufficient_stock:
       return "insufficient_stock";
     case errc::attended:
@@ -38,6 +40,8 @@ std::string_view code_name(errc code) {
       return "credit_exceeds_invoice";
     case errc::empty_cart:
       return "empty_cart";
+    case errc::amount_too_large:
+      return "amount_too_large";
     case errc::too_early:
       return "too_early";
     case errc::too_late:

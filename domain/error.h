@@ -18,6 +18,7 @@ enum class errc {
   not_found,
   method_not_allowed,
   payload_too_large,
+  unsupported_media_type,  // a body that is not application/json (415)
   insufficient_stock,
   resource_occupied,
   invalid_state,
@@ -28,6 +29,7 @@ enum class errc {
   stock_picked,  // a write-down below the units picked into bags
   credit_exceeds_invoice,
   empty_cart,
+  amount_too_large,  // an amount or a total past the money bound (limits.h)
   too_early,
   too_late,
   idempotency_key_reused,

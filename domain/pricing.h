@@ -5,16 +5,13 @@
 
 #include "base/time.h"
 #include "domain/ids.h"
+#include "domain/limits.h"
 #include "domain/state.h"
 
 #include <cstdint>
 #include <vector>
 
 namespace tally {
-
-// Upper bounds on inputs, so that no sum of them overflows (docs/domain.md).
-inline constexpr std::int64_t max_quantity = 1'000'000;
-inline constexpr cents max_price_cents = 1'000'000'000;  // per unit or per hour
 
 // Elapsed milliseconds / 60 000, rounded up: a started minute counts.
 std::int64_t billed_minutes(timestamp start, timestamp end);

@@ -2,6 +2,7 @@
 
 #include "base/digest.h"
 #include "base/uuid.h"
+#include "domain/limits.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -272,12 +273,7 @@ void api::impl::submit(const call_ptr& c, command cmd, int success_status, resha
   req.host_scoped = c->who.host_scoped();
   req.customer_scoped = customer_only(c);
   req.cmd = std::move(cmd);
-  if (c->request.has_header("Idempotency-Key")) {
-    std::string key(c->request.header("Idempotency-Key"));
-    if (key.empty() || key.size() > max_idempotency_key)
-      return fail(c, invalid_field("Idempotency-Key", "must be 1 to 255 characters"));
-    req.idempotency_key = std::move(key);
-  }
+  if (!idempotency_key(c, req.idempotency_key)) return;
   if (c->request.has_header("If-Match")) {
     std::string_view v = c->request.header("If-Match");
     while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
@@ -536,10 +532,62 @@ bool api::impl::time_param(const call_ptr& c, const char* name, std::optional<ti
   auto v = query(c, name);
   if (!v) return true;
   out = parse_rfc3339(*v);
-  if (!out) {
-    fail(c, invalid_field(name, "must be an RFC 3339 time"));
+  if (!out || !client_time_in_range(*out)) {
+    fail(c, invalid_field(name, !out ? std::string("must be an RFC 3339 time")
+                                     : "must lie " + std::string(client_time_range)));
     return false;
   }
+  return true;
+}
+
+bool api::impl::json_content_type(const call_ptr& c) {
+  if (!c->request.has_header("Content-Type")) return true;
+  const std::string_view value = c->request.header("Content-Type");
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return out;
+  };
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  const auto semicolon = value.find(';');
+  const std::string type = lower(trim(value.substr(0, semicolon)));
+  bool ok =
+      type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
+  for (auto rest = semicolon == std::string_view::npos ? std::string_view{}
+                                                       : value.substr(semicolon + 1);
+       ok && !rest.empty();) {
+    const auto next = rest.find(';');
+    const auto param = trim(rest.substr(0, next));
+    rest = next == std::string_view::npos ? std::string_view{} : rest.substr(next + 1);
+    const auto eq = param.find('=');
+    if (eq == std::string_view::npos || lower(trim(param.substr(0, eq))) != "charset") continue;
+    auto charset = trim(param.substr(eq + 1));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"')
+      charset = charset.substr(1, charset.size() - 2);
+    ok = lower(charset) == "utf-8";
+  }
+  if (ok) return true;
+  fail(c, make_error(errc::unsupported_media_type,
+                     "the body must be JSON in UTF-8 (Content-Type: application/json), not " +
+                         std::string(value)));
+  return false;
+}
+
+bool api::impl::idempotency_key(const call_ptr& c, std::optional<std::string>& out) {
+  if (!c->request.has_header("Idempotency-Key")) return true;
+  const std::string_view key = c->request.header("Idempotency-Key");
+  // Visible ASCII only (API.md): the key goes into every event of the
+  // command, which must read back as UTF-8, and into the caller's log lines.
+  if (key.empty() || key.size() > max_idempotency_key ||
+      !std::all_of(key.begin(), key.end(), [](char ch) { return ch >= 0x21 && ch <= 0x7e; })) {
+    fail(c, invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+    return false;
+  }
+  out = std::string(key);
   return true;
 }
 

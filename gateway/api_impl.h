@@ -140,7 +140,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   template <class T>
   bool read_body(const call_ptr& c, T& out) {
     std::string_view body = c->request.body;
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) body = "{}";
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+      body = "{}";
+    else if (!json_content_type(c))
+      return false;
     auto errors = json::parse(body, out);
     if (errors.empty()) return true;
     error e{errc::invalid_request, errors.front().field + " " + errors.front().message, {}};
@@ -148,6 +151,14 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     fail(c, e);
     return false;
   }
+
+  // Whether the body's Content-Type is JSON in UTF-8 (application/json or
+  // application/*+json, charset utf-8 if named; absent is taken as JSON);
+  // false once a 415 has been answered.
+  bool json_content_type(const call_ptr& c);
+  // The Idempotency-Key header: nullopt without one; false once a bad one
+  // (not 1 to 255 visible ASCII characters) has been answered.
+  bool idempotency_key(const call_ptr& c, std::optional<std::string>& out);
 
   std::optional<projections::page_request> page(const call_ptr& c);
   // Optional query parameters of one type each; false once a bad value has

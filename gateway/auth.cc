@@ -1,6 +1,11 @@
 #include "gateway/auth.h"
 
 #include "base/json.h"
+#include "domain/decide.h"
+#include "domain/limits.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
 
 #include <jwt.h>
 
@@ -17,6 +22,29 @@ struct jwt_deleter {
 using jwt_ptr = std::unique_ptr<jwt_t, jwt_deleter>;
 
 error unauthorized(std::string detail) { return make_error(errc::unauthorized, std::move(detail)); }
+
+// Whether a claim that reaches events (sub, name) reads back: valid UTF-8,
+// no control characters (API.md: nothing a client sends can make the log
+// unreadable). libjwt's JSON reader checks UTF-8 already; this does not
+// rely on it.
+bool clean_text(std::string_view s) {
+  return simdjson::validate_utf8(s.data(), s.size()) &&
+         std::none_of(s.begin(), s.end(),
+                      [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
+}
+
+// Why a token's sub or name cannot be kept, or "".
+std::string claim_problem(std::string_view sub, const std::optional<std::string>& name) {
+  if (!valid_user_id(sub) || !clean_text(sub))
+    return fmt::format("the token's sub must be 1 to {} bytes of UTF-8 with no control characters",
+                       max_user_id);
+  if (name && (!clean_text(*name) || characters(*name) > max_name))
+    return fmt::format(
+        "the token's name must be UTF-8 of at most {} characters with no control "
+        "characters",
+        max_name);
+  return "";
+}
 
 std::int64_t real_now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -85,6 +113,8 @@ result<principal> token_verifier::verify(std::string_view token) const {
   if (!tenant || !valid_tenant(tenant)) return unauthorized("the token has no valid tenant");
   principal p{ids::user{sub}, ids::tenant{tenant}, 0, std::nullopt};
   if (const char* name = jwt_get_grant(jwt.get(), "name")) p.name = name;
+  if (auto problem = claim_problem(p.sub.value, p.name); !problem.empty())
+    return invalid_field("Authorization", problem);
   char* roles_json = jwt_get_grants_json(jwt.get(), "roles");
   if (!roles_json) return unauthorized("the token has no roles");
   std::unique_ptr<char, decltype(&std::free)> roles_owner(roles_json, &std::free);
@@ -104,6 +134,10 @@ result<std::string> sign_token(const std::string& secret, const token_request& r
     return invalid_field("tenant", "must be letters, digits, '-', '_' or '.'");
   for (const auto& r : request.roles)
     if (!parse_role(r)) return invalid_field("role", "unknown role " + r);
+  if (auto problem = claim_problem(request.sub, std::nullopt); !problem.empty())
+    return invalid_field("sub", problem);
+  if (auto problem = claim_problem(request.sub, request.name); !problem.empty())
+    return invalid_field("name", problem);
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) return make_error(errc::internal, "cannot make a token");
   jwt_ptr jwt(raw);

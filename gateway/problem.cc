@@ -33,6 +33,8 @@ int http_status(errc code) {
       return 405;
     case errc::payload_too_large:
       return 413;
+    case errc::unsupported_media_type:
+      return 415;
     case errc::insufficient_stock:
     case errc::resource_occupied:
     case errc::invalid_state:
@@ -47,6 +49,7 @@ int http_status(errc code) {
     case errc::version_conflict:
       return 412;
     case errc::empty_cart:
+    case errc::amount_too_large:
     case errc::too_early:
     case errc::too_late:
     case errc::idempotency_key_reused:
@@ -80,6 +83,8 @@ std::string_view title(errc code) {
       return "Method not allowed";
     case errc::payload_too_large:
       return "The body is too large";
+    case errc::unsupported_media_type:
+      return "The body is not JSON";
     case errc::insufficient_stock:
       return "Not enough stock";
     case errc::resource_occupied:
@@ -100,6 +105,8 @@ std::string_view title(errc code) {
       return "The credit exceeds what is left to credit";
     case errc::empty_cart:
       return "The cart is empty";
+    case errc::amount_too_large:
+      return "An amount is too large";
     case errc::too_early:
       return "Too early";
     case errc::too_late:

@@ -1,6 +1,8 @@
 // Health, readiness, metrics, the API documents and the test clock.
 
 #include "gateway/api_impl.h"
+
+#include "domain/limits.h"
 #include "gateway/console.h"
 #include "gateway/openapi.h"
 #include "webhooks/signing.h"
@@ -66,6 +68,9 @@ void api::impl::add_health_routes() {
       if (body.advance_seconds <= 0 || body.advance_seconds > 10LL * 366 * 24 * 3600)
         return a.fail(c, invalid_field("advance_seconds",
                                        "must be a positive number of seconds, at most 10 years"));
+      // The clock stays where client-given times may lie (limits.h).
+      if (a.s.clock.now() + std::chrono::seconds(body.advance_seconds) >= latest_client_time)
+        return a.fail(c, invalid_field("advance_seconds", "would move the clock past 2100-01-01"));
       if (auto st = a.s.test_clock->advance(body.advance_seconds); !st) return a.fail(c, st.err());
       a.json_ok(c, clock_body(a));
     });
