@@ -53,7 +53,7 @@ int migrate(const serve_options& o) {
         spdlog::error("{}", b.err().detail);
         return 1;
       }
-      if (!b->events.empty()) {
+      if (!b->empty()) {
         spdlog::error(
             "topic {} already holds events (partition {}): migrate only into an empty "
             "topic",
@@ -80,6 +80,17 @@ int migrate(const serve_options& o) {
     auto b = (*cursor)->poll(1000, std::chrono::milliseconds(0));
     if (!b) {
       spdlog::error("{}", b.err().detail);
+      return 1;
+    }
+    // A log with a record that cannot be read is not moved: the topic would
+    // hold a history with a hole, and nothing would say where it was.
+    if (!b->unreadable.empty()) {
+      const auto& u = b->unreadable.front();
+      spdlog::error(
+          "the embedded log holds a record that cannot be read at {} (tenant {}): {}; "
+          "nothing more is copied (docs/operations.md, \"A tenant's projection is "
+          "stopped\")",
+          u.pos.token(), u.tenant ? u.tenant->value : "unknown", u.reason);
       return 1;
     }
     std::map<std::int32_t, std::vector<event>> by_partition;

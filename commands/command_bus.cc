@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <condition_variable>
@@ -103,9 +104,11 @@ class command_bus::decider {
       auto batch = (*cursor)->poll(
           1000, waited ? std::chrono::milliseconds(100) : std::chrono::milliseconds(0));
       if (!batch) return std::move(batch).take_error();
-      waited = batch->events.empty() && !batch->at_end;
+      waited = batch->empty() && !batch->at_end;
       applied += batch->events.size();
-      if (auto s = replay(std::move(batch->events), batch->at_end); !s) return s;
+      if (auto s = replay(std::move(batch->events), std::move(batch->unreadable), batch->at_end);
+          !s)
+        return s;
       if (batch->at_end) break;
     }
     if (applied)
@@ -221,6 +224,7 @@ class command_bus::decider {
   bool reload(std::vector<pending>& batch) {
     model_.clear();
     held_.clear();
+    held_unreadable_.clear();
     auto s = bus_.log_.settle(partition_);
     if (s) s = recover();
     if (!s) {
@@ -250,15 +254,29 @@ class command_bus::decider {
     std::set<std::string> keys_in_batch;
     const timestamp now = bus_.clock_.now();
 
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto& req = batch[i].request;
-      auto& out = outcomes[i];
-      try {
-        decide_one(req, out, events, keys_in_batch, now);
-      } catch (const std::exception& ex) {
-        // A store that cannot be read: this command fails, the batch goes on.
-        spdlog::error("deciding a command failed: {}", ex.what());
-        out.reply.failure = make_error(errc::internal, "the command could not be decided");
+    // A store that cannot be read: that command fails, the batch goes on.
+    // What it changed of the working state before it threw is dropped with
+    // the rest, and the others are decided again without it: no command is
+    // ever half-written.
+    std::set<std::size_t> failed;
+    for (bool again = true; again;) {
+      again = false;
+      for (std::size_t i = 0; i < batch.size() && !again; ++i) {
+        if (failed.contains(i)) continue;
+        try {
+          decide_one(batch[i].request, outcomes[i], events, keys_in_batch, now);
+        } catch (const std::exception& ex) {
+          spdlog::error("deciding a command failed: {}", ex.what());
+          failed.insert(i);
+          model_.discard();
+          events.clear();
+          keys_in_batch.clear();
+          outcomes.assign(batch.size(), outcome{});
+          for (auto f : failed)
+            outcomes[f].reply.failure =
+                make_error(errc::internal, "the command could not be decided");
+          again = true;
+        }
       }
     }
 
@@ -368,11 +386,16 @@ class command_bus::decider {
   // command whose events may go on in the next poll is held back until
   // they are all read, so that the store's checkpoint never falls inside
   // a command.
-  status replay(std::vector<ports::recorded_event> polled, bool at_end) {
+  status replay(std::vector<ports::recorded_event> polled,
+                std::vector<ports::unreadable_record> unreadable, bool at_end) {
     std::vector<ports::recorded_event> recorded = std::move(held_);
     held_.clear();
     recorded.insert(recorded.end(), std::make_move_iterator(polled.begin()),
                     std::make_move_iterator(polled.end()));
+    std::vector<ports::unreadable_record> records_unread = std::move(held_unreadable_);
+    held_unreadable_.clear();
+    records_unread.insert(records_unread.end(), std::make_move_iterator(unreadable.begin()),
+                          std::make_move_iterator(unreadable.end()));
     std::size_t cut = recorded.size();
     if (!at_end) {
       while (cut > 0 && recorded[cut - 1].event.idempotency_key &&
@@ -382,45 +405,91 @@ class command_bus::decider {
     held_.assign(std::make_move_iterator(recorded.begin() + static_cast<std::ptrdiff_t>(cut)),
                  std::make_move_iterator(recorded.end()));
     recorded.resize(cut);
-    if (recorded.empty()) return ok();
+    // Unreadable records past the held command wait with it.
+    if (!held_.empty()) {
+      const auto first_held = held_.front().pos;
+      auto past = std::partition_point(
+          records_unread.begin(), records_unread.end(),
+          [&](const ports::unreadable_record& u) { return u.pos < first_held; });
+      held_unreadable_.assign(std::make_move_iterator(past),
+                              std::make_move_iterator(records_unread.end()));
+      records_unread.erase(past, records_unread.end());
+    }
+    if (recorded.empty() && records_unread.empty()) return ok();
 
-    std::vector<event> events;
-    std::vector<record> records;
-    events.reserve(recorded.size());
-    for (std::size_t i = 0; i < recorded.size(); ++i) {
-      const event& e = recorded[i].event;
-      auto view = model_.for_tenant(e.tenant);
-      evolve(view, e);
-      events.push_back(e);
-      const bool last_of_command =
-          i + 1 == recorded.size() || !same_command(e, recorded[i + 1].event);
-      if (!e.idempotency_key || !e.request_digest || !last_of_command) continue;
-      std::size_t first = i;
-      while (first > 0 && same_command(recorded[first - 1].event, e)) --first;
-      const auto subject =
-          answer_subject_of(std::span<const event>(events.data() + first, events.size() - first));
-      if (const aggregate* target = view.find(subject.target)) {
-        records.emplace_back(
-            idempotency_key(e.tenant, e.actor, *e.idempotency_key),
-            idempotency_record{
-                *e.request_digest,
-                render_answer(*target, subject.line_id, e.time, view.tenant().settings),
-                recorded[i].pos.token(), version_of(target).value, millis_of(e.time)});
+    // A tenant with a record that cannot be read has a hole in its history:
+    // its later events are not applied and its commands are refused
+    // (stopped_tenants); every other tenant's are applied.
+    std::vector<ports::tenant_stop> made;
+    auto stop = [&](ports::tenant_stop st) {
+      ports::kv_batch scratch;
+      if (bus_.stops_.stop(st, scratch))
+        spdlog::error(
+            "the commands of tenant {} are refused from {} on: {} (docs/operations.md, "
+            "\"A tenant's projection is stopped\")",
+            st.tenant.empty() ? "(unknown)" : st.tenant, st.pos.token(), st.reason);
+      made.push_back(std::move(st));
+    };
+    for (const auto& u : records_unread)
+      stop({u.tenant ? u.tenant->value : "", u.pos, "an unreadable event (" + u.reason + ")"});
+
+    for (;;) {
+      std::vector<event> events;
+      std::vector<record> records;
+      events.reserve(recorded.size());
+      std::optional<ports::tenant_stop> failed;
+      for (std::size_t i = 0; i < recorded.size() && !failed; ++i) {
+        const event& e = recorded[i].event;
+        if (bus_.stops_.stopped_before(e.tenant, recorded[i].pos)) continue;
+        try {
+          auto view = model_.for_tenant(e.tenant);
+          evolve(view, e);
+          events.push_back(e);
+          const bool last_of_command =
+              i + 1 == recorded.size() || !same_command(e, recorded[i + 1].event);
+          if (!e.idempotency_key || !e.request_digest || !last_of_command) continue;
+          std::size_t first = events.size() - 1;
+          while (first > 0 && same_command(events[first - 1], e)) --first;
+          const auto subject = answer_subject_of(
+              std::span<const event>(events.data() + first, events.size() - first));
+          if (const aggregate* target = view.find(subject.target)) {
+            records.emplace_back(
+                idempotency_key(e.tenant, e.actor, *e.idempotency_key),
+                idempotency_record{
+                    *e.request_digest,
+                    render_answer(*target, subject.line_id, e.time, view.tenant().settings),
+                    recorded[i].pos.token(), version_of(target).value, millis_of(e.time)});
+          }
+        } catch (const std::exception& ex) {
+          failed = ports::tenant_stop{
+              e.tenant.value, recorded[i].pos,
+              std::string("its stored state could not be read (") + ex.what() + ")"};
+        }
       }
+      if (failed) {
+        // The working state holds part of that event: replayed again
+        // without the tenant.
+        model_.discard();
+        stop(std::move(*failed));
+        continue;
+      }
+      std::int64_t last = recorded.empty() ? -1 : recorded.back().pos.offset;
+      if (!records_unread.empty()) last = std::max(last, records_unread.back().pos.offset);
+      ports::kv_batch kv;
+      model_.stage(kv);
+      auto dues = due_changes(events, kv);
+      for (const auto& [key, rec] : records) kv.put(key, json::write(rec));
+      for (auto& st : made) bus_.stops_.stop(st, kv);
+      kv.put(write_model::checkpoint_key(partition_), std::to_string(last));
+      if (auto s = bus_.state_.write(kv); !s) {
+        model_.discard();
+        return s;
+      }
+      model_.commit();
+      seen(ports::position{partition_, last});
+      tell_scheduler(dues);
+      return ok();
     }
-    ports::kv_batch kv;
-    model_.stage(kv);
-    auto dues = due_changes(events, kv);
-    for (const auto& [key, rec] : records) kv.put(key, json::write(rec));
-    kv.put(write_model::checkpoint_key(partition_), std::to_string(recorded.back().pos.offset));
-    if (auto s = bus_.state_.write(kv); !s) {
-      model_.discard();
-      return s;
-    }
-    model_.commit();
-    seen(recorded.back().pos);
-    tell_scheduler(dues);
-    return ok();
   }
 
   struct due_change;
@@ -518,6 +587,14 @@ class command_bus::decider {
       out.record_key = key;
     }
 
+    if (const auto stop = bus_.stops_.stop_of(req.tenant)) {
+      out.reply.failure = make_error(
+          errc::unavailable,
+          fmt::format("this tenant's history holds a record that cannot be read at {} ({}); its "
+                      "commands are refused until an operator repairs it",
+                      stop->pos.token(), stop->reason));
+      return;
+    }
     auto state = model_.for_tenant(req.tenant);
     decide_context ctx{req.tenant,
                        req.actor,
@@ -620,7 +697,8 @@ class command_bus::decider {
   write_model model_;
   std::optional<ports::position> last_;
   std::atomic<std::int64_t> last_offset_{-1};
-  std::vector<ports::recorded_event> held_;  // replay: a command not yet read whole
+  std::vector<ports::recorded_event> held_;                // replay: a command not yet read whole
+  std::vector<ports::unreadable_record> held_unreadable_;  // and the records after it
   std::uint64_t batches_ = 0;
   bool append_failing_ = false;
   bool reload_needed_ = false;
@@ -649,6 +727,7 @@ status command_bus::start() {
 }
 
 status command_bus::start_empty() {
+  stops_.load(state_);
   std::unique_lock lock(deciders_mutex_);
   deciders_.assign(static_cast<std::size_t>(log_.partition_count()), nullptr);
   return ok();

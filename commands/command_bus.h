@@ -76,6 +76,15 @@ class command_bus final : public command_port {
   // commands waiting for each decider.
   void write_metrics(metrics_text& out) const override;
 
+  // The tenants whose history holds a record the deciders cannot read: their
+  // write model has a hole, so their commands are refused (503) until an
+  // operator repairs it (docs/operations.md); every other tenant's go on.
+  [[nodiscard]] std::vector<ports::tenant_stop> stopped_tenants() const override {
+    return stops_.all();
+  }
+  // The deciders' store key under which the stops are kept.
+  static constexpr std::string_view stops_prefix = "m/stopped/";
+
   // Tells `s` (owned by the caller, outliving the bus) about every change to
   // what is due. Set before start().
   void set_scheduler(class scheduler* s) { scheduler_ = s; }
@@ -91,6 +100,7 @@ class command_bus final : public command_port {
   ports::kv_store& state_;
   const clock_source& clock_;
   options opts_;
+  ports::tenant_stops stops_{std::string(stops_prefix)};
   class scheduler* scheduler_ = nullptr;
   mutable std::shared_mutex deciders_mutex_;
   std::vector<std::shared_ptr<decider>> deciders_;  // per partition; null: not decided here

@@ -5,11 +5,13 @@
 #include "domain/error.h"
 #include "domain/ids.h"
 #include "infra/ports/event_log.h"
+#include "infra/ports/tenant_stops.h"
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tally::commands {
 
@@ -66,6 +68,9 @@ class command_port {
 
   // Adds what this side measures to /metrics (nothing by default).
   virtual void write_metrics(metrics_text& /*out*/) const {}
+  // The tenants whose commands are refused because their history holds a
+  // record that cannot be read (for /readyz and /metrics).
+  [[nodiscard]] virtual std::vector<ports::tenant_stop> stopped_tenants() const { return {}; }
 };
 
 // A process that serves reads only (tally projector): every command is

@@ -31,6 +31,12 @@ bool chain_verifier::fail(std::string position, std::string reason) {
   return false;
 }
 
+void chain_verifier::unreadable(std::string position, std::string_view reason) {
+  if (failure_) return;
+  ++events_;
+  fail(std::move(position), "an event that cannot be read: " + std::string(reason));
+}
+
 bool chain_verifier::add(std::string_view served_json) {
   if (failure_) return false;
   boost::system::error_code ec;

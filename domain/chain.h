@@ -36,6 +36,9 @@ class chain_verifier {
  public:
   // False once the chain is broken (at this event or before).
   bool add(std::string_view served_json);
+  // A record of the chain's log that cannot be read as an event, at
+  // `position`: the chain breaks there (an auditor cannot check past it).
+  void unreadable(std::string position, std::string_view reason);
 
   [[nodiscard]] std::int64_t events() const { return events_; }
   [[nodiscard]] const std::string& head() const { return head_; }

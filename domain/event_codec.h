@@ -17,7 +17,14 @@ std::string encode_cloud_event(const event& e);
 boost::json::object cloud_event_object(const event& e);
 
 // Reads an event back. Unknown attributes and unknown data fields are
-// skipped (newer writers); an unknown type gives std::nullopt.
-std::optional<event> decode_cloud_event(std::string_view json);
+// skipped (newer writers); an unknown type gives std::nullopt. Whatever
+// encode_cloud_event wrote of an event hash_to_append took reads back to
+// the same value (tests/domain/event_codec_test.cc proves it for every
+// type). `why`, if given, says what could not be read.
+std::optional<event> decode_cloud_event(std::string_view json, std::string* why = nullptr);
+
+// The tenant a CloudEvent names, from its "tenant" member, found even in a
+// text too damaged to read as an event; nothing if it cannot be told.
+std::optional<ids::tenant> tenant_named_in(std::string_view json);
 
 }  // namespace tally

@@ -20,7 +20,6 @@ namespace tally::gateway {
 namespace {
 
 constexpr std::chrono::seconds min_position_wait{5};
-constexpr std::size_t max_idempotency_key = 255;
 
 std::string http_date(std::chrono::system_clock::time_point tp) {
   using namespace std::chrono;
@@ -44,26 +43,6 @@ struct versioned {
 BOOST_DESCRIBE_STRUCT(versioned, (), (version))
 
 }  // namespace
-
-std::optional<std::int64_t> parse_int(std::string_view s) {
-  std::int64_t n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return n;
-}
-
-std::string bearer_token(const http_request& request) {
-  std::string_view auth = request.header("Authorization");
-  if (auth.size() > 7 && strncasecmp(auth.data(), "Bearer ", 7) == 0)
-    return std::string(auth.substr(7));
-  return "";
-}
-
-bool valid_path_id(std::string_view s) {
-  return !s.empty() && s.size() <= 100 && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
 
 cors_policy cors_policy::from_list(std::string_view list) {
   cors_policy p;
@@ -254,6 +233,14 @@ void api::impl::after_min_position(const call_ptr& c, std::function<void()> then
 }
 
 void api::impl::read(const call_ptr& c, std::function<result<std::string>()> q) {
+  // A tenant whose read models stopped at a record that cannot be read has
+  // none it can trust: refused, not served stale (docs/operations.md).
+  if (s.projector)
+    if (const auto stop = s.projector->stops().stop_of(c->who.tenant))
+      return fail(c, make_error(errc::unavailable,
+                                fmt::format("this tenant's read models are stopped at {} ({}) "
+                                            "until an operator repairs it",
+                                            stop->pos.token(), stop->reason)));
   after_min_position(c, [this, c, q = std::move(q)] {
     try {
       answer(c, q());
@@ -489,176 +476,6 @@ void api::impl::bulk(const call_ptr& c, bulk_request body) {
       }
     });
   }
-}
-
-std::optional<projections::page_request> api::impl::page(const call_ptr& c) {
-  projections::page_request p;
-  std::optional<std::int64_t> limit;
-  if (!int_param(c, "limit", limit, 1, 500)) return std::nullopt;
-  if (limit) p.limit = static_cast<std::size_t>(*limit);
-  if (auto cur = query(c, "cursor")) p.cursor = *cur;
-  return p;
-}
-
-bool api::impl::int_param(const call_ptr& c, const char* name, std::optional<std::int64_t>& out,
-                          std::int64_t min, std::int64_t max) {
-  auto v = query(c, name);
-  if (!v) return true;
-  const auto n = parse_int(*v);
-  if (!n || *n < min || *n > max) {
-    const bool any = min == -json::max_safe_integer && max == json::max_safe_integer;
-    fail(c, invalid_field(name, any ? "must be an integer"
-                                : min == 1 && max == json::max_safe_integer
-                                    ? "must be a positive integer"
-                                    : fmt::format("must be an integer from {} to {}", min, max)));
-    return false;
-  }
-  out = n;
-  return true;
-}
-
-bool api::impl::bool_param(const call_ptr& c, const char* name, std::optional<bool>& out) {
-  auto v = query(c, name);
-  if (!v) return true;
-  if (*v != "true" && *v != "false") {
-    fail(c, invalid_field(name, "must be true or false"));
-    return false;
-  }
-  out = *v == "true";
-  return true;
-}
-
-bool api::impl::time_param(const call_ptr& c, const char* name, std::optional<timestamp>& out) {
-  auto v = query(c, name);
-  if (!v) return true;
-  out = parse_rfc3339(*v);
-  if (!out || !client_time_in_range(*out)) {
-    fail(c, invalid_field(name, !out ? std::string("must be an RFC 3339 time")
-                                     : "must lie " + std::string(client_time_range)));
-    return false;
-  }
-  return true;
-}
-
-bool api::impl::json_content_type(const call_ptr& c) {
-  if (!c->request.has_header("Content-Type")) return true;
-  const std::string_view value = c->request.header("Content-Type");
-  auto lower = [](std::string_view v) {
-    std::string out(v);
-    for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return out;
-  };
-  auto trim = [](std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-  };
-  const auto semicolon = value.find(';');
-  const std::string type = lower(trim(value.substr(0, semicolon)));
-  bool ok =
-      type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
-  for (auto rest = semicolon == std::string_view::npos ? std::string_view{}
-                                                       : value.substr(semicolon + 1);
-       ok && !rest.empty();) {
-    const auto next = rest.find(';');
-    const auto param = trim(rest.substr(0, next));
-    rest = next == std::string_view::npos ? std::string_view{} : rest.substr(next + 1);
-    const auto eq = param.find('=');
-    if (eq == std::string_view::npos || lower(trim(param.substr(0, eq))) != "charset") continue;
-    auto charset = trim(param.substr(eq + 1));
-    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"')
-      charset = charset.substr(1, charset.size() - 2);
-    ok = lower(charset) == "utf-8";
-  }
-  if (ok) return true;
-  fail(c, make_error(errc::unsupported_media_type,
-                     "the body must be JSON in UTF-8 (Content-Type: application/json), not " +
-                         std::string(value)));
-  return false;
-}
-
-bool api::impl::idempotency_key(const call_ptr& c, std::optional<std::string>& out) {
-  if (!c->request.has_header("Idempotency-Key")) return true;
-  const std::string_view key = c->request.header("Idempotency-Key");
-  // Visible ASCII only (API.md): the key goes into every event of the
-  // command, which must read back as UTF-8, and into the caller's log lines.
-  if (key.empty() || key.size() > max_idempotency_key ||
-      !std::all_of(key.begin(), key.end(), [](char ch) { return ch >= 0x21 && ch <= 0x7e; })) {
-    fail(c, invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
-    return false;
-  }
-  out = std::string(key);
-  return true;
-}
-
-std::string api::impl::metrics_text() {
-  tally::metrics_text m;
-  const auto label = &tally::metrics_text::label;
-  for (std::size_t i = 0; i <= routes.size(); ++i) {
-    auto& t = timings[i];
-    const std::string route = i < routes.size() ? routes[i].pattern : "";
-    const std::string method = i < routes.size() ? routes[i].method : "";
-    std::lock_guard lock(t.m);
-    for (const auto& [code, h] : t.by_status)
-      m.histogram("tally_http_request_duration_seconds",
-                  "From a request read to its answer, by route template (empty: no route "
-                  "matched) and status code.",
-                  label("method", method) + "," + label("route", route) + "," +
-                      label("code", std::to_string(code)),
-                  *h);
-  }
-  for (std::size_t i = 1; i < responses.size(); ++i)
-    m.counter("tally_http_responses_total", "HTTP responses by status class.",
-              label("class", std::to_string(i) + "xx"), static_cast<double>(responses[i].load()));
-  for (const auto& [outcome, n] :
-       {std::pair{"ok", commands_ok.load()}, std::pair{"failed", commands_failed.load()},
-        std::pair{"replayed", commands_replayed.load()}})
-    m.counter("tally_commands_total", "Commands by outcome.", label("outcome", outcome),
-              static_cast<double>(n));
-  m.gauge("tally_http_in_flight", "Requests being handled.", "",
-          static_cast<double>(in_flight.load()));
-  if (s.transport) {
-    const auto& t = *s.transport;
-    const char* open_help = "Open client connections by protocol.";
-    m.gauge("tally_connections_open", open_help, label("protocol", "http"),
-            static_cast<double>(t.http_connections.load()));
-    m.gauge("tally_connections_open", open_help, label("protocol", "websocket"),
-            static_cast<double>(t.websocket_connections.load()));
-    m.gauge("tally_ws_subscribers", "Open WebSocket connections to /v1/stream.", "",
-            static_cast<double>(t.websocket_connections.load()));
-    m.counter("tally_ws_dropped_total",
-              "WebSocket subscribers dropped (closed with 1008) for not reading their feed.", "",
-              static_cast<double>(t.websocket_slow_closes.load()));
-    m.counter("tally_accept_failures_total",
-              "Connections that could not be accepted (e.g. out of file descriptors).", "",
-              static_cast<double>(t.accept_failures.load()));
-    m.counter("tally_http_framing_rejected_total",
-              "Requests refused for their framing (Transfer-Encoding, Content-Length, Host).", "",
-              static_cast<double>(t.rejected_framing.load()));
-  }
-  const auto now = s.clock.now();
-  for (std::int32_t p = 0; p < s.log.partition_count(); ++p) {
-    const auto part = label("partition", std::to_string(p));
-    m.gauge("tally_log_last_offset",
-            "The offset of the last event appended to each log partition, as its decider saw it "
-            "(-1: none).",
-            part, static_cast<double>(s.bus.last_offset(p)));
-    m.gauge("tally_partition_decided", "1 while this process decides the partition's commands.",
-            part, s.bus.decides(p) ? 1 : 0);
-    if (s.projector) {
-      m.gauge("tally_projection_lag_events",
-              "How far the log's end is past what the read models hold, in offsets (0 when "
-              "caught up).",
-              part, static_cast<double>(s.projector->lag(p)));
-      m.gauge("tally_projection_lag_seconds",
-              "While the read models are behind: the age of the last event they applied (0 when "
-              "caught up).",
-              part, s.projector->lag_seconds(p, now));
-    }
-  }
-  s.bus.write_metrics(m);
-  if (s.more_metrics) s.more_metrics(m);
-  return m.str();
 }
 
 api::api(api_services services) : impl_(std::make_shared<impl>(std::move(services))) {}

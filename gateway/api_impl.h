@@ -160,6 +160,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // (not 1 to 255 visible ASCII characters) has been answered.
   bool idempotency_key(const call_ptr& c, std::optional<std::string>& out);
 
+  // Every tenant stopped here, by what stopped ("read_models", "commands").
+  [[nodiscard]] std::vector<std::pair<std::string, ports::tenant_stop>> stopped_tenants() const;
+
   std::optional<projections::page_request> page(const call_ptr& c);
   // Optional query parameters of one type each; false once a bad value has
   // been answered with a problem naming the parameter.

@@ -53,16 +53,15 @@ class embedded_log::cursor final : public ports::log_cursor {
   cursor(const embedded_log& log, std::int64_t from)
       : log_(log), next_(std::max<std::int64_t>(from, 0)) {}
   result<ports::read_batch> poll(std::size_t max, std::chrono::milliseconds timeout) override {
-    auto events = log_.read(next_, max);
-    if (!events) return std::move(events).take_error();
-    if (events->empty() && timeout.count() > 0) {
+    auto read = log_.read(next_, max);
+    if (!read) return std::move(read).take_error();
+    if (read->empty() && timeout.count() > 0) {
       log_.wait_past(next_, timeout);
-      events = log_.read(next_, max);
-      if (!events) return std::move(events).take_error();
+      read = log_.read(next_, max);
+      if (!read) return std::move(read).take_error();
     }
-    ports::read_batch out;
-    if (!events->empty()) next_ = events->back().pos.offset + 1;
-    out.events = std::move(*events);
+    ports::read_batch out = std::move(*read);
+    if (!out.empty()) next_ = out.last_offset() + 1;
     out.next = next_;
     out.behind = std::max<std::int64_t>(log_.end() - next_, 0);
     out.at_end = out.behind == 0;
@@ -112,9 +111,8 @@ result<std::unique_ptr<ports::log_cursor>> embedded_log::open(std::int32_t parti
   return std::unique_ptr<ports::log_cursor>(std::make_unique<cursor>(*this, from));
 }
 
-result<std::vector<ports::recorded_event>> embedded_log::read(std::int64_t from,
-                                                              std::size_t max) const {
-  std::vector<ports::recorded_event> out;
+result<ports::read_batch> embedded_log::read(std::int64_t from, std::size_t max) const {
+  ports::read_batch out;
   std::int64_t limit;
   {
     std::lock_guard lock(mutex_);
@@ -123,15 +121,18 @@ result<std::vector<ports::recorded_event>> embedded_log::read(std::int64_t from,
   auto s = db_->with_db([&](const rocks_db::lent& l) -> status {
     std::unique_ptr<rocksdb::Iterator> it(
         l.db.NewIterator(rocksdb::ReadOptions{}, l.family("events")));
-    for (it->Seek(offset_key(std::max<std::int64_t>(from, 0))); it->Valid() && out.size() < max;
-         it->Next()) {
+    for (it->Seek(offset_key(std::max<std::int64_t>(from, 0)));
+         it->Valid() && out.events.size() + out.unreadable.size() < max; it->Next()) {
       const std::int64_t offset = key_offset(it->key());
       if (offset >= limit) break;
       std::string text = it->value().ToString();
-      auto e = decode_cloud_event(text);
-      if (!e)
-        return make_error(errc::internal, "unreadable event at offset " + std::to_string(offset));
-      out.push_back(
+      std::string why;
+      auto e = decode_cloud_event(text, &why);
+      if (!e) {
+        out.unreadable.push_back({ports::position{0, offset}, tenant_named_in(text), why});
+        continue;
+      }
+      out.events.push_back(
           ports::recorded_event{ports::position{0, offset}, std::move(*e), std::move(text)});
     }
     if (!it->status().ok()) return to_error(it->status(), "cannot read the log");

@@ -45,8 +45,9 @@ class embedded_log final : public ports::event_log {
 
  private:
   class cursor;
-  // Up to `max` events at or after `from`, below the end as it was.
-  result<std::vector<ports::recorded_event>> read(std::int64_t from, std::size_t max) const;
+  // Up to `max` records at or after `from`, below the end as it was: the
+  // events, and the records that cannot be read as events.
+  result<ports::read_batch> read(std::int64_t from, std::size_t max) const;
   // Waits until the end is past `offset` or the timeout passes.
   void wait_past(std::int64_t offset, std::chrono::milliseconds timeout) const;
 

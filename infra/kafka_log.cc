@@ -292,15 +292,14 @@ class kafka_log::cursor final : public ports::log_cursor {
   result<ports::read_batch> poll(std::size_t max, std::chrono::milliseconds timeout) override {
     ports::read_batch out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (out.events.size() < max) {
+    while (out.events.size() + out.unreadable.size() < max) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       // Wait only while nothing came; then take what is there already.
-      const int wait =
-          out.events.empty() ? static_cast<int>(std::max<std::int64_t>(left.count(), 0)) : 0;
+      const int wait = out.empty() ? static_cast<int>(std::max<std::int64_t>(left.count(), 0)) : 0;
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait);
       if (!m) {
-        if (out.events.empty() && std::chrono::steady_clock::now() < deadline) continue;
+        if (out.empty() && std::chrono::steady_clock::now() < deadline) continue;
         break;
       }
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -320,11 +319,21 @@ class kafka_log::cursor final : public ports::log_cursor {
       }
       std::string text(static_cast<const char*>(m->payload), m->len);
       const auto offset = m->offset;
+      // The key is the tenant (API.md): whose the record is, even when its
+      // value cannot be read.
+      std::optional<ids::tenant> key;
+      if (m->key && m->key_len > 0)
+        key = ids::tenant{std::string(static_cast<const char*>(m->key), m->key_len)};
       rd_kafka_message_destroy(m);
-      auto e = decode_cloud_event(text);
-      if (!e)
-        return make_error(errc::internal,
-                          fmt::format("unreadable event at {}:{}", partition_, offset));
+      std::string why;
+      auto e = decode_cloud_event(text, &why);
+      if (!e) {
+        out.unreadable.push_back({ports::position{partition_, offset},
+                                  key ? std::move(key) : tenant_named_in(text), std::move(why)});
+        next_ = offset + 1;
+        at_end_ = false;
+        continue;
+      }
       out.events.push_back(ports::recorded_event{ports::position{partition_, offset}, std::move(*e),
                                                  std::move(text)});
       next_ = offset + 1;

@@ -4,6 +4,7 @@
 #include "domain/chain.h"
 #include "projections/feed.h"
 
+#include <limits>
 #include <map>
 
 namespace tally::projections {
@@ -28,13 +29,26 @@ result<std::vector<chain_report>> verify_chains(const ports::event_log& log,
     for (bool waited = false;;) {
       auto batch = (*cursor)->poll(1000, std::chrono::milliseconds(waited ? 100 : 0));
       if (!batch) return std::move(batch).take_error();
+      // Events and unreadable records in log order: a record that cannot
+      // be read breaks its tenant's chain where it is ("" for a record
+      // whose tenant cannot be told).
+      auto u = batch->unreadable.begin();
+      auto unread_until = [&](const ports::position& p) {
+        for (; u != batch->unreadable.end() && u->pos < p; ++u) {
+          const std::string tenant = u->tenant ? u->tenant->value : "";
+          if (only && tenant != only->value) continue;
+          chains[tenant].unreadable(u->pos.token(), u->reason);
+        }
+      };
       for (const auto& r : batch->events) {
+        unread_until(r.pos);
         if (only && r.event.tenant != *only) continue;
         chains[r.event.tenant.value].add(cloud_event_with_position(r));
       }
+      unread_until(ports::position{p, std::numeric_limits<std::int64_t>::max()});
       if (batch->at_end) break;
       // A log that cannot say yet whether there is more (Kafka): ask again, waiting.
-      waited = batch->events.empty();
+      waited = batch->empty();
     }
   }
   std::vector<chain_report> out;

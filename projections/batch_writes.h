@@ -33,7 +33,7 @@ class batch_writes {
     auto it = docs_.find(key);
     if (it == docs_.end()) {
       auto value = std::make_shared<T>();
-      if (auto stored = store_.get(key)) *value = json::read_own<T>(*stored).value_or(T{});
+      if (auto stored = store_.get(key)) *value = read_doc<T>(key, *stored);
       it = docs_.emplace(key, doc_slot{value, [value] { return json::write(*value); }}).first;
     }
     return *static_cast<T*>(it->second.value.get());
@@ -43,7 +43,7 @@ class batch_writes {
   [[nodiscard]] T peek(const std::string& key) const {
     if (auto it = docs_.find(key); it != docs_.end())
       return *static_cast<const T*>(it->second.value.get());
-    if (auto stored = store_.get(key)) return json::read_own<T>(*stored).value_or(T{});
+    if (auto stored = store_.get(key)) return read_doc<T>(key, *stored);
     return T{};
   }
   [[nodiscard]] std::optional<std::string> get(const std::string& key) const {
@@ -102,6 +102,15 @@ class batch_writes {
   }
 
  private:
+  // A stored document that does not read stops its tenant's projection
+  // (projector.cc): never silently started again from zero.
+  template <class T>
+  static T read_doc(const std::string& key, const std::string& stored) {
+    auto v = json::read_own<T>(stored);
+    if (!v) throw std::runtime_error("unreadable read model under " + key);
+    return std::move(*v);
+  }
+
   aggregate* load(const ids::tenant& t, std::string_view key) {
     const std::string k = layout::aggregate(t, key);
     auto it = aggregates_.find(k);

@@ -1,5 +1,7 @@
 #include "projections/insights.h"
 
+#include "projections/sums.h"
+
 #include "base/digest.h"
 #include "base/zone.h"
 #include "domain/pricing.h"
@@ -101,7 +103,7 @@ bool customer_absent(const session_state& s) {
 
 cents charged_of(const session_state& s) {
   cents sum = 0;
-  for (const auto& c : s.charges) sum += c.amount_cents;
+  for (const auto& c : s.charges) add_to(sum, c.amount_cents);
   return sum;
 }
 
@@ -110,7 +112,7 @@ session_share share_of(const session_state& s) {
   return session_share{name_of(s.status),
                        s.outcome ? name_of(*s.outcome) : "",
                        charged,
-                       std::max<cents>(0, charged - s.paid_cents()),
+                       std::max<cents>(0, minus(charged, s.paid_cents())),
                        s.status == session_status::active,
                        customer_absent(s)};
 }
@@ -122,8 +124,8 @@ void add_share(customer_figures& f, const session_share& s, int sign) {
   };
   bump(f.sessions_by_status, s.status);
   bump(f.sessions_by_outcome, s.outcome);
-  f.charged_cents += sign * s.charged;
-  f.outstanding_cents += sign * s.outstanding;
+  add_to(f.charged_cents, sign * s.charged);
+  add_to(f.outstanding_cents, sign * s.outstanding);
   f.active_sessions += sign * (s.active ? 1 : 0);
   f.no_shows += sign * (s.no_show ? 1 : 0);
 }
@@ -282,21 +284,21 @@ void insights::after_evolve() {
 
   // Money on the day it happened.
   if (const auto* d = std::get_if<charge_processed>(&e_.data))
-    b_.doc<day_bucket>(day_key(t, today)).charged_cents += d->amount_cents;
+    add_to(b_.doc<day_bucket>(day_key(t, today)).charged_cents, d->amount_cents);
   if (const auto* d = std::get_if<payment_recorded>(&e_.data)) {
-    b_.doc<day_bucket>(day_key(t, today)).paid_cents += d->amount_cents;
-    b_.doc<customer_figures>(layout::doc(t, "cstats", d->customer_id.value)).paid_cents +=
-        d->amount_cents;
+    add_to(b_.doc<day_bucket>(day_key(t, today)).paid_cents, d->amount_cents);
+    add_to(b_.doc<customer_figures>(layout::doc(t, "cstats", d->customer_id.value)).paid_cents,
+           d->amount_cents);
   }
   if (const auto* d = std::get_if<payment_refunded>(&e_.data)) {
-    b_.doc<day_bucket>(day_key(t, today)).paid_cents -= d->amount_cents;
-    b_.doc<customer_figures>(layout::doc(t, "cstats", d->customer_id.value)).refunded_cents +=
-        d->amount_cents;
+    add_to(b_.doc<day_bucket>(day_key(t, today)).paid_cents, -d->amount_cents);
+    add_to(b_.doc<customer_figures>(layout::doc(t, "cstats", d->customer_id.value)).refunded_cents,
+           d->amount_cents);
   }
   if (const auto* d = std::get_if<invoice_issued>(&e_.data))
-    b_.doc<day_bucket>(day_key(t, today)).invoiced_cents += d->total_cents;
+    add_to(b_.doc<day_bucket>(day_key(t, today)).invoiced_cents, d->total_cents);
   if (const auto* d = std::get_if<credit_note_issued>(&e_.data))
-    b_.doc<day_bucket>(day_key(t, today)).invoiced_cents -= d->total_cents;
+    add_to(b_.doc<day_bucket>(day_key(t, today)).invoiced_cents, -d->total_cents);
   if (std::holds_alternative<customer_registered>(e_.data))
     ++b_.doc<day_bucket>(day_key(t, today)).new_customers;
 

@@ -30,6 +30,9 @@
 //   h/<tenant>/<stream>/<version>            each stream's events (CloudEvents)
 //   e/<tenant>/<partition>/<offset>          the tenant's events in log order
 //   m/checkpoint/<partition>                 the last offset applied
+//   m/stopped/<tenant>                       "<position>\t<why>": the tenant's events from
+//                                            there on are not applied (ports/tenant_stops.h);
+//                                            m/stopped/?<position>: a record of no known tenant
 //   m/layout                                 what this layout is (layout::version)
 // Numbers are zero-padded so that keys sort as numbers do; "rev" numbers
 // count down so that a forward scan is newest first.
@@ -52,6 +55,7 @@ namespace tally::projections::layout {
 //    payments on session invoices, picked units and the views' new fields.
 inline constexpr std::string_view version = "2";
 inline constexpr std::string_view version_key = "m/layout";
+inline constexpr std::string_view stops_prefix = "m/stopped/";
 
 inline std::string aggregate(const ids::tenant& t, std::string_view key) {
   return fmt::format("a/{}/{}", t.value, key);

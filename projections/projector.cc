@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <limits>
 #include <map>
 #include <set>
@@ -47,12 +48,16 @@ std::set<std::string> session_index_keys(const ids::tenant& t, const session_sta
 projector::projector(ports::event_log& log, ports::kv_store& views)
     : log_(log),
       views_(views),
+      stops_(std::string(layout::stops_prefix)),
       applied_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]),
       behind_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]),
       applied_at_(new std::atomic<std::int64_t>[static_cast<std::size_t>(log.partition_count())]) {
+  stops_.load(views_);
   for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
     auto v = views_.get(layout::checkpoint(p));
-    applied_[static_cast<std::size_t>(p)] = v ? std::stoll(*v) : -1;
+    std::int64_t checkpoint = -1;
+    if (v) std::from_chars(v->data(), v->data() + v->size(), checkpoint);
+    applied_[static_cast<std::size_t>(p)] = checkpoint;
     behind_[static_cast<std::size_t>(p)] = 0;
     applied_at_[static_cast<std::size_t>(p)] = -1;
   }
@@ -110,65 +115,121 @@ void projector::on_applied(
   std::lock_guard lock(listeners_mutex_);
   listeners_.push_back(std::move(listener));
 }
-status projector::apply(std::int32_t partition, const std::vector<ports::recorded_event>& events) {
-  batch_writes b(views_);
-  for (const auto& r : events) {
-    const event& e = r.event;
-    batch_writes::tenant_view view(b, e.tenant);
-    const std::string json = cloud_event_with_position(r);
-    b.put(layout::history(e.tenant, e.stream.str(), e.stream_version.value), json);
-    b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
-    if (!e.hash.empty())
-      b.put(layout::chain_head(e.tenant),
-            fmt::format(R"({{"position":"{}","hash":"{}"}})", r.pos.token(), e.hash));
-    const std::optional<ids::session> session_id = e.stream.session();
-    std::set<std::string> keys_before;
-    if (session_id) {
-      if (const auto* old_state = view.session(*session_id))
-        keys_before = session_index_keys(e.tenant, *old_state);
-    }
-    insights changes(b, view, e);
-    evolve(view, e);
-    changes.after_evolve();
-    if (session_id) {
-      std::set<std::string> keys_after;
-      if (const auto* new_state = view.session(*session_id))
-        keys_after = session_index_keys(e.tenant, *new_state);
-      for (const auto& k : keys_before)
-        if (!keys_after.contains(k)) b.erase(k);
-      for (const auto& k : keys_after)
-        if (!keys_before.contains(k)) b.put(k, "");
-    }
-    if (session_id) {
-      // The pick list: a shopping session is on it while it has lines to pick.
-      const ids::session& id = *session_id;
-      if (const auto* s = view.session(id);
-          s && s->kind == session_kind::shopping && s->started_at) {
-        const auto key =
-            layout::forward_entry(e.tenant, "picklist", to_millis(*s->started_at), id.value);
-        if (render_picks(*s, true))
-          b.put(key, "");
-        else
-          b.erase(key);
-      }
-    }
-    if (const auto* d = std::get_if<customer_registered>(&e.data)) {
-      b.put(layout::index_entry(e.tenant, "customers", to_millis(e.time), d->customer_id.value),
-            "");
-    } else if (const auto* d = std::get_if<invoice_issued>(&e.data)) {
-      // Invoices and credit notes in one list, newest first by log position.
-      b.put(layout::index_entry(e.tenant, "invoices", r.pos.offset, d->invoice_id.value), "");
-    } else if (const auto* d = std::get_if<credit_note_issued>(&e.data)) {
-      b.put(layout::index_entry(e.tenant, "invoices", r.pos.offset, d->invoice_id.value), "");
+// One event into the batch's read models. Throws when a read model it
+// reads cannot be read (batch_writes): apply() then stops its tenant.
+void projector::apply_event(batch_writes& b, const ports::recorded_event& r) {
+  const event& e = r.event;
+  batch_writes::tenant_view view(b, e.tenant);
+  const std::string json = cloud_event_with_position(r);
+  b.put(layout::history(e.tenant, e.stream.str(), e.stream_version.value), json);
+  b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
+  if (!e.hash.empty())
+    b.put(layout::chain_head(e.tenant),
+          fmt::format(R"({{"position":"{}","hash":"{}"}})", r.pos.token(), e.hash));
+  const std::optional<ids::session> session_id = e.stream.session();
+  std::set<std::string> keys_before;
+  if (session_id) {
+    if (const auto* old_state = view.session(*session_id))
+      keys_before = session_index_keys(e.tenant, *old_state);
+  }
+  insights changes(b, view, e);
+  evolve(view, e);
+  changes.after_evolve();
+  if (session_id) {
+    std::set<std::string> keys_after;
+    if (const auto* new_state = view.session(*session_id))
+      keys_after = session_index_keys(e.tenant, *new_state);
+    for (const auto& k : keys_before)
+      if (!keys_after.contains(k)) b.erase(k);
+    for (const auto& k : keys_after)
+      if (!keys_before.contains(k)) b.put(k, "");
+  }
+  if (session_id) {
+    // The pick list: a shopping session is on it while it has lines to pick.
+    const ids::session& id = *session_id;
+    if (const auto* s = view.session(id); s && s->kind == session_kind::shopping && s->started_at) {
+      const auto key =
+          layout::forward_entry(e.tenant, "picklist", to_millis(*s->started_at), id.value);
+      if (render_picks(*s, true))
+        b.put(key, "");
+      else
+        b.erase(key);
     }
   }
-  b.put(layout::checkpoint(partition), std::to_string(events.back().pos.offset));
-  if (auto s = views_.write(b.finish()); !s) return s;
+  if (const auto* d = std::get_if<customer_registered>(&e.data)) {
+    b.put(layout::index_entry(e.tenant, "customers", to_millis(e.time), d->customer_id.value), "");
+  } else if (const auto* d = std::get_if<invoice_issued>(&e.data)) {
+    // Invoices and credit notes in one list, newest first by log position.
+    b.put(layout::index_entry(e.tenant, "invoices", r.pos.offset, d->invoice_id.value), "");
+  } else if (const auto* d = std::get_if<credit_note_issued>(&e.data)) {
+    b.put(layout::index_entry(e.tenant, "invoices", r.pos.offset, d->invoice_id.value), "");
+  }
+}
+
+status projector::apply(std::int32_t partition, const std::vector<ports::recorded_event>& events,
+                        const std::vector<ports::unreadable_record>& unreadable) {
+  // The stops this batch makes: its unreadable records, and any tenant whose
+  // stored read models fail an event. A tenant's events at or after its
+  // stop are not applied; every other tenant's are.
+  std::vector<ports::tenant_stop> made;
+  auto stop = [&](ports::tenant_stop s) {
+    ports::kv_batch scratch;
+    if (stops_.stop(s, scratch)) {
+      spdlog::error(
+          "projector: the read models of tenant {} are stopped at {}: {}; the other "
+          "tenants' go on (docs/operations.md, \"A tenant's projection is stopped\")",
+          s.tenant.empty() ? "(unknown)" : s.tenant, s.pos.token(), s.reason);
+      stops_made_++;
+    }
+    made.push_back(std::move(s));
+  };
+  for (const auto& u : unreadable)
+    stop({u.tenant ? u.tenant->value : "", u.pos, "an unreadable event (" + u.reason + ")"});
+  for (;;) {
+    batch_writes b(views_);
+    std::vector<const ports::recorded_event*> applied;
+    std::optional<ports::tenant_stop> failed;
+    for (const auto& r : events) {
+      if (stops_.stopped_before(r.event.tenant, r.pos)) continue;
+      try {
+        apply_event(b, r);
+        applied.push_back(&r);
+      } catch (const std::exception& ex) {
+        failed = ports::tenant_stop{
+            r.event.tenant.value, r.pos,
+            std::string("its read models could not be read (") + ex.what() + ")"};
+        break;
+      }
+    }
+    if (failed) {
+      // The batch holds part of that event: made again without the tenant.
+      stop(std::move(*failed));
+      continue;
+    }
+    const std::int64_t last = std::max(events.empty() ? -1 : events.back().pos.offset,
+                                       unreadable.empty() ? -1 : unreadable.back().pos.offset);
+    b.put(layout::checkpoint(partition), std::to_string(last));
+    ports::kv_batch kv = b.finish();
+    for (auto& s : made) stops_.stop(s, kv);
+    if (auto w = views_.write(kv); !w) return w;
+    wake(partition, last);
+    if (applied.size() == events.size()) {
+      tell(events);
+    } else {
+      std::vector<ports::recorded_event> some;
+      some.reserve(applied.size());
+      for (const auto* r : applied) some.push_back(*r);
+      tell(some);
+    }
+    return ok();
+  }
+}
+
+void projector::wake(std::int32_t partition, std::int64_t last) {
   std::vector<std::function<void()>> woken;
   {
     std::lock_guard lock(waits_mutex_);
-    applied_[static_cast<std::size_t>(partition)] = events.back().pos.offset;
-    const auto last = events.back().pos.offset;
+    applied_[static_cast<std::size_t>(partition)] = last;
     auto it = waits_.lower_bound({partition, std::numeric_limits<std::int64_t>::min()});
     while (it != waits_.end() && it->first.first == partition && it->first.second <= last) {
       for (auto& [id, fn] : it->second) {
@@ -179,9 +240,12 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     }
   }
   for (auto& fn : woken) fn();
+}
+
+void projector::tell(const std::vector<ports::recorded_event>& events) {
+  if (events.empty()) return;
   std::lock_guard lock(listeners_mutex_);
   for (const auto& l : listeners_) l(events);
-  return ok();
 }
 
 // Reads one poll from `cursor` and applies it; false once the cursor is at
@@ -190,9 +254,11 @@ result<bool> projector::step(std::int32_t partition, ports::log_cursor& cursor,
                              std::chrono::milliseconds wait) {
   auto batch = cursor.poll(1000, wait);
   if (!batch) return std::move(batch).take_error();
-  if (!batch->events.empty()) {
-    if (auto s = apply(partition, batch->events); !s) return std::move(s).take_error();
-    applied_at_[static_cast<std::size_t>(partition)] = to_millis(batch->events.back().event.time);
+  if (!batch->empty()) {
+    if (auto s = apply(partition, batch->events, batch->unreadable); !s)
+      return std::move(s).take_error();
+    if (!batch->events.empty())
+      applied_at_[static_cast<std::size_t>(partition)] = to_millis(batch->events.back().event.time);
   }
   behind_[static_cast<std::size_t>(partition)] = batch->at_end ? 0 : batch->behind;
   return !batch->at_end;

@@ -2,6 +2,7 @@
 
 #include "infra/ports/event_log.h"
 #include "infra/ports/kv_store.h"
+#include "infra/ports/tenant_stops.h"
 
 #include <atomic>
 #include <functional>
@@ -12,6 +13,8 @@
 #include <vector>
 
 namespace tally::projections {
+
+class batch_writes;
 
 // Reads the log in order and keeps the read models (projections/keys.h) in a
 // kv_store. Each batch of events is applied in one atomic write together
@@ -57,17 +60,29 @@ class projector {
   // Drops a wait that is no longer wanted (its caller timed out).
   void forget(std::uint64_t wait);
 
-  // Called after each applied batch (on the projector's thread).
+  // Called after each applied batch (on the projector's thread), with the
+  // events applied (not those of a stopped tenant).
   void on_applied(std::function<void(const std::vector<ports::recorded_event>&)> listener);
 
+  // The tenants whose read models are stopped (an unreadable event of
+  // theirs, or read models of theirs that cannot be read), where and why:
+  // their reads are refused, every other tenant's go on.
+  [[nodiscard]] const ports::tenant_stops& stops() const { return stops_; }
+
  private:
-  status apply(std::int32_t partition, const std::vector<ports::recorded_event>& events);
+  status apply(std::int32_t partition, const std::vector<ports::recorded_event>& events,
+               const std::vector<ports::unreadable_record>& unreadable);
+  void apply_event(batch_writes& b, const ports::recorded_event& r);
+  void wake(std::int32_t partition, std::int64_t last);
+  void tell(const std::vector<ports::recorded_event>& events);
   result<bool> step(std::int32_t partition, ports::log_cursor& cursor,
                     std::chrono::milliseconds wait);
   void run(std::int32_t partition);
 
   ports::event_log& log_;
   ports::kv_store& views_;
+  ports::tenant_stops stops_;
+  std::atomic<std::int64_t> stops_made_{0};
   std::unique_ptr<std::atomic<std::int64_t>[]> applied_;
   std::unique_ptr<std::atomic<std::int64_t>[]> behind_;
   std::unique_ptr<std::atomic<std::int64_t>[]> applied_at_;  // ms, of its last event; -1

@@ -12,6 +12,7 @@
 #include "projections/analytics.h"
 #include "projections/insights.h"
 #include "projections/keys.h"
+#include "projections/sums.h"
 
 #include <fmt/format.h>
 
@@ -61,13 +62,27 @@ result<std::string> page_of(const ports::kv_store& store, const std::string& pre
                      next ? "\"" + *next + "\"" : "null");
 }
 
+// A stored row that does not read is a failure of that query (500), never
+// "not found" and never left out of a list: it is there, and broken.
+[[noreturn]] void unreadable_row(std::string_view key) {
+  throw std::runtime_error("the stored read model under " + std::string(key) + " cannot be read");
+}
+
 template <class T>
 std::optional<T> load(const ports::kv_store& store, const ids::tenant& t, const std::string& key) {
   auto v = store.get(layout::aggregate(t, key));
   if (!v) return std::nullopt;
   auto a = decode_aggregate(key, *v);
-  if (!a || !std::holds_alternative<T>(*a)) return std::nullopt;
+  if (!a || !std::holds_alternative<T>(*a)) unreadable_row(layout::aggregate(t, key));
   return std::get<T>(std::move(*a));
+}
+
+// A stored document (figures, counts, a day's bucket) that must read.
+template <class T>
+T read_row(std::string_view key, std::string_view value) {
+  auto v = json::read_own<T>(value);
+  if (!v) unreadable_row(key);
+  return std::move(*v);
 }
 
 std::string last_segment(std::string_view key) {
@@ -79,10 +94,8 @@ template <class T>
 result<std::string> aggregate_page(const ports::kv_store& store, const ids::tenant& t,
                                    std::string_view kind, const page_request& page) {
   return page_of(store, layout::aggregate(t, std::string(kind) + "-"), page,
-                 [](std::string_view, std::string_view v) -> std::optional<std::string> {
-                   auto a = json::read_own<T>(v);
-                   if (!a) return std::nullopt;
-                   return json::write(render(*a));
+                 [](std::string_view key, std::string_view v) -> std::optional<std::string> {
+                   return json::write(render(read_row<T>(key, v)));
                  });
 }
 
@@ -133,22 +146,30 @@ result<std::string> queries::session_at(const ids::tenant& t, const ids::session
   memory_state state;
   const std::string stream = keys::session(id);
   bool any = false;
+  std::int64_t newest = 0;
   std::optional<timestamp> last_time;
-  views_.scan(layout::history_prefix(t, stream), "", [&](std::string_view, std::string_view value) {
-    auto e = decode_cloud_event(value);
-    if (!e) return true;
-    if (version && e->stream_version.value > *version) return false;
-    if (as_of && e->time > *as_of) return false;
-    evolve(state, *e);
-    last_time = e->time;
-    any = true;
-    return true;
-  });
+  views_.scan(layout::history_prefix(t, stream), "",
+              [&](std::string_view key, std::string_view value) {
+                auto e = decode_cloud_event(value);
+                if (!e) unreadable_row(key);
+                newest = e->stream_version.value;
+                if (version && e->stream_version.value > *version) return false;
+                if (as_of && e->time > *as_of) return false;
+                evolve(state, *e);
+                last_time = e->time;
+                any = true;
+                return true;
+              });
   const auto* s = state.session(id);
   if (!any || !s) {
     if (!load<session_state>(views_, t, stream)) return missing("session", id.value);
     return make_error(errc::not_found, "the session did not exist at that version or time");
   }
+  // A version it has not reached does not exist yet (not its current state).
+  if (version && *version > newest)
+    return make_error(
+        errc::not_found,
+        fmt::format("the session has no version {} (its newest is {})", *version, newest));
   const timestamp at = as_of.value_or(last_time.value_or(clock_.now()));
   const auto settings = tenant_settings_of(views_, t);
   return json::write(render(*s, at, view_options{include_private, &settings}));
@@ -355,8 +376,8 @@ result<std::string> queries::customers(const ids::tenant& t, const customer_filt
     if (f.registered_to && c->registered_at >= *f.registered_to) return true;
     if (f.has_active_session) {
       customer_figures figures;
-      if (auto v = views_.get(layout::doc(t, "cstats", id)))
-        figures = json::read_own<customer_figures>(*v).value_or(customer_figures{});
+      const auto key = layout::doc(t, "cstats", id);
+      if (auto v = views_.get(key)) figures = read_row<customer_figures>(key, *v);
       if ((figures.active_sessions > 0) != *f.has_active_session) return true;
     }
     if (count++) items += ',';
@@ -515,7 +536,7 @@ void each_bucket(const ports::kv_store& views, const ids::tenant& t, const day_s
              [&](std::string_view key, std::string_view value) {
                const std::string day(key.substr(prefix.size()));
                if (day > last) return false;
-               if (auto b = json::read_own<day_bucket>(value)) visit(day, *b);
+               visit(day, read_row<day_bucket>(key, value));
                return true;
              });
 }
@@ -579,9 +600,9 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   each_bucket(views_, t, *span, [&](const std::string& day, const day_bucket& b) {
     for (const auto& [k, v] : b.sessions_by_status) sum.sessions_by_status[k] += v;
     for (const auto& [k, v] : b.sessions_by_outcome) sum.sessions_by_outcome[k] += v;
-    sum.charged_cents += b.charged_cents;
-    sum.paid_cents += b.paid_cents;
-    sum.invoiced_cents += b.invoiced_cents;
+    add_to(sum.charged_cents, b.charged_cents);
+    add_to(sum.paid_cents, b.paid_cents);
+    add_to(sum.invoiced_cents, b.invoiced_cents);
     std::int64_t ended_today = 0;
     for (const auto& [k, v] : b.ended_by_kind) {
       ended[k] += v;
@@ -598,11 +619,11 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   });
   std::erase_if(sum.sessions_by_status, [](const auto& kv) { return kv.second == 0; });
   std::erase_if(sum.sessions_by_outcome, [](const auto& kv) { return kv.second == 0; });
-  sum.outstanding_cents = std::max<cents>(0, sum.charged_cents - sum.paid_cents);
+  sum.outstanding_cents = std::max<cents>(0, minus(sum.charged_cents, sum.paid_cents));
   // Sessions per customer over the range, by customer number.
   customer_counts counts;
-  if (auto c = views_.get(layout::doc(t, "customer_counts", "all")))
-    counts = json::read_own<customer_counts>(*c).value_or(customer_counts{});
+  const auto counts_key = layout::doc(t, "customer_counts", "all");
+  if (auto c = views_.get(counts_key)) counts = read_row<customer_counts>(counts_key, *c);
   std::vector<std::uint32_t> per_customer(static_cast<std::size_t>(counts.numbered) + 1, 0);
   {
     const std::string prefix = layout::index_prefix(t, "daycust");
@@ -610,12 +631,11 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
     views_.scan(prefix, span->first ? prefix + format_day(*span->first) : "",
                 [&](std::string_view key, std::string_view value) {
                   if (key.substr(prefix.size()) > last) return false;
-                  auto d = json::read_own<day_customers>(value);
-                  if (!d) return true;
-                  for (std::size_t i = 0; i < d->numbers.size() && i < d->counts.size(); ++i) {
-                    const auto n = static_cast<std::size_t>(d->numbers[i]);
+                  const auto d = read_row<day_customers>(key, value);
+                  for (std::size_t i = 0; i < d.numbers.size() && i < d.counts.size(); ++i) {
+                    const auto n = static_cast<std::size_t>(d.numbers[i]);
                     if (n >= per_customer.size()) per_customer.resize(n + 1, 0);
-                    per_customer[n] += static_cast<std::uint32_t>(d->counts[i]);
+                    per_customer[n] += static_cast<std::uint32_t>(d.counts[i]);
                   }
                   return true;
                 });
@@ -699,8 +719,8 @@ result<std::string> queries::customer_stats(const ids::tenant& t, const ids::cus
   auto c = load<customer_state>(views_, t, keys::customer(id));
   if (!c) return missing("customer", id.value);
   customer_figures f;
-  if (auto v = views_.get(layout::doc(t, "cstats", id.value)))
-    f = json::read_own<customer_figures>(*v).value_or(customer_figures{});
+  const auto figures_key = layout::doc(t, "cstats", id.value);
+  if (auto v = views_.get(figures_key)) f = read_row<customer_figures>(figures_key, *v);
   customer_stats_view out;
   out.customer_id = id.value;
   out.sessions.by_status = f.sessions_by_status;
@@ -714,7 +734,7 @@ result<std::string> queries::customer_stats(const ids::tenant& t, const ids::cus
   out.last_session_at = f.last_session_at;
   out.no_shows = f.no_shows;
   out.active_sessions = f.active_sessions;
-  out.lifetime_value_cents = f.paid_cents - f.refunded_cents;
+  out.lifetime_value_cents = minus(f.paid_cents, f.refunded_cents);
   std::string text = json::write(out);
   text.pop_back();  // '}': the feedback follows, written as decimals
   return text + ratings_fields(f.ratings_by_kind, f.rating_sum_by_kind) + "}";
@@ -722,10 +742,10 @@ result<std::string> queries::customer_stats(const ids::tenant& t, const ids::cus
 
 result<std::string> queries::webhooks(const ids::tenant& t, const page_request& page) const {
   return page_of(views_, layout::aggregate(t, "webhook-"), page,
-                 [](std::string_view, std::string_view v) -> std::optional<std::string> {
-                   auto w = json::read_own<webhook_state>(v);
-                   if (!w || !w->active) return std::nullopt;
-                   return json::write(render(*w));
+                 [](std::string_view key, std::string_view v) -> std::optional<std::string> {
+                   auto w = read_row<webhook_state>(key, v);
+                   if (!w.active) return std::nullopt;
+                   return json::write(render(w));
                  });
 }
 
@@ -774,8 +794,9 @@ std::vector<queries::stored_event> queries::tenant_events_after(
         ports::position pos{
             std::stoi(std::string(key.substr(partition_at + 1, offset_at - partition_at - 1))),
             std::stoll(std::string(key.substr(offset_at + 1)))};
-        if (auto e = decode_cloud_event(value))
-          out.push_back({pos, std::move(*e), std::string(value)});
+        auto e = decode_cloud_event(value);
+        if (!e) unreadable_row(key);
+        out.push_back({pos, std::move(*e), std::string(value)});
         return out.size() < limit;
       });
   return out;

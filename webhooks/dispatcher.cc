@@ -131,6 +131,7 @@ attempt_result post(const std::string& url, const std::string& body,
 dispatcher::dispatcher(ports::event_log& log, ports::kv_store& store, const clock_source& clock,
                        dispatcher_options options, projections::projector* source)
     : log_(log), store_(store), clock_(clock), options_(std::move(options)) {
+  stops_.load(store_);
   if (source) {
     feeds_ = std::make_shared<feeds>();
     for (std::int32_t p = 0; p < log_.partition_count(); ++p)
@@ -218,7 +219,19 @@ void dispatcher::consume(std::int32_t partition) {
       }
       auto batch = cursor->poll(500, std::chrono::milliseconds(100));
       if (batch) {
+        // A tenant's events after a record of theirs that cannot be read are
+        // not sent, as the projector does not apply them (the live feed
+        // never carries them).
+        if (!batch->unreadable.empty()) {
+          ports::kv_batch kv;
+          for (const auto& u : batch->unreadable)
+            if (u.tenant) stops_.stop({u.tenant->value, u.pos, u.reason}, kv);
+          if (!kv.empty()) s = store_.write(kv);
+        }
         events = std::move(batch->events);
+        std::erase_if(events, [&](const ports::recorded_event& r) {
+          return stops_.stopped_before(r.event.tenant, r.pos);
+        });
         if (batch->at_end && part) {
           live = true;
           cursor.reset();

@@ -16,6 +16,7 @@
 #include "domain/ids.h"
 #include "infra/ports/event_log.h"
 #include "infra/ports/kv_store.h"
+#include "infra/ports/tenant_stops.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
 #include "webhooks/policy.h"
@@ -122,6 +123,7 @@ class dispatcher {
 
   ports::event_log& log_;
   ports::kv_store& store_;
+  ports::tenant_stops stops_{"m/webhook-stopped/"};
   const clock_source& clock_;
   dispatcher_options options_;
   mutable std::mutex mutex_;  // hooks_

@@ -3,6 +3,7 @@
 #include "domain/error.h"
 #include "domain/events.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -46,13 +47,39 @@ struct recorded_event {
   std::string cloud_event;
 };
 
+// A record of the log that is not an event this build can read: a damaged
+// or foreign log, or an event of a schema it does not know. Never written
+// by Tally itself (hash_to_append). Its readers stop only the tenant it
+// belongs to (ARCHITECTURE.md; docs/operations.md, "A tenant's projection is
+// stopped").
+struct unreadable_record {
+  position pos;
+  // Whose it is as far as the log can tell: the Kafka key, or the
+  // CloudEvent's "tenant" member where that can still be found; nothing
+  // when the record is too damaged to say.
+  std::optional<ids::tenant> tenant;
+  std::string reason;
+};
+
 // What one poll of a cursor gives.
 struct read_batch {
   std::vector<recorded_event> events;  // in log order
+  // The records between them that cannot be read, in log order: a reader
+  // takes them into account by position (events of their tenant after them
+  // are not applied on top of a history with a hole).
+  std::vector<unreadable_record> unreadable;
   // Where the cursor reads on: past these events and past any record of the
   // log that is not an event (a transaction marker on Kafka). Never assume
   // it is the last event's offset + 1.
   std::int64_t next = 0;
+  // The last offset the batch holds, event or unreadable record; -1 if none.
+  [[nodiscard]] std::int64_t last_offset() const {
+    std::int64_t last = -1;
+    if (!events.empty()) last = events.back().pos.offset;
+    if (!unreadable.empty()) last = std::max(last, unreadable.back().pos.offset);
+    return last;
+  }
+  [[nodiscard]] bool empty() const { return events.empty() && unreadable.empty(); }
   // True when the cursor has reached what the log holds now: a reader that
   // applied every event it was given is caught up.
   bool at_end = false;
