@@ -7,6 +7,8 @@
 #include "infra/ports/event_log.h"
 #include "infra/ports/tenant_stops.h"
 
+#include <boost/describe.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -34,7 +36,36 @@ struct command_request {
   // existing one).
   std::optional<std::int64_t> if_match;
   std::string correlation_id;
+  // A bulk action (POST /v1/sessions/bulk): `cmd` is not used; each item is
+  // decided in order, as a command of its own, in one batch, under the one
+  // Idempotency-Key, which then covers the whole list (API.md). The answer's
+  // body is a bulk_answer.
+  struct bulk_item {
+    std::string id;  // what the item is about (a session id), named in its result
+    command cmd;
+    std::optional<error> refused;  // set: its result, without deciding it
+  };
+  std::vector<bulk_item> bulk;
 };
+
+// The answer to a bulk command, before the gateway renders each failure as
+// problem details: per item, in order, its id and how it failed, if it did.
+struct bulk_field {
+  std::string field;
+  std::string message;
+};
+BOOST_DESCRIBE_STRUCT(bulk_field, (), (field, message))
+struct bulk_result {
+  std::string id;
+  std::optional<std::string> code;  // errc's code_name; none: done
+  std::string detail;
+  std::vector<bulk_field> fields;
+};
+BOOST_DESCRIBE_STRUCT(bulk_result, (), (id, code, detail, fields))
+struct bulk_answer {
+  std::vector<bulk_result> results;
+};
+BOOST_DESCRIBE_STRUCT(bulk_answer, (), (results))
 
 struct command_reply {
   std::optional<error> failure;

@@ -252,26 +252,10 @@ void command_bus::decider::decide_one(const command_request& req, outcome& out,
                                      "a request with this Idempotency-Key is in progress");
       return;
     }
-    if (auto stored = bus_.state_.get(key)) {
-      auto rec = json::read_own<idempotency_record>(*stored);
-      if (rec &&
-          millis_of(now) - rec->stored_at_ms < std::chrono::milliseconds(idempotency_ttl).count()) {
-        if (rec->request_digest != req.request_digest) {
-          out.reply.failure = make_error(errc::idempotency_key_reused,
-                                         "this Idempotency-Key was used for a different request");
-          return;
-        }
-        out.reply.body = rec->body;
-        out.reply.position = ports::position::parse(rec->position);
-        out.reply.version = tally::version{rec->version};
-        out.reply.replayed = true;
-        return;
-      }
-    }
+    if (answer_again(key, req.request_digest, out, now)) return;
     keys_in_batch.insert(key);
     out.record_key = key;
   }
-
   if (const auto stop = bus_.stops_.stop_of(req.tenant)) {
     out.reply.failure = make_error(
         errc::unavailable,
@@ -280,6 +264,62 @@ void command_bus::decider::decide_one(const command_request& req, outcome& out,
                     stop->pos.token(), stop->reason));
     return;
   }
+  if (req.bulk.empty()) {
+    decide_command(req, req.cmd, req.idempotency_key, out, events, now);
+    return;
+  }
+  // A bulk action: every item decided in turn against the state the ones
+  // before it left, each as a command of its own, all in this batch; its
+  // answer is remembered under the request's key. Each item's events carry
+  // "<key>:<id>", so that after a crash that lost the answer, a retry with
+  // the key answers the items already done as done and never does them twice.
+  bulk_answer answer;
+  out.first_event = events.size();
+  for (const auto& item : req.bulk) {
+    outcome one;
+    std::optional<std::string> item_key;
+    if (req.idempotency_key) item_key = *req.idempotency_key + ":" + item.id;
+    const bool done = item_key && answer_again(idempotency_key(req.tenant, req.actor, *item_key),
+                                               req.request_digest, one, now);
+    if (item.refused)
+      one.reply.failure = item.refused;
+    else if (!done)
+      decide_command(req, item.cmd, item_key, one, events, now);
+    bulk_result r{item.id, {}, {}, {}};
+    if (one.reply.failure) {
+      r.code = std::string(code_name(one.reply.failure->code));
+      r.detail = one.reply.failure->detail;
+      for (const auto& f : one.reply.failure->fields) r.fields.push_back({f.field, f.message});
+    }
+    answer.results.push_back(std::move(r));
+  }
+  out.event_count = events.size() - out.first_event;
+  out.reply.body = json::write(answer);
+}
+
+bool command_bus::decider::answer_again(const std::string& key, const std::string& digest,
+                                        outcome& out, timestamp now) {
+  auto stored = bus_.state_.get(key);
+  if (!stored) return false;
+  auto rec = json::read_own<idempotency_record>(*stored);
+  if (!rec ||
+      millis_of(now) - rec->stored_at_ms >= std::chrono::milliseconds(idempotency_ttl).count())
+    return false;
+  if (rec->request_digest != digest) {
+    out.reply.failure = make_error(errc::idempotency_key_reused,
+                                   "this Idempotency-Key was used for a different request");
+    return true;
+  }
+  out.reply.body = rec->body;
+  out.reply.position = ports::position::parse(rec->position);
+  out.reply.version = tally::version{rec->version};
+  out.reply.replayed = true;
+  return true;
+}
+
+void command_bus::decider::decide_command(const command_request& req, const command& cmd,
+                                          const std::optional<std::string>& idempotency,
+                                          outcome& out, std::vector<event>& events, timestamp now) {
   auto state = model_.for_tenant(req.tenant);
   decide_context ctx{req.tenant,
                      req.actor,
@@ -289,7 +329,7 @@ void command_bus::decider::decide_one(const command_request& req, outcome& out,
                      [] { return new_uuid(); },
                      req.host_scoped,
                      req.customer_scoped};
-  auto d = decide(req.cmd, state, ctx);
+  auto d = decide(cmd, state, ctx);
   if (!d) {
     out.reply.failure = std::move(d).take_error();
     return;
@@ -331,8 +371,8 @@ void command_bus::decider::decide_one(const command_request& req, outcome& out,
     e.correlation_id = req.correlation_id;
     // Every event of the command carries what a replay needs to answer a
     // retry (docs/domain.md, "Idempotency keys").
-    if (req.idempotency_key) {
-      e.idempotency_key = req.idempotency_key;
+    if (idempotency) {
+      e.idempotency_key = idempotency;
       e.request_digest = req.request_digest;
     }
     e.data = std::move(data);

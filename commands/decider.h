@@ -114,6 +114,16 @@ class command_bus::decider {
 
   void decide_one(const command_request& req, outcome& out, std::vector<event>& events,
                   std::set<std::string>& keys_in_batch, timestamp now);
+  // The answer remembered under `key` (the store's key), if it is still
+  // kept: true once `out` holds it, or the refusal of another request's
+  // reuse of the key (422).
+  bool answer_again(const std::string& key, const std::string& digest, outcome& out, timestamp now);
+  // `cmd` decided against the working state: its events made, checked and
+  // evolved into it, the answer in `out`. `key` is the Idempotency-Key its
+  // events carry.
+  void decide_command(const command_request& req, const command& cmd,
+                      const std::optional<std::string>& key, outcome& out,
+                      std::vector<event>& events, timestamp now);
 
   command_bus& bus_;
   std::int32_t partition_;

@@ -66,4 +66,10 @@ std::string_view code_name(errc code) {
   return "internal";
 }
 
+std::optional<errc> code_named(std::string_view name) {
+  for (int c = 0; c <= static_cast<int>(errc::internal); ++c)
+    if (code_name(static_cast<errc>(c)) == name) return static_cast<errc>(c);
+  return std::nullopt;
+}
+
 }  // namespace tally

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,8 @@ enum class errc {
 };
 
 std::string_view code_name(errc code);
+// The code whose code_name is `name`, if any.
+std::optional<errc> code_named(std::string_view name);
 
 struct field_problem {
   std::string field;

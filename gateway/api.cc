@@ -253,13 +253,18 @@ void api::impl::read(const call_ptr& c, std::function<result<std::string>()> q) 
 
 void api::impl::submit(const call_ptr& c, command cmd, int success_status, reshape_fn reshape) {
   commands::command_request req;
+  req.cmd = std::move(cmd);
+  submit_request(c, std::move(req), success_status, std::move(reshape));
+}
+
+void api::impl::submit_request(const call_ptr& c, commands::command_request req, int success_status,
+                               reshape_fn reshape) {
   req.tenant = c->who.tenant;
   req.actor = c->who.sub;
   req.actor_name = c->who.name;
   req.actor_is_admin = c->who.has(role::admin);
   req.host_scoped = c->who.host_scoped();
   req.customer_scoped = customer_only(c);
-  req.cmd = std::move(cmd);
   if (!idempotency_key(c, req.idempotency_key)) return;
   if (c->request.has_header("If-Match")) {
     std::string_view v = c->request.header("If-Match");
@@ -282,20 +287,24 @@ void api::impl::submit(const call_ptr& c, command cmd, int success_status, resha
   req.request_digest = sha256_hex(c->request.method + " " + c->path + "\n" + c->request.body);
   req.correlation_id = req.idempotency_key.value_or(new_uuid());
   auto self = shared_from_this();
-  s.bus.submit(std::move(req), [self, c, success_status, reshape](commands::command_reply reply) {
-    if (reply.failure) {
-      self->commands_failed++;
-      return self->fail(c, *reply.failure);
-    }
-    (reply.replayed ? self->commands_replayed : self->commands_ok)++;
-    http_response r;
-    r.status = success_status;
-    r.body = reshape ? reshape(reply.body) : std::move(reply.body);
-    if (reply.position) r.headers.emplace_back("Tally-Position", reply.position->token());
-    r.headers.emplace_back("ETag", fmt::format("\"{}\"", reply.version.value));
-    if (reply.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
-    self->finish(c, std::move(r));
-  });
+  const bool tagged = req.bulk.empty();  // a bulk answer is about no one resource
+  s.bus.submit(std::move(req),
+               [self, c, success_status, reshape, tagged](commands::command_reply reply) {
+                 if (reply.failure) {
+                   self->commands_failed++;
+                   return self->fail(c, *reply.failure);
+                 }
+                 (reply.replayed ? self->commands_replayed : self->commands_ok)++;
+                 http_response r;
+                 r.status = success_status;
+                 r.body = reshape ? reshape(reply.body) : std::move(reply.body);
+                 if (reply.position)
+                   r.headers.emplace_back("Tally-Position", reply.position->token());
+                 if (tagged)
+                   r.headers.emplace_back("ETag", fmt::format("\"{}\"", reply.version.value));
+                 if (reply.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+                 self->finish(c, std::move(r));
+               });
 }
 
 void api::impl::dispatch(const call_ptr& c) {
@@ -406,76 +415,6 @@ bool api::impl::pass_on(const call_ptr& c) {
   forwarded.headers.emplace_back("Tally-Forwarded-By", routes.self_url);
   routes.send(*owner, std::move(forwarded), relay);
   return true;
-}
-
-// One command per session, all queued at once (they share the deciders'
-// group commits); answers when every one has its result.
-void api::impl::bulk(const call_ptr& c, bulk_request body) {
-  struct state {
-    std::mutex m;
-    std::vector<std::string> results;
-    std::size_t left;
-    std::optional<ports::position> last;  // the highest position appended: read your writes
-  };
-  auto st = std::make_shared<state>();
-  st->results.resize(body.session_ids.size());
-  st->left = body.session_ids.size();
-  auto self = shared_from_this();
-  const std::string key(c->request.header("Idempotency-Key"));
-  for (std::size_t i = 0; i < body.session_ids.size(); ++i) {
-    const auto& sid = body.session_ids[i];
-    auto done = [self, c, st, i, sid](std::string result,
-                                      std::optional<ports::position> appended = std::nullopt) {
-      std::lock_guard lock(st->m);
-      st->results[i] = std::move(result);
-      if (appended && (!st->last || *st->last < *appended)) st->last = appended;
-      if (--st->left) return;
-      std::string out = R"({"results":[)";
-      for (std::size_t k = 0; k < st->results.size(); ++k) out += (k ? "," : "") + st->results[k];
-      http_response r;
-      r.body = out + "]}";
-      if (st->last) r.headers.emplace_back("Tally-Position", st->last->token());
-      self->finish(c, std::move(r));
-    };
-    auto row = [sid](int status, const std::string& problem) {
-      return R"({"session_id":)" + boost::json::serialize(boost::json::string(sid)) +
-             R"(,"status":)" + std::to_string(status) +
-             (problem.empty() ? "" : R"(,"problem":)" + problem) + "}";
-    };
-    if (!valid_path_id(sid)) {
-      done(row(404, problem_response(make_error(errc::not_found, "session does not exist")).body));
-      continue;
-    }
-    commands::command_request req;
-    req.tenant = c->who.tenant;
-    req.actor = c->who.sub;
-    req.actor_name = c->who.name;
-    req.actor_is_admin = c->who.has(role::admin);
-    const ids::session id{sid};
-    switch (body.action) {
-      case bulk_action::end:
-        req.cmd = end_session{id};
-        break;
-      case bulk_action::cancel:
-        req.cmd = cancel_session{id, std::string("bulk cancel")};
-        break;
-      case bulk_action::mark_paid:
-        req.cmd = mark_paid{id, "bulk"};
-        break;
-    }
-    if (!key.empty()) req.idempotency_key = key + ":" + sid;
-    req.request_digest = sha256_hex("POST /v1/sessions/bulk\n" +
-                                    std::to_string(static_cast<int>(body.action)) + sid);
-    req.correlation_id = key.empty() ? new_uuid() : key;
-    s.bus.submit(std::move(req), [done, row](commands::command_reply reply) {
-      if (reply.failure) {
-        auto p = problem_response(*reply.failure);
-        done(row(p.status, p.body));
-      } else {
-        done(row(200, ""), reply.position);
-      }
-    });
-  }
 }
 
 api::api(api_services services) : impl_(std::make_shared<impl>(std::move(services))) {}

@@ -40,9 +40,6 @@ std::optional<std::int64_t> parse_int(std::string_view s);
 // The bearer token of the Authorization header ("" without one).
 std::string bearer_token(const http_request& request);
 
-// Whether a path parameter can be an id at all (letters, digits, - _ .).
-bool valid_path_id(std::string_view s);
-
 enum class bulk_action { end, mark_paid, cancel };
 BOOST_DESCRIBE_ENUM(bulk_action, end, mark_paid, cancel)
 
@@ -208,6 +205,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // `reshape` (optional) turns the answer into what this caller may see.
   using reshape_fn = std::function<std::string(const std::string&)>;
   void submit(const call_ptr& c, command cmd, int success_status, reshape_fn reshape = nullptr);
+  // The same for a request already holding its command (or bulk items):
+  // the caller, the Idempotency-Key, If-Match and the digest are added here.
+  void submit_request(const call_ptr& c, commands::command_request req, int success_status,
+                      reshape_fn reshape = nullptr);
 
   template <class C, class Fill>
   void command_with_body(const call_ptr& c, int status, Fill fill) {

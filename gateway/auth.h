@@ -68,5 +68,8 @@ struct token_request {
 
 // Tenant ids are keys in every store: letters, digits, '-', '_', '.'.
 bool valid_tenant(std::string_view t);
+// Whether a path parameter (or a channel's session id) can be an id at all:
+// 1 to 100 letters, digits, '-', '_' or '.' (gateway/request_parts.cc).
+bool valid_path_id(std::string_view s);
 
 }  // namespace tally::gateway

@@ -2,6 +2,8 @@
 
 #include "base/json.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace tally::gateway {
@@ -17,6 +19,12 @@ BOOST_DESCRIBE_STRUCT(client_message, (), (op, channels, after))
 
 std::string json_string(std::string_view s) {
   return boost::json::serialize(boost::json::string(s));
+}
+
+// Whether a channel name may be echoed in an answer as it was sent.
+bool valid_channel_text(const std::string& channel) {
+  return channel.size() <= 120 &&
+         std::all_of(channel.begin(), channel.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
 }
 
 std::string channel_of(const std::string& channel, std::string_view prefix) {
@@ -94,7 +102,12 @@ bool stream_hub::subscriber::allowed(const std::string& channel, std::string& wh
     if (staff_sessions) return true;
   } else if (channel == "picklist" || channel == "inventory") {
     if (who_.any_of(role::admin | role::host | role::warehouse)) return true;
-  } else if (auto id = channel_of(channel, "session:"); !id.empty()) {
+  } else if (channel.starts_with("session:")) {
+    const auto id = channel_of(channel, "session:");
+    if (!valid_path_id(id)) {
+      why = "is not a session's channel: session ids are 1 to 100 letters, digits, '-', '_' or '.'";
+      return false;
+    }
     if (who_.host_scoped() && !visible(ids::session{id})) {
       why = "no such session";
       return false;
@@ -107,7 +120,7 @@ bool stream_hub::subscriber::allowed(const std::string& channel, std::string& wh
       return false;
     }
   } else {
-    why = "unknown channel";
+    why = "is not a channel (sessions, picklist, inventory or session:<id>)";
     return false;
   }
   why = "this role may not subscribe to it";
@@ -149,7 +162,10 @@ void stream_hub::subscriber::on_text(std::string_view text) {
   for (const auto& c : *m.channels) {
     std::string why;
     if (!allowed(c, why))
-      return reply_error(why == "no such session" ? "not_found" : "forbidden", c + ": " + why);
+      return reply_error(why == "no such session"      ? "not_found"
+                         : why.starts_with("is not a") ? "invalid_request"
+                                                       : "forbidden",
+                         (valid_channel_text(c) ? c : std::string("channels")) + ": " + why);
   }
   std::set<std::string> added;
   for (const auto& c : *m.channels)
