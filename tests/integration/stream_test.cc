@@ -169,8 +169,19 @@ TEST_F(stream, channels_are_allowed_by_role) {
   auto nobody = std::make_unique<ws_client>(server->base_url(), "/v1/stream?access_token=nonsense");
   EXPECT_FALSE(nobody->connected());
   EXPECT_NE(nobody->handshake_response().find("401"), std::string::npos);
+  // A name that is no channel is a bad request, not a refusal (issue #27),
+  // and so is a session channel whose id cannot be a session's; a name that
+  // is not printable is not echoed.
   auto unknown = connect();
-  EXPECT_NE(subscribe(*unknown, R"(["weather"])").find("forbidden"), std::string::npos);
+  const auto weather = subscribe(*unknown, R"(["weather"])");
+  EXPECT_NE(weather.find(R"("code":"invalid_request")"), std::string::npos) << weather;
+  EXPECT_NE(weather.find("weather: is not a channel"), std::string::npos) << weather;
+  const auto bad_id = subscribe(*unknown, R"(["session:a/b"])");
+  EXPECT_NE(bad_id.find(R"("code":"invalid_request")"), std::string::npos) << bad_id;
+  const auto unprintable = subscribe(*unknown, R"(["session:\u00e9\u0001"])");
+  EXPECT_NE(unprintable.find(R"("code":"invalid_request")"), std::string::npos) << unprintable;
+  EXPECT_EQ(unprintable.find("\u0001"), std::string::npos) << unprintable;
+  EXPECT_NE(unprintable.find(R"("detail":"channels: )"), std::string::npos) << unprintable;
 }
 
 TEST_F(stream, a_sold_out_write_down_alerts_the_session) {
