@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <strings.h>
+
 namespace tally::testing {
 
 namespace {
@@ -83,7 +85,11 @@ response http_client::request(const std::string& method, const std::string& path
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
   curl_slist* list = nullptr;
-  list = curl_slist_append(list, "Content-Type: application/json");
+  // JSON unless the test sends a Content-Type of its own.
+  const bool typed = std::any_of(headers.begin(), headers.end(), [](const std::string& h) {
+    return h.size() >= 13 && strncasecmp(h.c_str(), "content-type:", 13) == 0;
+  });
+  if (!typed) list = curl_slist_append(list, "Content-Type: application/json");
   list = curl_slist_append(list, "Expect:");
   if (!token.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + token).c_str());
   for (const auto& h : headers) list = curl_slist_append(list, h.c_str());

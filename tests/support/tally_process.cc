@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -22,6 +23,11 @@
 namespace tally::testing {
 
 namespace fs = std::filesystem;
+
+const char* tally_binary() {
+  const char* other = std::getenv("TALLY_TEST_BINARY");
+  return other && *other ? other : TALLY_BINARY;
+}
 
 namespace {
 
@@ -64,7 +70,7 @@ dev_kafka_process start_dev_kafka() {
     int devnull = ::open("/dev/null", O_WRONLY);
     if (devnull >= 0 && !std::getenv("TALLY_TEST_LOGS")) ::dup2(devnull, STDERR_FILENO);
     for (int fd : {in[0], in[1], out[0], out[1]}) ::close(fd);
-    ::execl(TALLY_BINARY, TALLY_BINARY, "dev-kafka", static_cast<char*>(nullptr));
+    ::execl(tally_binary(), tally_binary(), "dev-kafka", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(in[0]);
@@ -148,7 +154,7 @@ run_result run_tally(const std::vector<std::string>& args, const std::vector<std
   if (fd >= 0) ::close(fd);
   std::string cmd = "env";
   for (const auto& e : env) cmd += " '" + e + "'";
-  cmd += std::string(" ") + TALLY_BINARY;
+  cmd += std::string(" ") + tally_binary();
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += std::string(" 2>") + (fd >= 0 ? err_file : "/dev/null");
   run_result r;
@@ -201,7 +207,7 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock,
       ::setrlimit(RLIMIT_NOFILE, &rl);
     }
     for (const auto& kv : limits.env) ::putenv(::strdup(kv.c_str()));
-    std::vector<std::string> args{TALLY_BINARY};
+    std::vector<std::string> args{tally_binary()};
     args.insert(args.end(), limits.global_args.begin(), limits.global_args.end());
     args.insert(args.end(), {limits.subcommand, "--data", data_dir, "--listen", "127.0.0.1:0"});
     if (test_clock) args.emplace_back("--test-clock");
@@ -213,7 +219,7 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock,
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(TALLY_BINARY, argv.data());
+    ::execv(tally_binary(), argv.data());
     ::_exit(127);
   }
   ::close(out[1]);

@@ -14,6 +14,10 @@
 
 namespace tally::testing {
 
+// The `tally` these tests run: the one this build made, or TALLY_TEST_BINARY
+// (to show that a regression test fails on an older build).
+const char* tally_binary();
+
 // Waits (up to `limit`, looking every 50 ms) for `pred`; true if it held.
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
