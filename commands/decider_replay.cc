@@ -101,7 +101,7 @@ status command_bus::decider::replay(std::vector<ports::recorded_event> polled,
     made.push_back(std::move(st));
   };
   for (const auto& u : records_unread)
-    stop({u.tenant ? u.tenant->value : "", u.pos, "an unreadable event (" + u.reason + ")"});
+    stop({u.tenant ? u.tenant->value : "", u.pos, "an event that cannot be read (" + u.reason + ")"});
 
   for (;;) {
     std::vector<event> events;
@@ -133,7 +133,7 @@ status command_bus::decider::replay(std::vector<ports::recorded_event> polled,
       } catch (const std::exception& ex) {
         failed = ports::tenant_stop{
             e.tenant.value, recorded[i].pos,
-            std::string("its stored state could not be read (") + ex.what() + ")"};
+            std::string("its stored state cannot be read (") + ex.what() + ")"};
       }
     }
     if (failed) {

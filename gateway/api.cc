@@ -238,9 +238,13 @@ void api::impl::read(const call_ptr& c, std::function<result<std::string>()> q) 
   if (s.projector)
     if (const auto stop = s.projector->stops().stop_of(c->who.tenant))
       return fail(c, make_error(errc::unavailable,
-                                fmt::format("this tenant's read models are stopped at {} ({}) "
-                                            "until an operator repairs it",
+                                fmt::format("this tenant's read models are stopped at {}: {}; "
+                                            "they serve again once an operator repairs it",
                                             stop->pos.token(), stop->reason)));
+  read_log(c, std::move(q));
+}
+
+void api::impl::read_log(const call_ptr& c, std::function<result<std::string>()> q) {
   after_min_position(c, [this, c, q = std::move(q)] {
     try {
       answer(c, q());

@@ -198,7 +198,13 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // for (Tally-Min-Position or ?min_position=), or answers 503 after 5 s.
   void after_min_position(const call_ptr& c, std::function<void()> then);
 
+  // A query of the read models: refused (503) for a tenant whose read
+  // models are stopped (docs/operations.md), else answered once they hold
+  // the position the client asks for.
   void read(const call_ptr& c, std::function<result<std::string>()> q);
+  // A query of the log itself (the chain check), which serves a stopped
+  // tenant too: it is how an operator finds what stopped it.
+  void read_log(const call_ptr& c, std::function<result<std::string>()> q);
 
   // ---- commands ---------------------------------------------------------
 

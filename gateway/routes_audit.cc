@@ -41,7 +41,7 @@ void api::impl::add_audit_routes() {
   // Walks the tenant's events in the log itself (not the read models): what
   // was stored is what is checked.
   add("GET", "/v1/audit/verify", audit_read, [](impl& a, C c) {
-    a.read(c, [&a, c]() -> result<std::string> {
+    a.read_log(c, [&a, c]() -> result<std::string> {
       auto reports = projections::verify_chains(a.s.log, c->who.tenant);
       if (!reports) return std::move(reports).take_error();
       const auto& r = reports->front();

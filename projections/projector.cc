@@ -184,7 +184,7 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
     made.push_back(std::move(s));
   };
   for (const auto& u : unreadable)
-    stop({u.tenant ? u.tenant->value : "", u.pos, "an unreadable event (" + u.reason + ")"});
+    stop({u.tenant ? u.tenant->value : "", u.pos, "an event that cannot be read (" + u.reason + ")"});
   for (;;) {
     batch_writes b(views_);
     std::vector<const ports::recorded_event*> applied;
@@ -197,7 +197,7 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
       } catch (const std::exception& ex) {
         failed = ports::tenant_stop{
             r.event.tenant.value, r.pos,
-            std::string("its read models could not be read (") + ex.what() + ")"};
+            std::string("its read models cannot be read (") + ex.what() + ")"};
         break;
       }
     }

@@ -49,6 +49,10 @@ struct raw_log {
   void put(std::int64_t offset, const std::string& v) {
     EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), events, key(offset), v).ok());
   }
+  // Any key of the store (a read model's row).
+  void put_key(const std::string& key, const std::string& v) {
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), events, key, v).ok());
+  }
   void remove(std::int64_t offset) {
     EXPECT_TRUE(db->Delete(rocksdb::WriteOptions(), events, key(offset)).ok());
   }
