@@ -32,8 +32,10 @@ std::string_view name_of(stream_kind kind) {
 }
 
 std::optional<stream_id> stream_id::parse(std::string_view text) {
+  // Any id, even an empty one, reads back: whatever str() writes, parse
+  // reads (tests/domain/event_codec_test.cc).
   const auto dash = text.find('-');
-  if (dash == std::string_view::npos || dash + 1 == text.size()) return std::nullopt;
+  if (dash == std::string_view::npos) return std::nullopt;
   const auto name = text.substr(0, dash);
   for (const auto& [k, n] : kinds)
     if (n == name) return stream_id{k, std::string(text.substr(dash + 1))};

@@ -41,8 +41,8 @@ class stream_id {
   static stream_id of(const ids::invoice& i) { return {stream_kind::invoice, i.value}; }
   static stream_id of(const ids::webhook& w) { return {stream_kind::webhook, w.value}; }
 
-  // "session-s1" → {session, "s1"}; nothing for a text that names no kind or
-  // no id. The id may itself hold dashes ("item-item-0").
+  // "session-s1" → {session, "s1"}; nothing for a text that names no kind.
+  // The id may itself hold dashes ("item-item-0"), or be empty.
   static std::optional<stream_id> parse(std::string_view text);
 
   [[nodiscard]] stream_kind kind() const { return kind_; }

@@ -22,7 +22,7 @@ args=("$@")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for target in command_body_fuzz jwt_fuzz cloud_event_fuzz query_fuzz http_head_fuzz; do
+for target in command_body_fuzz jwt_fuzz cloud_event_fuzz event_codec_fuzz query_fuzz http_head_fuzz; do
   mkdir -p "$work/$target"
   cp tests/fuzz/corpus/$target/* "$work/$target/"
   echo "== $target ${args[*]}"
