@@ -189,7 +189,10 @@ int main(int argc, char** argv) {
 
   tally::app::serve_options rebuild_opts;
   auto* rebuild = cli.add_subcommand(
-      "rebuild", "drop and rebuild every read model from the log (server stopped)");
+      "rebuild",
+      "drop and rebuild every read model from the log, and empty the deciders' store for the "
+      "next start to replay (server stopped); exit 1 naming any tenant still stopped at a record "
+      "that cannot be read");
   rebuild->add_option("--data", rebuild_opts.data_dir, "data directory (default ./tally-data)");
   rebuild->add_option("--kafka", rebuild_opts.kafka,
                       "HOST:PORT of the Kafka cluster whose topic is the log (default: the "

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace tally::commands {
 
 namespace {
@@ -211,8 +213,12 @@ void scheduler::fire(const key& k) {
       entries_.erase(it);
       return;
     }
-    if (reply.failure)
-      spdlog::warn("scheduler: timing out session {} failed: {}", k.second, reply.failure->detail);
+    // A failure is logged when it starts, not at every retry (a tenant
+    // whose commands are refused for long, say: docs/operations.md).
+    if (reply.failure && !std::exchange(e.failing, true))
+      spdlog::warn("scheduler: timing out session {} failed: {}; retrying", k.second,
+                   reply.failure->detail);
+    if (!reply.failure) e.failing = false;
     // Still tracked: it failed, or the domain found it not due (its rule
     // changed while this was in flight). Look again at its due time, but not
     // sooner than retry_after, so that a disagreement can never spin.

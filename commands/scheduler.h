@@ -75,6 +75,7 @@ class scheduler {
     due_rule rule;
     std::optional<timestamp> queued_at;  // its place in queue_, if queued
     bool in_flight = false;              // fired, the answer not back yet
+    bool failing = false;                // its last try failed (logged once)
   };
   void run();
   [[nodiscard]] std::optional<timestamp> due(const key& k, const due_rule& r) const;

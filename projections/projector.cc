@@ -174,17 +174,16 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
   std::vector<ports::tenant_stop> made;
   auto stop = [&](ports::tenant_stop s) {
     ports::kv_batch scratch;
-    if (stops_.stop(s, scratch)) {
+    if (stops_.stop(s, scratch))
       spdlog::error(
           "projector: the read models of tenant {} are stopped at {}: {}; the other "
           "tenants' go on (docs/operations.md, \"A tenant's projection is stopped\")",
           s.tenant.empty() ? "(unknown)" : s.tenant, s.pos.token(), s.reason);
-      stops_made_++;
-    }
     made.push_back(std::move(s));
   };
   for (const auto& u : unreadable)
-    stop({u.tenant ? u.tenant->value : "", u.pos, "an event that cannot be read (" + u.reason + ")"});
+    stop({u.tenant ? u.tenant->value : "", u.pos,
+          "an event that cannot be read (" + u.reason + ")"});
   for (;;) {
     batch_writes b(views_);
     std::vector<const ports::recorded_event*> applied;
@@ -195,9 +194,9 @@ status projector::apply(std::int32_t partition, const std::vector<ports::recorde
         apply_event(b, r);
         applied.push_back(&r);
       } catch (const std::exception& ex) {
-        failed = ports::tenant_stop{
-            r.event.tenant.value, r.pos,
-            std::string("its read models cannot be read (") + ex.what() + ")"};
+        failed =
+            ports::tenant_stop{r.event.tenant.value, r.pos,
+                               std::string("its read models cannot be read (") + ex.what() + ")"};
         break;
       }
     }

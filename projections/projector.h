@@ -82,7 +82,6 @@ class projector {
   ports::event_log& log_;
   ports::kv_store& views_;
   ports::tenant_stops stops_;
-  std::atomic<std::int64_t> stops_made_{0};
   std::unique_ptr<std::atomic<std::int64_t>[]> applied_;
   std::unique_ptr<std::atomic<std::int64_t>[]> behind_;
   std::unique_ptr<std::atomic<std::int64_t>[]> applied_at_;  // ms, of its last event; -1

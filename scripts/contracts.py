@@ -93,8 +93,15 @@ RESPONSES = {
                         "stock_picked, nothing_due, already_exists, already_invoiced, attended, "
                         "request_in_progress, ...)"),
     "PreconditionFailed": problem("version_conflict: If-Match does not name the current version"),
-    "Unprocessable": problem("a business rule refuses it (empty_cart, too_early, too_late)"),
-    "Unavailable": problem("unavailable, outcome_unknown or projection_lagging: retry",
+    "UnsupportedMediaType": problem("unsupported_media_type: the body is not JSON in UTF-8 "
+                                    "(Content-Type application/json or application/*+json, "
+                                    "charset utf-8 if one is named; none is taken as JSON)"),
+    "Unprocessable": problem("a business rule refuses it (amount_too_large: an amount or a total "
+                             "past 10^12 cents, the problem names the field; empty_cart, "
+                             "too_early, too_late, idempotency_key_reused)"),
+    "Unavailable": problem("unavailable, outcome_unknown or projection_lagging: retry (a tenant "
+                           "stopped at a record of the log that cannot be read stays unavailable "
+                           "until an operator repairs it: docs/operations.md)",
                            {"Retry-After": hdr("RetryAfter")}),
     "NotModified": {"description": "Not modified: If-None-Match names the current version",
                     "headers": {"ETag": hdr("ETag"), "Tally-Server-Time": hdr("TallyServerTime")}},
@@ -138,6 +145,8 @@ def errors_for(method, path, op):
         codes["404"] = "NotFound"
     if method != "get" and (method, path) not in NOT_COMMANDS and path.startswith("/v1/") and secured:
         codes.update({"409": "Conflict", "412": "PreconditionFailed", "422": "Unprocessable"})
+    if "requestBody" in op:
+        codes["415"] = "UnsupportedMediaType"
     if path.startswith("/v1/") or path == "/readyz":
         codes["503"] = "Unavailable"
     if method == "get" and path in TAGGED:

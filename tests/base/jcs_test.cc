@@ -72,5 +72,29 @@ TEST(jcs, members_sort_by_utf16_code_units) {  // RFC 8785 3.2.3
   }
 }
 
+// What RFC 8785 is defined for, I-JSON, is what a reader of Tally's events
+// takes: anything else has no canonical form (hash_to_append, issue #27).
+TEST(i_json, a_string_that_is_not_utf8_or_an_integer_past_2_53_has_no_canonical_form) {
+  std::string problem;
+  auto ok = canonical_i_json(boost::json::parse(R"({"a":[1,"x"],"n":9007199254740991})"), problem);
+  ASSERT_TRUE(ok) << problem;
+  EXPECT_EQ(*ok, R"({"a":[1,"x"],"n":9007199254740991})");
+
+  boost::json::object o;
+  o["data"] = boost::json::object{{"name", "caf\xe9"}};
+  EXPECT_FALSE(canonical_i_json(o, problem));
+  EXPECT_EQ(problem, "data.name: is not valid UTF-8");
+
+  boost::json::object big;
+  big["lines"] = boost::json::array{boost::json::object{{"amount", std::int64_t{1} << 53}}};
+  EXPECT_FALSE(canonical_i_json(big, problem));
+  EXPECT_EQ(problem, "lines[0].amount: is an integer beyond 2^53-1");
+  big["lines"] = boost::json::array{boost::json::object{{"amount", -(std::int64_t{1} << 53)}}};
+  EXPECT_FALSE(canonical_i_json(big, problem));
+  boost::json::object neg;
+  neg["n"] = -((std::int64_t{1} << 53) - 1);
+  EXPECT_TRUE(canonical_i_json(neg, problem)) << problem;
+}
+
 }  // namespace
 }  // namespace tally

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 using namespace tally;
 
 namespace {
@@ -126,6 +128,30 @@ TEST(json_read, numbers_beyond_int64_are_refused_without_undefined_behaviour) {
     ASSERT_EQ(errors.size(), 1u) << n;
     EXPECT_EQ(errors[0].field, "quantity") << n;
   }
+}
+
+// Tally's own JSON (events, read models) reads back over the whole range of
+// its integers, where a client's is held to ±(2^53-1) (issue #27: a sum past
+// 2^53 made a stored read model unreadable).
+struct counts {
+  std::int64_t total = 0;
+  std::vector<std::int64_t> days;
+};
+BOOST_DESCRIBE_STRUCT(counts, (), (total, days))
+
+TEST(json, tallys_own_integers_read_back_over_the_whole_int64_range) {
+  counts c;
+  c.total = std::numeric_limits<std::int64_t>::max();
+  c.days = {std::numeric_limits<std::int64_t>::min(), (std::int64_t{1} << 53) + 1};
+  auto back = json::read_own<counts>(json::write(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->total, c.total);
+  EXPECT_EQ(back->days, c.days);
+  counts strict;
+  auto errors = json::parse(json::write(c), strict);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].field, "total");
+  EXPECT_EQ(errors[1].field, "days[0]");
 }
 
 }  // namespace
