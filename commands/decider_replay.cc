@@ -101,7 +101,8 @@ status command_bus::decider::replay(std::vector<ports::recorded_event> polled,
     made.push_back(std::move(st));
   };
   for (const auto& u : records_unread)
-    stop({u.tenant ? u.tenant->value : "", u.pos, "an event that cannot be read (" + u.reason + ")"});
+    stop({u.tenant ? u.tenant->value : "", u.pos,
+          "an event that cannot be read (" + u.reason + ")"});
 
   for (;;) {
     std::vector<event> events;
@@ -131,9 +132,9 @@ status command_bus::decider::replay(std::vector<ports::recorded_event> polled,
                   recorded[i].pos.token(), version_of(target).value, millis_of(e.time)});
         }
       } catch (const std::exception& ex) {
-        failed = ports::tenant_stop{
-            e.tenant.value, recorded[i].pos,
-            std::string("its stored state cannot be read (") + ex.what() + ")"};
+        failed =
+            ports::tenant_stop{e.tenant.value, recorded[i].pos,
+                               std::string("its stored state cannot be read (") + ex.what() + ")"};
       }
     }
     if (failed) {

@@ -1,3 +1,8 @@
+// The field checks of every command that need no state (decide runs them
+// first): required text, lengths in characters, ranges, ids, the times a
+// client gives and the money bound on amounts and on an invoice's lines
+// (domain/limits.h).
+
 #include "domain/decide.h"
 #include "domain/limits.h"
 
@@ -6,10 +11,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
-// The field checks of every command that need no state (decide runs them
-// first): required text, lengths in characters, ranges, ids, the times a
-// client gives and the money bound on amounts and on an invoice's lines.
 
 namespace tally {
 

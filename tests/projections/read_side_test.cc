@@ -9,8 +9,8 @@
 #include "projections/queries.h"
 #include "support/memory_kv.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <filesystem>
 #include <map>
@@ -76,8 +76,8 @@ TEST_F(read_side, sums_past_2_53_of_an_old_history_stay_exact_and_the_customer_s
     issued.total_cents = big;
     issued.issued_at = clock.now();
     append(issued);
-    append(payment_recorded{{}, ids::invoice{inv}, c, ids::payment{inv}, big, "cash", big,
-                            payment_status::paid});
+    append(payment_recorded{
+        {}, ids::invoice{inv}, c, ids::payment{inv}, big, "cash", big, payment_status::paid});
   }
   const cents both = 2 * big;  // past 2^53: what the reader used to refuse
   for (int start = 0; start < 2; ++start) {
