@@ -22,6 +22,7 @@
 //  - std::variant of alternatives that JSON tells apart by kind (a string or
 //    an array, say): the first alternative of the value's kind is read.
 
+#include "base/patch.h"
 #include "base/time.h"
 
 #include <simdjson.h>
@@ -122,7 +123,15 @@ class reader {
   template <class T>
   void read(simdjson::dom::element e, T& out, const std::string& path) {
     using simdjson::dom::element_type;
-    if constexpr (is_optional<T>::value) {
+    if constexpr (is_patch<T>::value) {
+      out.present = true;
+      if (e.is_null()) {
+        out.value.reset();
+        return;
+      }
+      out.value.emplace();
+      read(e, *out.value, path);
+    } else if constexpr (is_optional<T>::value) {
       if (e.is_null()) {
         out.reset();
         return;
@@ -315,7 +324,8 @@ class reader {
     std::size_t index = 0;
     boost::mp11::mp_for_each<members>([&](auto d) {
       using member_t = std::remove_cvref_t<decltype(out.*d.pointer)>;
-      if (!seen[index] && !is_optional<member_t>::value && mode_ == mode::strict) {
+      if (!seen[index] && !is_optional<member_t>::value && !is_patch<member_t>::value &&
+          mode_ == mode::strict) {
         errors_.push_back({join_path(path, field_name(d.name)), "is required"});
       }
       ++index;
@@ -345,7 +355,10 @@ template <class T>
 
 template <class T>
 boost::json::value to_value(const T& v) {
-  if constexpr (is_optional<T>::value) {
+  if constexpr (is_patch<T>::value) {
+    if (!v.value) return nullptr;
+    return to_value(*v.value);
+  } else if constexpr (is_optional<T>::value) {
     if (!v) return nullptr;
     return to_value(*v);
   } else if constexpr (std::is_same_v<T, raw>) {

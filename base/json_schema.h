@@ -64,6 +64,9 @@ boost::json::value schema_registry::schema() {
   using boost::json::object;
   if constexpr (is_optional<T>::value) {
     return object{{"oneOf", array{schema<typename T::value_type>(), object{{"type", "null"}}}}};
+  } else if constexpr (is_patch<T>::value) {
+    using V = typename decltype(T{}.value)::value_type;
+    return object{{"oneOf", array{schema<V>(), object{{"type", "null"}}}}};
   } else if constexpr (std::is_same_v<T, raw>) {
     return object{};
   } else if constexpr (std::is_same_v<T, bool>) {

@@ -60,7 +60,8 @@ class write_model {
   // emptied and the deciders replay the log into it.
   // 2: December (issue 17): picked units on holds and items, payments on
   //    session invoices, paid_at, host names, feedback.
-  static constexpr std::string_view layout_version = "2";
+  // 3: issue #24: attendance records carry when they were recorded.
+  static constexpr std::string_view layout_version = "3";
 
   [[nodiscard]] std::size_t cached() const { return lru_.size(); }
 

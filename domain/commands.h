@@ -4,6 +4,7 @@
 // command (API.md, "Commands"), read strictly by the gateway; ids from the
 // path are plain members the gateway fills in.
 
+#include "base/patch.h"
 #include "base/time.h"
 #include "domain/events.h"
 #include "domain/ids.h"
@@ -233,11 +234,12 @@ struct expire_session {
 BOOST_DESCRIBE_STRUCT(expire_session, (), ())
 
 // PATCH /v1/sessions/{id}: what an open session says about itself.
+// Each text field: absent leaves it, null clears it, a value sets it.
 struct change_session_details {
   ids::session session_id;  // path
-  std::optional<std::string> title;
-  std::optional<std::string> notes;
-  std::optional<std::string> meeting_url;
+  json::patch<std::string> title;
+  json::patch<std::string> notes;
+  json::patch<std::string> meeting_url;
   std::optional<cents> price_cents;  // appointments, while nothing is charged
 };
 BOOST_DESCRIBE_STRUCT(change_session_details, (), (title, notes, meeting_url, price_cents))

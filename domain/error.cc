@@ -40,6 +40,10 @@ std::string_view code_name(errc code) {
       return "credit_exceeds_invoice";
     case errc::empty_cart:
       return "empty_cart";
+    case errc::wrong_kind:
+      return "wrong_kind";
+    case errc::overpayment:
+      return "overpayment";
     case errc::amount_too_large:
       return "amount_too_large";
     case errc::too_early:

@@ -30,6 +30,8 @@ enum class errc {
   stock_picked,  // a write-down below the units picked into bags
   credit_exceeds_invoice,
   empty_cart,
+  overpayment,       // a payment beyond what is left to pay
+  wrong_kind,        // a command the session's kind does not take (items on an appointment)
   amount_too_large,  // an amount or a total past the money bound (limits.h)
   too_early,
   too_late,

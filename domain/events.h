@@ -38,8 +38,9 @@ enum class session_outcome {
 BOOST_DESCRIBE_ENUM(session_outcome, completed, completed_assumed, no_show, early_end_short,
                     cancelled, timed_out)
 
-enum class payment_status { unpaid, partially_paid, paid, refunded };
-BOOST_DESCRIBE_ENUM(payment_status, unpaid, partially_paid, paid, refunded)
+// credited: fully credited with nothing paid (DOMAIN.md, Credit notes).
+enum class payment_status { unpaid, partially_paid, paid, refunded, credited };
+BOOST_DESCRIBE_ENUM(payment_status, unpaid, partially_paid, paid, refunded, credited)
 
 enum class charge_reason { time_and_items, booked_price, no_show_fee, manual };
 BOOST_DESCRIBE_ENUM(charge_reason, time_and_items, booked_price, no_show_fee, manual)
@@ -51,8 +52,11 @@ BOOST_DESCRIBE_ENUM(party, host, platform)
 enum class stock_effect { consumed, reserved, returned, released };
 BOOST_DESCRIBE_ENUM(stock_effect, consumed, reserved, returned, released)
 
-enum class removal_reason { removed, sold_out };
-BOOST_DESCRIBE_ENUM(removal_reason, removed, sold_out)
+// removed: by staff; sold_out: a write-down took it back; not_billable: an
+// appointment's line (appointments take no items; an older history may hold
+// one), released when the appointment ends.
+enum class removal_reason { removed, sold_out, not_billable };
+BOOST_DESCRIBE_ENUM(removal_reason, removed, sold_out, not_billable)
 
 enum class invoice_kind { invoice, credit_note };
 BOOST_DESCRIBE_ENUM(invoice_kind, invoice, credit_note)
@@ -323,10 +327,19 @@ struct item_reduced {
   cents line_total_cents = 0;  // after
   removal_reason reason = removal_reason::sold_out;
   stock_effect effect = stock_effect::released;
+  // The rest of the line as the pick list shows it, so that a consumer can
+  // replace its line with this one (issue #24; none in older events).
+  std::optional<std::string> location;
+  std::optional<std::string> unit;
+  std::optional<timestamp> added_at;
+  std::optional<timestamp> picked_at;
+  std::optional<ids::user> picked_by;
+  std::optional<std::string> picked_by_name;
 };
 BOOST_DESCRIBE_STRUCT(item_reduced, (),
                       (session_id, line_id, item_id, name, quantity, line_quantity, picked_quantity,
-                       unit_price_cents, line_total_cents, reason, effect))
+                       unit_price_cents, line_total_cents, reason, effect, location, unit, added_at,
+                       picked_at, picked_by, picked_by_name))
 
 struct price_adjusted {
   static constexpr std::string_view type = "PriceAdjusted";
@@ -460,10 +473,13 @@ struct session_details_changed {
   std::vector<std::string> changed;
   ids::user changed_by;
   std::optional<std::string> changed_by_name;
+  // Of `changed`, the fields cleared (title, notes, meeting_url): they have
+  // no value now. Empty in events written before clearing existed.
+  std::vector<std::string> cleared;
 };
 BOOST_DESCRIBE_STRUCT(session_details_changed, (),
                       (session_id, title, notes, meeting_url, price_cents, previous_price_cents,
-                       changed, changed_by, changed_by_name))
+                       changed, changed_by, changed_by_name, cleared))
 
 // The customer's rating of a session that ended (seed 001's satisfaction,
 // seed 002's reviews; added in December). Once per session.
@@ -556,11 +572,15 @@ struct credit_note_issued {
   std::string reason;
   std::string currency;
   timestamp issued_at;
+  // true on every credit note issued since credit notes reduce what is owed
+  // (DOMAIN.md, Credit notes and overpayment); absent on older ones, which
+  // replay as they were decided: credited, without changing what is owed.
+  std::optional<bool> reduces_amount_due;
 };
 BOOST_DESCRIBE_STRUCT(credit_note_issued, (),
                       (invoice_id, number, sequence, credits, credits_number, session_id,
                        customer_id, customer_name, lines, total_cents, full, reason, currency,
-                       issued_at))
+                       issued_at, reduces_amount_due))
 
 using event_data = std::variant<
     tenant_settings_changed, customer_registered, customer_updated, customer_deactivated,

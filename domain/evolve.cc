@@ -213,13 +213,23 @@ struct applier {
     cn.reason = d.reason;
     auto& t = get_or_create<tenant_state>(s, keys::tenant);
     t.credit_note_sequence = std::max(t.credit_note_sequence, d.sequence);
-    if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(d.credits)))
+    const bool reduces = d.reduces_amount_due.value_or(false);
+    if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(d.credits))) {
       inv->credited_cents += d.total_cents;
-    if (d.full && d.session_id) {
-      // A full credit note allows the session a new invoice.
-      if (auto* ss = session(*d.session_id); ss && ss->invoice_id == d.credits)
-        ss->invoice_id.reset();
+      if (reduces) {
+        inv->credit_applied_cents += d.total_cents;
+        if (!inv->session_id) inv->payment_status = payment_status_of(*inv);
+      }
     }
+    if (!d.session_id) return;
+    auto* ss = session(*d.session_id);
+    if (!ss || ss->invoice_id != d.credits) return;
+    if (reduces) {
+      ss->credited_cents += d.total_cents;
+      payments_changed(*ss);
+    }
+    // A full credit note allows the session a new invoice.
+    if (d.full) ss->invoice_id.reset();
   }
   void operator()(const session_started& d) {
     auto& ss = get_or_create<session_state>(s, keys::session(d.session_id));
@@ -287,17 +297,19 @@ struct applier {
     if (d.price_cents) ss->price_cents = d.price_cents;
     if (d.notes) {
       // The session's own note (from its booking or start), else a new one.
-      auto own = std::find_if(ss->notes.begin(), ss->notes.end(), [&](const note_state& n) {
-        return n.note_id.value == d.session_id.value + "-request" ||
-               n.note_id.value == d.session_id.value + "-start" ||
-               n.note_id.value == d.session_id.value + "-details";
-      });
-      if (own != ss->notes.end())
+      if (auto* own = ss->own_note())
         own->text = *d.notes;
       else
         ss->notes.insert(ss->notes.begin(),
                          note_state{ids::note{d.session_id.value + "-details"}, *d.notes, false,
                                     d.changed_by, d.changed_by_name, e.time});
+    }
+    for (const auto& field : d.cleared) {
+      if (field == "title") ss->title.reset();
+      if (field == "meeting_url") ss->meeting_url.reset();
+      if (field == "notes")
+        if (const auto* own = ss->own_note())
+          std::erase_if(ss->notes, [&](const note_state& n) { return &n == own; });
     }
     if (d.price_cents) payments_changed(*ss);
     ss->last_activity = e.time;
@@ -356,7 +368,7 @@ struct applier {
   }
   void operator()(const attendance_recorded& d) {
     if (auto* ss = session(d.session_id))
-      ss->attendance.push_back(attendance_entry{d.party, d.action, d.at, d.source});
+      ss->attendance.push_back(attendance_entry{d.party, d.action, d.at, d.source, e.time});
   }
   void operator()(const session_ended& d) {
     auto* ss = session(d.session_id);
@@ -403,7 +415,7 @@ struct applier {
     } else if (d.invoice_id) {
       if (auto* inv = s.find_mut_as<invoice_state>(keys::invoice(*d.invoice_id))) {
         inv->paid_cents += d.amount_cents;
-        inv->payment_status = payment_status_of(inv->total_cents, inv->paid_cents, 0);
+        inv->payment_status = payment_status_of(*inv);
       }
     }
     if (auto* c = customer(d.customer_id)) c->total_paid_cents += d.amount_cents;
@@ -421,7 +433,9 @@ struct applier {
     t.invoice_sequence = std::max(t.invoice_sequence, d.sequence);
     if (d.session_id) {
       if (auto* ss = session(*d.session_id)) {
+        // A new invoice (after a full credit note) claims what is due again.
         ss->invoice_id = d.invoice_id;
+        ss->credited_cents = 0;
         payments_changed(*ss);
       }
     }

@@ -56,10 +56,28 @@ session_cost cost_of(const session_state& s, timestamp at) {
 }
 
 cents amount_due(const session_state& s) {
-  if (s.charges.empty()) return owes_nothing(s) ? 0 : s.price_cents.value_or(0);
   cents due = 0;
-  for (const auto& c : s.charges) due += c.amount_cents;
-  return due;
+  if (s.charges.empty()) {
+    due = owes_nothing(s) ? 0 : s.price_cents.value_or(0);
+  } else {
+    for (const auto& c : s.charges) due += c.amount_cents;
+  }
+  return std::max<cents>(0, due - s.credited_cents);
+}
+
+cents left_to_pay(const session_state& s, timestamp now) {
+  const bool running = s.kind != session_kind::appointment && s.status == session_status::active;
+  const cents due =
+      running ? std::max<cents>(0, cost_of(s, now).total_cents - s.credited_cents) : amount_due(s);
+  return std::max<cents>(0, due - s.paid_cents());
+}
+
+cents amount_due(const invoice_state& i) {
+  return std::max<cents>(0, i.total_cents - i.credit_applied_cents);
+}
+
+cents refund_due(const invoice_state& i) {
+  return std::max<cents>(0, i.paid_cents - amount_due(i));
 }
 
 bool owes_nothing(const session_state& s) {
@@ -74,8 +92,9 @@ cents refund_due(const session_state& s) {
   return std::max<cents>(0, s.paid_cents() - amount_due(s));
 }
 
-payment_status payment_status_of(cents due, cents payments, cents refunds) {
+payment_status payment_status_of(cents due, cents credited, cents payments, cents refunds) {
   const cents net = payments - refunds;
+  if (payments == 0 && credited > 0 && due == 0) return payment_status::credited;
   if (payments > 0 && net <= 0) return payment_status::refunded;
   if (net > 0 && net >= due) return payment_status::paid;
   if (net > 0) return payment_status::partially_paid;
@@ -83,7 +102,11 @@ payment_status payment_status_of(cents due, cents payments, cents refunds) {
 }
 
 payment_status payment_status_of(const session_state& s) {
-  return payment_status_of(amount_due(s), s.payments_cents, s.refunds_cents);
+  return payment_status_of(amount_due(s), s.credited_cents, s.payments_cents, s.refunds_cents);
+}
+
+payment_status payment_status_of(const invoice_state& i) {
+  return payment_status_of(amount_due(i), i.credit_applied_cents, i.paid_cents, 0);
 }
 
 }  // namespace tally

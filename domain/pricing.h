@@ -30,8 +30,17 @@ cents items_total(const session_state& s);
 session_cost cost_of(const session_state& s, timestamp at);
 
 // The sum of the session's charges, or its price while nothing is charged
-// (payment in advance); 0 once it has ended owing nothing.
+// (payment in advance); 0 once it has ended owing nothing; less what credit
+// notes on its invoice took off (never below 0).
 cents amount_due(const session_state& s);
+// What a payment may still pay (DOMAIN.md, Credit notes and overpayment):
+// what is due less what is paid, never below 0. While a metered or shopping
+// session runs, what is due is its cost so far, at `now`.
+cents left_to_pay(const session_state& s, timestamp now);
+// An invoice's total less the credit notes that reduce it.
+cents amount_due(const invoice_state& i);
+// What a standalone invoice took beyond what it owes.
+cents refund_due(const invoice_state& i);
 // Ended with nothing to pay: cancelled, timed out, a host's no-show, a
 // no-show fee or a total of 0. An early end waiting for an admin's
 // resolution is not (DOMAIN.md, Appointments).
@@ -39,6 +48,9 @@ bool owes_nothing(const session_state& s);
 // What was paid beyond what an ended session owes, until it is refunded.
 cents refund_due(const session_state& s);
 payment_status payment_status_of(const session_state& s);
-payment_status payment_status_of(cents due, cents payments, cents refunds);
+// The one formula: `due` after `credited` was taken off it; credited when
+// a credit took it to 0 and nothing was paid.
+payment_status payment_status_of(cents due, cents credited, cents payments, cents refunds);
+payment_status payment_status_of(const invoice_state& standalone);
 
 }  // namespace tally

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace tally {
 
@@ -32,6 +33,19 @@ const line_state* session_state::find_line(const ids::line& id) const {
   auto it = std::find_if(lines.begin(), lines.end(),
                          [&](const line_state& l) { return l.line_id == id; });
   return it == lines.end() ? nullptr : &*it;
+}
+
+note_state* session_state::own_note() {
+  for (auto& n : notes)
+    for (const char* suffix : {"-request", "-start", "-details"})
+      if (n.note_id.value.size() == session_id.value.size() + std::strlen(suffix) &&
+          n.note_id.value.starts_with(session_id.value) && n.note_id.value.ends_with(suffix))
+        return &n;
+  return nullptr;
+}
+
+const note_state* session_state::own_note() const {
+  return const_cast<session_state*>(this)->own_note();
 }
 
 }  // namespace tally

@@ -133,8 +133,11 @@ struct attendance_entry {
   attendance_change action = attendance_change::joined;
   timestamp at;
   std::optional<std::string> source;
+  // When it was recorded (its event's time): a record is bounded when its
+  // `at` lies between the request and that (domain/appointment.h).
+  std::optional<timestamp> recorded_at;
 };
-BOOST_DESCRIBE_STRUCT(attendance_entry, (), (party, action, at, source))
+BOOST_DESCRIBE_STRUCT(attendance_entry, (), (party, action, at, source, recorded_at))
 
 struct charge_state {
   ids::charge charge_id;
@@ -186,8 +189,11 @@ struct session_state {
   std::vector<note_state> notes;
   std::vector<attendance_entry> attendance;
   std::vector<charge_state> charges;
-  cents payments_cents = 0;                // every payment recorded
-  cents refunds_cents = 0;                 // every refund recorded
+  cents payments_cents = 0;  // every payment recorded
+  cents refunds_cents = 0;   // every refund recorded
+  // What credit notes on its current invoice took off what it owes (only
+  // those that reduce it); a new invoice starts again from 0.
+  cents credited_cents = 0;
   std::optional<session_cost> final_cost;  // fixed when the session ends
   std::optional<ids::invoice> invoice_id;
   std::optional<ids::session> order_id;
@@ -204,14 +210,19 @@ struct session_state {
     return *scheduled_start + std::chrono::minutes(*duration_minutes);
   }
   [[nodiscard]] const line_state* find_line(const ids::line& id) const;
+  // The session's own note: from its request or start, or set by PATCH
+  // (ids "<session>-request", "-start", "-details"); the notes field PATCH
+  // changes.
+  [[nodiscard]] const note_state* own_note() const;
+  [[nodiscard]] note_state* own_note();
 };
 BOOST_DESCRIBE_STRUCT(session_state, (),
                       (session_id, kind, status, outcome, customer, host_id, host_name, resource,
                        title, meeting_url, started_at, ended_at, end_reason, scheduled_start,
                        duration_minutes, price_cents, requested_via, lines, line_sequence, notes,
-                       attendance, charges, payments_cents, refunds_cents, final_cost, invoice_id,
-                       order_id, last_activity, listed_at, version, absent_party, paid_at,
-                       feedback))
+                       attendance, charges, payments_cents, refunds_cents, credited_cents,
+                       final_cost, invoice_id, order_id, last_activity, listed_at, version,
+                       absent_party, paid_at, feedback))
 
 struct webhook_state {
   ids::webhook webhook_id;
@@ -238,7 +249,10 @@ struct invoice_state {
   std::vector<invoice_line> lines;
   cents total_cents = 0;
   cents paid_cents = 0;
-  cents credited_cents = 0;           // credit notes against this invoice
+  cents credited_cents = 0;  // every credit note against this invoice: what is left to credit
+  // The credit notes that reduce what it owes (every one since they do;
+  // older ones do not): amount_due_cents is total_cents less this.
+  cents credit_applied_cents = 0;
   std::optional<std::string> reason;  // a credit note's
   std::string currency;
   timestamp issued_at;
@@ -249,8 +263,8 @@ struct invoice_state {
 };
 BOOST_DESCRIBE_STRUCT(invoice_state, (),
                       (invoice_id, number, kind, session_id, customer_id, customer_name, credits,
-                       lines, total_cents, paid_cents, credited_cents, reason, currency, issued_at,
-                       version, payment_status))
+                       lines, total_cents, paid_cents, credited_cents, credit_applied_cents, reason,
+                       currency, issued_at, version, payment_status))
 
 using aggregate =
     std::variant<tenant_state, customer_state, email_index_state, resource_state, item_state,

@@ -16,6 +16,28 @@ namespace tally {
 
 namespace {
 
+// An absolute http(s) URL with a host: the scheme in any case, then a host
+// before any path, and no byte a browser would drop or read otherwise.
+bool web_url(std::string_view u, std::size_t max) {
+  if (u.empty() || u.size() > max) return false;
+  auto lower_starts = [&](std::string_view prefix) {
+    if (u.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(u[i])) != prefix[i]) return false;
+    return true;
+  };
+  const std::size_t scheme = lower_starts("https://") ? 8 : lower_starts("http://") ? 7 : 0;
+  if (scheme == 0) return false;
+  const auto host_end = u.find_first_of("/?#", scheme);
+  const auto host =
+      u.substr(scheme, host_end == std::string_view::npos ? u.npos : host_end - scheme);
+  if (host.empty() || host.front() == ':' || host.front() == '@') return false;
+  return std::none_of(u.begin(), u.end(), [](char ch) {
+    const auto b = static_cast<unsigned char>(ch);
+    return b <= ' ' || b == 0x7f || ch == '\\' || ch == '"' || ch == '<' || ch == '>';
+  });
+}
+
 struct checker {
   std::vector<field_problem> problems;   // 400 invalid_request
   std::vector<field_problem> too_large;  // 422 amount_too_large
@@ -62,6 +84,16 @@ struct checker {
       problems.push_back(
           {std::string(field),
            fmt::format("must be 1 to {} bytes with no control characters", max_user_id)});
+  }
+  // A link a frontend renders (a meeting's): an absolute http or https URL
+  // of at most 2 048 characters, with a host and no spaces or control
+  // characters; never javascript: or data:.
+  void url(std::string_view field, const std::optional<std::string>& v) {
+    if (!v) return;
+    if (!web_url(*v, 2048))
+      problems.push_back({std::string(field),
+                          "must be an absolute https:// or http:// URL of at most 2048 "
+                          "characters"});
   }
   void time(std::string_view field, const std::optional<timestamp>& t) {
     if (t && !client_time_in_range(*t))
@@ -187,18 +219,18 @@ struct validator {
     c.range("duration_minutes", x.duration_minutes, 1, 7 * 24 * 60);
     c.time("scheduled_start", x.scheduled_start);
     c.user_id("host_id", x.host_id);
-    c.opt_text("meeting_url", x.meeting_url, 2000);
+    c.url("meeting_url", x.meeting_url);
     c.opt_text("notes", x.notes, max_text);
     if (x.price_cents) c.amount("price_cents", *x.price_cents);
     if (x.host_name) c.text("host_name", *x.host_name, max_name);
   }
   void operator()(const change_session_details& x) {
-    if (!x.title && !x.notes && !x.meeting_url && !x.price_cents)
+    if (!x.title.present && !x.notes.present && !x.meeting_url.present && !x.price_cents)
       c.problems.push_back(
-          {"title", "give at least one of title, notes, meeting_url, price_cents"});
-    if (x.title) c.text("title", *x.title, max_name);
-    c.opt_text("notes", x.notes, max_text);
-    c.opt_text("meeting_url", x.meeting_url, 2000);
+          {"body", "give at least one of title, notes, meeting_url (null clears it), price_cents"});
+    if (x.title.sets()) c.text("title", *x.title.value, max_name);
+    c.opt_text("notes", x.notes.value, max_text);
+    c.url("meeting_url", x.meeting_url.value);
     if (x.price_cents) c.amount("price_cents", *x.price_cents);
   }
   void operator()(const give_feedback& x) {

@@ -33,6 +33,7 @@ session_view render(const session_state& s, timestamp now, view_options opts) {
     v.charges.push_back(charge_view{c.charge_id, c.amount_cents, c.reason, c.splits, c.charged_at});
   v.paid_cents = s.paid_cents();
   v.amount_due_cents = amount_due(s);
+  v.credited_cents = s.credited_cents;
   v.version = s.version;
   v.cost = cost_of(s, now);
   v.invoice_id = s.invoice_id;
@@ -142,10 +143,26 @@ webhook_view render(const webhook_state& w) {
 }
 
 invoice_view render(const invoice_state& i) {
-  invoice_view v{i.invoice_id,    i.number,    i.kind,    i.session_id,  i.customer_id,
-                 i.customer_name, i.credits,   i.lines,   i.total_cents, i.paid_cents,
-                 i.currency,      i.issued_at, i.version, std::nullopt};
-  if (i.kind == invoice_kind::invoice) v.payment_status = i.payment_status;
+  invoice_view v;
+  v.invoice_id = i.invoice_id;
+  v.number = i.number;
+  v.kind = i.kind;
+  v.session_id = i.session_id;
+  v.customer_id = i.customer_id;
+  v.customer_name = i.customer_name;
+  v.credits = i.credits;
+  v.lines = i.lines;
+  v.total_cents = i.total_cents;
+  v.paid_cents = i.paid_cents;
+  v.currency = i.currency;
+  v.issued_at = i.issued_at;
+  v.version = i.version;
+  if (i.kind == invoice_kind::invoice) {
+    v.credited_cents = i.credited_cents;
+    v.amount_due_cents = amount_due(i);
+    v.refund_due_cents = refund_due(i);
+    v.payment_status = i.payment_status;
+  }
   return v;
 }
 

@@ -95,7 +95,8 @@ struct session_view {
   std::vector<attendance_view> attendance;
   std::vector<charge_view> charges;
   cents paid_cents = 0;
-  cents amount_due_cents = 0;
+  cents amount_due_cents = 0;  // charges (or the price in advance) less credited_cents
+  cents credited_cents = 0;    // what credit notes on its invoice took off what it owes
   tally::version version;
   session_cost cost;
   std::optional<ids::invoice> invoice_id;
@@ -115,9 +116,9 @@ BOOST_DESCRIBE_STRUCT(session_view, (),
                       (session_id, kind, status, outcome, payment_status, customer, host_id,
                        host_name, resource, title, meeting_url, started_at, ended_at,
                        scheduled_start, duration_minutes, price_cents, lines, items_total_cents,
-                       notes, attendance, charges, paid_cents, amount_due_cents, version, cost,
-                       invoice_id, order_id, refund_due_cents, paid_at, absent_party, join_opens_at,
-                       no_show_allowed_from, min_payable_until, joinable, feedback))
+                       notes, attendance, charges, paid_cents, amount_due_cents, credited_cents,
+                       version, cost, invoice_id, order_id, refund_due_cents, paid_at, absent_party,
+                       join_opens_at, no_show_allowed_from, min_payable_until, joinable, feedback))
 
 // The answer to a command on one line (adding, picking, repricing it): the
 // line, what it reserved or consumed of stock, and the session after it.
@@ -241,6 +242,12 @@ struct invoice_view {
   std::vector<invoice_line> lines;
   cents total_cents = 0;
   cents paid_cents = 0;
+  // Invoices (0 on a credit note): what credit notes took off it, what it
+  // owes after those that reduce what is owed (DOMAIN.md), and what it took
+  // beyond that.
+  cents credited_cents = 0;
+  cents amount_due_cents = 0;
+  cents refund_due_cents = 0;
   std::string currency;
   timestamp issued_at;
   tally::version version;
@@ -249,8 +256,8 @@ struct invoice_view {
 };
 BOOST_DESCRIBE_STRUCT(invoice_view, (),
                       (invoice_id, number, kind, session_id, customer_id, customer_name, credits,
-                       lines, total_cents, paid_cents, currency, issued_at, version,
-                       payment_status))
+                       lines, total_cents, paid_cents, credited_cents, amount_due_cents,
+                       refund_due_cents, currency, issued_at, version, payment_status))
 
 struct settings_view {
   std::string currency;

@@ -45,6 +45,8 @@ int http_status(errc code) {
     case errc::stock_picked:
     case errc::credit_exceeds_invoice:
     case errc::request_in_progress:
+    case errc::wrong_kind:
+    case errc::overpayment:
       return 409;
     case errc::version_conflict:
       return 412;
@@ -105,6 +107,10 @@ std::string_view title(errc code) {
       return "The credit exceeds what is left to credit";
     case errc::empty_cart:
       return "The cart is empty";
+    case errc::wrong_kind:
+      return "The session's kind does not take this";
+    case errc::overpayment:
+      return "The payment is more than is left to pay";
     case errc::amount_too_large:
       return "An amount is too large";
     case errc::too_early:

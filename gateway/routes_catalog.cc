@@ -43,17 +43,24 @@ void api::impl::add_catalog_routes() {
         !a.time_param(c, "registered_from", f.registered_from) ||
         !a.time_param(c, "registered_to", f.registered_to))
       return;
+    if (c->who.host_scoped()) f.scoped_host = c->who.sub;
     a.read(c, [&a, c, p = *p, f] { return a.s.queries->customers(c->who.tenant, f, p); });
   });
   add("GET", "/v1/customers/{id}/stats", staff_read | role::customer, [id](impl& a, C c) {
     ids::customer cid{id(c, "id")};
     if (!a.may_see(c, cid.value, "customer")) return;
-    a.read(c, [&a, c, cid] { return a.s.queries->customer_stats(c->who.tenant, cid); });
+    std::optional<ids::user> scoped;
+    if (c->who.host_scoped()) scoped = c->who.sub;
+    a.read(c, [&a, c, cid, scoped] {
+      return a.s.queries->customer_stats(c->who.tenant, cid, scoped);
+    });
   });
   add("GET", "/v1/customers/{id}", staff_read | role::customer, [id](impl& a, C c) {
     ids::customer cid{id(c, "id")};
     if (!a.may_see(c, cid.value, "customer")) return;
-    a.read(c, [&a, c, cid] { return a.s.queries->customer(c->who.tenant, cid); });
+    std::optional<ids::user> scoped;
+    if (c->who.host_scoped()) scoped = c->who.sub;
+    a.read(c, [&a, c, cid, scoped] { return a.s.queries->customer(c->who.tenant, cid, scoped); });
   });
 
   // ---- resources ------------------------------------------------------

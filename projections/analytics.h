@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+namespace tally {
+struct session_state;
+}
+
 namespace tally::projections {
 
 struct day_bucket {
@@ -104,6 +108,23 @@ BOOST_DESCRIBE_STRUCT(customer_figures, (),
                       (sessions_by_status, sessions_by_outcome, charged_cents, paid_cents,
                        refunded_cents, outstanding_cents, first_session_at, last_session_at,
                        no_shows, active_sessions, ratings_by_kind, rating_sum_by_kind))
+
+// Where a customer's figures are kept, one document per scope, because a
+// host sees only some of the customer's sessions (API.md, Second wave):
+// every session (admin, auditor, the customer); the sessions every host
+// sees (shopping, metered, and payments on standalone invoices); one host's
+// own appointments. A host reads the second and the third merged; an
+// appointment with no host counts in the first alone.
+std::string figures_key(const ids::tenant& t, const ids::customer& c);
+std::string open_figures_key(const ids::tenant& t, const ids::customer& c);
+std::string host_figures_key(const ids::tenant& t, const ids::customer& c, const ids::user& host);
+// The scoped document a session (or, with none, a standalone invoice's
+// payment) counts in.
+std::optional<std::string> scoped_figures_key(const ids::tenant& t, const ids::customer& c,
+                                              const session_state* s);
+// Both scopes' figures as one: sums, counts, the earliest first and the
+// latest last session.
+customer_figures merged(customer_figures a, const customer_figures& b);
 
 // The tenant's customers now.
 struct customer_counts {

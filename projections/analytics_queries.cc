@@ -253,12 +253,11 @@ result<std::string> queries::picking(const ids::tenant& t, const std::optional<s
   return json::write(sum);
 }
 
-result<std::string> queries::customer_stats(const ids::tenant& t, const ids::customer& id) const {
+result<std::string> queries::customer_stats(const ids::tenant& t, const ids::customer& id,
+                                            const std::optional<ids::user>& scoped_host) const {
   auto c = load<customer_state>(views_, t, keys::customer(id));
   if (!c) return missing("customer", id.value);
-  customer_figures f;
-  const auto figures_key = layout::doc(t, "cstats", id.value);
-  if (auto v = views_.get(figures_key)) f = read_row<customer_figures>(figures_key, *v);
+  const customer_figures f = figures_for(views_, t, id, scoped_host);
   customer_stats_view out;
   out.customer_id = id.value;
   out.sessions.by_status = f.sessions_by_status;

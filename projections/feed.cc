@@ -71,24 +71,20 @@ void derive_session_feed(builder& b, const event& e) {
     b.event_on("inventory");
     b.event_on("picklist");
     b.derived("picklist", "picklist.line_reduced", "line",
-              json::write(pick_line_view{d->session_id,
-                                         d->line_id,
-                                         d->item_id,
-                                         d->name,
-                                         {},
-                                         d->line_quantity,
-                                         d->picked_quantity,
-                                         d->line_quantity - d->picked_quantity,
-                                         std::nullopt,
-                                         std::nullopt,
-                                         std::nullopt}));
+              json::write(pick_line_view{
+                  d->session_id, d->line_id, d->item_id, d->name, d->location.value_or(""),
+                  d->line_quantity, d->picked_quantity, d->line_quantity - d->picked_quantity,
+                  d->added_at, d->picked_at,
+                  d->picked_by ? std::optional(user_ref{*d->picked_by, d->picked_by_name})
+                               : std::nullopt}));
     b.alert(d->session_id, "sold_out",
             removed_line{d->session_id, d->line_id, d->item_id, d->name, d->quantity, "sold_out"});
   } else if (const auto* d = std::get_if<item_removed>(&e.data)) {
     b.event_on("inventory");
     removed_line line{
-        d->session_id, d->line_id,  d->item_id,
-        d->name,       d->quantity, d->reason == removal_reason::sold_out ? "sold_out" : "removed"};
+        d->session_id, d->line_id,
+        d->item_id,    d->name,
+        d->quantity,   std::string(boost::describe::enum_to_string(d->reason, "removed"))};
     if (d->effect == stock_effect::released) {
       b.event_on("picklist");
       b.derived("picklist", "picklist.line_removed", "line", json::write(line));

@@ -112,7 +112,7 @@ session_share share_of(const session_state& s) {
   return session_share{name_of(s.status),
                        s.outcome ? name_of(*s.outcome) : "",
                        charged,
-                       std::max<cents>(0, minus(charged, s.paid_cents())),
+                       std::max<cents>(0, minus(minus(charged, s.credited_cents), s.paid_cents())),
                        s.status == session_status::active,
                        customer_absent(s)};
 }
@@ -202,7 +202,55 @@ void count_marks(batch_writes& b, const ids::tenant& t, const session_marks& m, 
   }
 }
 
+// A session in a customer's figures: its share, and when it started.
+void count_session(customer_figures& f, const session_state& s, int sign) {
+  add_share(f, share_of(s), sign);
+  if (sign < 0 || !s.started_at) return;
+  if (!f.first_session_at || *s.started_at < *f.first_session_at) f.first_session_at = s.started_at;
+  if (!f.last_session_at || *s.started_at > *f.last_session_at) f.last_session_at = s.started_at;
+}
+
+void merge_counts(std::map<std::string, std::int64_t>& into,
+                  const std::map<std::string, std::int64_t>& from) {
+  for (const auto& [k, v] : from) into[k] += v;
+}
+
 }  // namespace
+
+std::string figures_key(const ids::tenant& t, const ids::customer& c) {
+  return layout::doc(t, "cstats", c.value);
+}
+std::string open_figures_key(const ids::tenant& t, const ids::customer& c) {
+  return layout::doc(t, "cstats-open", c.value);
+}
+std::string host_figures_key(const ids::tenant& t, const ids::customer& c, const ids::user& host) {
+  return layout::doc(t, "cstats-host", c.value + "/" + host.value);
+}
+
+std::optional<std::string> scoped_figures_key(const ids::tenant& t, const ids::customer& c,
+                                              const session_state* s) {
+  if (!s || s->kind != session_kind::appointment) return open_figures_key(t, c);
+  if (s->host_id.empty()) return std::nullopt;
+  return host_figures_key(t, c, s->host_id);
+}
+
+customer_figures merged(customer_figures a, const customer_figures& b) {
+  merge_counts(a.sessions_by_status, b.sessions_by_status);
+  merge_counts(a.sessions_by_outcome, b.sessions_by_outcome);
+  add_to(a.charged_cents, b.charged_cents);
+  add_to(a.paid_cents, b.paid_cents);
+  add_to(a.refunded_cents, b.refunded_cents);
+  add_to(a.outstanding_cents, b.outstanding_cents);
+  if (b.first_session_at && (!a.first_session_at || *b.first_session_at < *a.first_session_at))
+    a.first_session_at = b.first_session_at;
+  if (b.last_session_at && (!a.last_session_at || *b.last_session_at > *a.last_session_at))
+    a.last_session_at = b.last_session_at;
+  a.no_shows += b.no_shows;
+  a.active_sessions += b.active_sessions;
+  merge_counts(a.ratings_by_kind, b.ratings_by_kind);
+  merge_counts(a.rating_sum_by_kind, b.rating_sum_by_kind);
+  return a;
+}
 
 insights::insights(batch_writes& b, batch_writes::tenant_view& view, const event& e)
     : b_(b), view_(view), e_(e) {
@@ -238,16 +286,16 @@ void insights::after_evolve() {
     const auto* now = view_.session(*session_);
     if (now && !customer_) customer_ = now->customer.customer_id;
     if (customer_) {
-      auto& f = b_.doc<customer_figures>(layout::doc(t, "cstats", customer_->value));
-      if (session_before_) add_share(f, share_of(*session_before_), -1);
+      auto& f = b_.doc<customer_figures>(figures_key(t, *customer_));
+      if (session_before_) {
+        count_session(f, *session_before_, -1);
+        if (auto k = scoped_figures_key(t, *customer_, &*session_before_))
+          count_session(b_.doc<customer_figures>(*k), *session_before_, -1);
+      }
       if (now) {
-        add_share(f, share_of(*now), +1);
-        if (now->started_at) {
-          if (!f.first_session_at || *now->started_at < *f.first_session_at)
-            f.first_session_at = now->started_at;
-          if (!f.last_session_at || *now->started_at > *f.last_session_at)
-            f.last_session_at = now->started_at;
-        }
+        count_session(f, *now, +1);
+        if (auto k = scoped_figures_key(t, *customer_, now))
+          count_session(b_.doc<customer_figures>(*k), *now, +1);
       }
     }
     const std::string marks_key = layout::doc(t, "smark", session_->value);
@@ -277,9 +325,14 @@ void insights::after_evolve() {
     auto& day = b_.doc<day_bucket>(day_key(t, today));
     ++day.ratings_by_kind[kind];
     day.rating_sum_by_kind[kind] += d->rating;
-    auto& f = b_.doc<customer_figures>(layout::doc(t, "cstats", d->customer_id.value));
-    ++f.ratings_by_kind[kind];
-    f.rating_sum_by_kind[kind] += d->rating;
+    const auto* rated = view_.session(d->session_id);
+    for (const auto& key : {std::optional(figures_key(t, d->customer_id)),
+                            scoped_figures_key(t, d->customer_id, rated)}) {
+      if (!key) continue;
+      auto& f = b_.doc<customer_figures>(*key);
+      ++f.ratings_by_kind[kind];
+      f.rating_sum_by_kind[kind] += d->rating;
+    }
   }
 
   // Money on the day it happened.
@@ -287,13 +340,19 @@ void insights::after_evolve() {
     add_to(b_.doc<day_bucket>(day_key(t, today)).charged_cents, d->amount_cents);
   if (const auto* d = std::get_if<payment_recorded>(&e_.data)) {
     add_to(b_.doc<day_bucket>(day_key(t, today)).paid_cents, d->amount_cents);
-    add_to(b_.doc<customer_figures>(layout::doc(t, "cstats", d->customer_id.value)).paid_cents,
-           d->amount_cents);
+    const auto* paid = d->session_id ? view_.session(*d->session_id) : nullptr;
+    add_to(b_.doc<customer_figures>(figures_key(t, d->customer_id)).paid_cents, d->amount_cents);
+    if (!d->session_id || paid)
+      if (auto k = scoped_figures_key(t, d->customer_id, paid))
+        add_to(b_.doc<customer_figures>(*k).paid_cents, d->amount_cents);
   }
   if (const auto* d = std::get_if<payment_refunded>(&e_.data)) {
     add_to(b_.doc<day_bucket>(day_key(t, today)).paid_cents, -d->amount_cents);
-    add_to(b_.doc<customer_figures>(layout::doc(t, "cstats", d->customer_id.value)).refunded_cents,
+    add_to(b_.doc<customer_figures>(figures_key(t, d->customer_id)).refunded_cents,
            d->amount_cents);
+    if (const auto* refunded = view_.session(d->session_id))
+      if (auto k = scoped_figures_key(t, d->customer_id, refunded))
+        add_to(b_.doc<customer_figures>(*k).refunded_cents, d->amount_cents);
   }
   if (const auto* d = std::get_if<invoice_issued>(&e_.data))
     add_to(b_.doc<day_bucket>(day_key(t, today)).invoiced_cents, d->total_cents);

@@ -53,7 +53,8 @@ namespace tally::projections::layout {
 // dropped and rebuilt from the log when a process opens it.
 // 2: December (issue 17): list_time ordering, by_outcome and by_host,
 //    payments on session invoices, picked units and the views' new fields.
-inline constexpr std::string_view version = "2";
+// 3: issue #24: attendance records carry when they were recorded.
+inline constexpr std::string_view version = "3";
 inline constexpr std::string_view version_key = "m/layout";
 inline constexpr std::string_view stops_prefix = "m/stopped/";
 

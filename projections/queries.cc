@@ -179,9 +179,11 @@ result<std::string> queries::picklist(const ids::tenant& t, bool include_picked)
   return out;
 }
 
-result<std::string> queries::customer(const ids::tenant& t, const ids::customer& id) const {
+result<std::string> queries::customer(const ids::tenant& t, const ids::customer& id,
+                                      const std::optional<ids::user>& scoped_host) const {
   auto c = load<customer_state>(views_, t, keys::customer(id));
   if (!c) return missing("customer", id.value);
+  if (scoped_host) scope_totals(*c, figures_for(views_, t, id, scoped_host));
   return json::write(render(*c));
 }
 
@@ -263,6 +265,7 @@ result<std::string> queries::customers(const ids::tenant& t, const customer_filt
       return v && layout::lower(*v).find(q) != std::string::npos;
     };
     if (!q.empty() && !has(c->name) && !has(c->email) && !has(c->phone)) return true;
+    if (f.scoped_host) scope_totals(*c, figures_for(views_, t, c->customer_id, f.scoped_host));
     if (f.active && c->active != *f.active) return true;
     if (f.min_sessions && c->total_sessions < *f.min_sessions) return true;
     if (f.max_sessions && c->total_sessions > *f.max_sessions) return true;

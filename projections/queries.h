@@ -41,6 +41,8 @@ struct customer_filter {
   std::optional<std::int64_t> min_sessions, max_sessions;      // inclusive
   std::optional<std::int64_t> min_paid_cents, max_paid_cents;  // inclusive
   std::optional<timestamp> registered_from, registered_to;     // half-open
+  // A host's list: each row's totals count only the sessions they may see.
+  std::optional<ids::user> scoped_host;
 };
 
 struct item_filter {
@@ -74,14 +76,19 @@ class queries {
   // with `include_picked`, fully picked lines too until their session ends.
   [[nodiscard]] result<std::string> picklist(const ids::tenant& t,
                                              bool include_picked = false) const;
-  [[nodiscard]] result<std::string> customer(const ids::tenant& t, const ids::customer& id) const;
+  // For a host (`scoped_host`), the totals and figures count only the
+  // sessions they may see: shopping, metered, their own appointments.
+  [[nodiscard]] result<std::string> customer(
+      const ids::tenant& t, const ids::customer& id,
+      const std::optional<ids::user>& scoped_host = {}) const;
   // Customers that pass every filter, newest first, from the search indexes
   // the projector keeps. A page may hold fewer than `limit` when many
   // candidates fail a filter: follow next_cursor until it is null.
   [[nodiscard]] result<std::string> customers(const ids::tenant& t, const customer_filter& f,
                                               const page_request& page) const;
-  [[nodiscard]] result<std::string> customer_stats(const ids::tenant& t,
-                                                   const ids::customer& id) const;
+  [[nodiscard]] result<std::string> customer_stats(
+      const ids::tenant& t, const ids::customer& id,
+      const std::optional<ids::user>& scoped_host = {}) const;
   [[nodiscard]] result<std::string> resource(const ids::tenant& t, const ids::resource& id) const;
   [[nodiscard]] result<std::string> resources(const ids::tenant& t, const page_request& page) const;
   [[nodiscard]] result<std::string> item(const ids::tenant& t, const ids::item& id) const;

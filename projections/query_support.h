@@ -9,8 +9,10 @@
 #include "domain/state_codec.h"
 #include "domain/views.h"
 #include "infra/ports/kv_store.h"
+#include "projections/analytics.h"
 #include "projections/keys.h"
 #include "projections/queries.h"
+#include "projections/sums.h"
 
 #include <fmt/format.h>
 
@@ -113,6 +115,25 @@ result<std::string> indexed_page(const ports::kv_store& store, const ids::tenant
 inline tenant_settings tenant_settings_of(const ports::kv_store& store, const ids::tenant& t) {
   auto ts = load<tenant_state>(store, t, std::string(keys::tenant));
   return ts ? ts->settings : tenant_settings{};
+}
+
+// A customer's figures as the caller may see them (analytics.h).
+inline customer_figures figures_for(const ports::kv_store& store, const ids::tenant& t,
+                                    const ids::customer& c,
+                                    const std::optional<ids::user>& scoped_host) {
+  auto read = [&](const std::string& key) {
+    auto v = store.get(key);
+    return v ? read_row<customer_figures>(key, *v) : customer_figures{};
+  };
+  if (!scoped_host) return read(figures_key(t, c));
+  return merged(read(open_figures_key(t, c)), read(host_figures_key(t, c, *scoped_host)));
+}
+
+// A customer's totals for a host: what the sessions they may see count.
+inline void scope_totals(customer_state& c, const customer_figures& f) {
+  c.total_sessions = 0;
+  for (const auto& [status, n] : f.sessions_by_status) c.total_sessions += n;
+  c.total_paid_cents = minus(f.paid_cents, f.refunded_cents);
 }
 
 inline error missing(std::string_view what, std::string_view id) {

@@ -90,8 +90,10 @@ RESPONSES = {
     "Forbidden": problem("forbidden or feature_disabled: the caller's role may not do this"),
     "NotFound": problem("not_found: the resource does not exist (or is not the caller's)"),
     "Conflict": problem("the state does not allow it (invalid_state, insufficient_stock, "
-                        "stock_picked, nothing_due, already_exists, already_invoiced, attended, "
-                        "request_in_progress, ...)"),
+                        "stock_picked, nothing_due, overpayment: a payment beyond what is left "
+                        "to pay, the detail says what is left; wrong_kind: a command the "
+                        "session's kind does not take, such as items on an appointment; "
+                        "already_exists, already_invoiced, attended, request_in_progress, ...)"),
     "PreconditionFailed": problem("version_conflict: If-Match does not name the current version"),
     "UnsupportedMediaType": problem("unsupported_media_type: the body is not JSON in UTF-8 "
                                     "(Content-Type application/json or application/*+json, "

@@ -271,4 +271,40 @@ TEST_F(appointments, cancel_works_before_the_start_too) {
   EXPECT_TRUE(s.run(expire_session{id}).events.empty());
 }
 
+TEST_F(appointments, attendance_lies_between_the_request_and_now) {
+  book(id, 1000, 10);
+  set_now(start + 1min);
+  auto later = s.when(record_attendance{id,
+                                        attendee::customer,
+                                        attendance_change::joined,
+                                        *parse_rfc3339("2030-01-01T00:00:00Z"),
+                                        {}});
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.err().code, errc::invalid_request);
+  EXPECT_EQ(later.err().fields.at(0).field, "at");
+  auto earlier =
+      s.when(record_attendance{id, attendee::customer, attendance_change::joined, t0() - 1min, {}});
+  ASSERT_FALSE(earlier);
+  EXPECT_EQ(earlier.err().fields.at(0).field, "at");
+  EXPECT_TRUE(s.when(
+      record_attendance{id, attendee::customer, attendance_change::joined, start + 1min, {}}));
+}
+
+// An older history recorded a "joined" dated 2030: it no longer decides the
+// automatic end (it used to make a 10-minute appointment a host no-show).
+TEST_F(appointments, an_older_attendance_dated_after_it_was_recorded_does_not_decide) {
+  book(id, 1000, 10);
+  set_now(start + 1min);
+  s.given({attendance_recorded{id,
+                               attendee::customer,
+                               attendance_change::joined,
+                               *parse_rfc3339("2030-01-01T00:00:00Z"),
+                               {},
+                               ids::user{"staff-1"}}});
+  set_now(start + 10min);
+  auto d = s.run(expire_session{id});
+  EXPECT_EQ(scenario::only<session_ended>(d).outcome, session_outcome::completed_assumed);
+  EXPECT_EQ(scenario::only<charge_processed>(d, 1).amount_cents, 1000);
+}
+
 }  // namespace

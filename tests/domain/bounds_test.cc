@@ -116,7 +116,10 @@ TEST(money_bound, payments_stay_within_it_per_invoice_per_session_and_per_custom
   expect_too_large(s.when(record_payment{{}, first, 9'007'199'254'740'991, "cash"}),
                    "amount_cents");
   s.run(record_payment{{}, first, bound - 1, "cash"});
-  expect_too_large(s.when(record_payment{{}, first, 2, "cash"}), "amount_cents");  // the invoice's
+  // Past the invoice's total: an overpayment (what is left, 1, is less).
+  auto past = s.when(record_payment{{}, first, 2, "cash"});
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.err().code, errc::overpayment);
   s.run(record_payment{{}, first, 1, "cash"});
   // The customer has paid the bound in their lifetime: no more, anywhere.
   EXPECT_EQ(s.state().customer(ids::customer{"c1"})->total_paid_cents, bound);
@@ -124,8 +127,12 @@ TEST(money_bound, payments_stay_within_it_per_invoice_per_session_and_per_custom
 }
 
 TEST(money_bound, a_sessions_payments_stay_within_it) {
-  shop s(1);
+  // No payment passes what is left to pay, but payments refunded and paid
+  // again add up: their sum stays within the bound.
+  shop s(bound);
+  s.run(add_item{s.session, s.item, 1, {}});
   s.run(record_payment{s.session, {}, bound, "cash"});
+  s.run(refund_payment{s.session, bound, "returned"});
   auto more = s.when(record_payment{s.session, {}, 1, "cash"});
   expect_too_large(more, "amount_cents");
   ASSERT_FALSE(more);

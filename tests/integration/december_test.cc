@@ -5,6 +5,7 @@
 // need, details and feedback.
 
 #include "base/time.h"
+#include "projections/keys.h"
 #include "support/tally_process.h"
 #include "support/views_dump.h"
 #include "support/ws_client.h"
@@ -381,15 +382,16 @@ TEST(december_upgrade, read_models_of_another_layout_are_rebuilt_from_the_log_at
       tally::infra::rocks_kv kv(**db, "views");
       tally::ports::kv_batch b;
       b.put("x/acme/sessions/0000000000000000001/" + session, "");
-      b.put("m/layout", layout);
+      b.put(std::string(tally::projections::layout::version_key), layout);
       ASSERT_TRUE(kv.write(b).has_value());
     };
   };
   EXPECT_EQ(boot_and_count([] {}), 1u);
-  EXPECT_EQ(boot_and_count(plant("2")), 2u);  // this layout: kept (the plant shows)
-  EXPECT_EQ(boot_and_count(plant("1")), 1u);  // another: rebuilt from the log
+  const std::string current(tally::projections::layout::version);
+  EXPECT_EQ(boot_and_count(plant(current)), 2u);  // this layout: kept (the plant shows)
+  EXPECT_EQ(boot_and_count(plant("1")), 1u);      // another: rebuilt from the log
   const auto views = dump_views(dir.path());
-  EXPECT_EQ(views.at("m/layout"), "2");
+  EXPECT_EQ(views.at(std::string(tally::projections::layout::version_key)), current);
 }
 
 }  // namespace
