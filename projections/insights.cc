@@ -217,6 +217,21 @@ void merge_counts(std::map<std::string, std::int64_t>& into,
 
 }  // namespace
 
+std::optional<ids::session> session_changed_by(const event& e) {
+  if (auto s = e.stream.session()) return s;
+  if (!e.stream.is(stream_kind::invoice)) return std::nullopt;
+  return std::visit(
+      [](const auto& d) -> std::optional<ids::session> {
+        if constexpr (requires { d.session_id.has_value(); }) {
+          if constexpr (std::is_same_v<std::remove_cvref_t<decltype(d.session_id)>,
+                                       std::optional<ids::session>>)
+            return d.session_id;
+        }
+        return std::nullopt;
+      },
+      e.data);
+}
+
 std::string figures_key(const ids::tenant& t, const ids::customer& c) {
   return layout::doc(t, "cstats", c.value);
 }
@@ -254,7 +269,7 @@ customer_figures merged(customer_figures a, const customer_figures& b) {
 
 insights::insights(batch_writes& b, batch_writes::tenant_view& view, const event& e)
     : b_(b), view_(view), e_(e) {
-  if ((session_ = e.stream.session())) {
+  if ((session_ = session_changed_by(e))) {
     if (const auto* s = view.session(*session_)) {
       session_before_ = *s;
       customer_ = s->customer.customer_id;

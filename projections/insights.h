@@ -37,6 +37,11 @@ class insights {
   std::set<std::string> item_keys_before_;
 };
 
+// The session whose state an event changes: its stream's, or the session an
+// event in an invoice's stream names (a payment sent to a session's invoice,
+// a credit note of one, the invoice itself), which evolve changes too.
+std::optional<ids::session> session_changed_by(const event& e);
+
 // The distinct lower-case trigrams of a text (ASCII case folding).
 void trigrams(std::string_view text, std::set<std::string>& out);
 

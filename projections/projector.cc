@@ -126,7 +126,7 @@ void projector::apply_event(batch_writes& b, const ports::recorded_event& r) {
   if (!e.hash.empty())
     b.put(layout::chain_head(e.tenant),
           fmt::format(R"({{"position":"{}","hash":"{}"}})", r.pos.token(), e.hash));
-  const std::optional<ids::session> session_id = e.stream.session();
+  const std::optional<ids::session> session_id = session_changed_by(e);
   std::set<std::string> keys_before;
   if (session_id) {
     if (const auto* old_state = view.session(*session_id))
