@@ -94,6 +94,13 @@ struct new_customer {
 };
 BOOST_DESCRIBE_STRUCT(new_customer, (), (name, email, phone))
 
+// A payment recorded with a booking (staff, seed 003's session form).
+struct booking_payment {
+  cents amount_cents = 0;
+  std::string method;
+};
+BOOST_DESCRIBE_STRUCT(booking_payment, (), (amount_cents, method))
+
 struct request_booking {
   std::optional<ids::customer> customer_id;
   std::optional<new_customer> customer;
@@ -108,10 +115,12 @@ struct request_booking {
   // price), in one command; the host's name, where the caller knows it.
   std::optional<cents> price_cents;
   std::optional<std::string> host_name;
+  // Staff only: paid in advance, in the same command, up to price_cents.
+  std::optional<booking_payment> payment;
 };
 BOOST_DESCRIBE_STRUCT(request_booking, (),
                       (customer_id, customer, title, duration_minutes, scheduled_start, host_id,
-                       meeting_url, notes, price_cents, host_name))
+                       meeting_url, notes, price_cents, host_name, payment))
 
 struct quote_session {
   ids::session session_id;  // path

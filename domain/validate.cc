@@ -223,6 +223,10 @@ struct validator {
     c.opt_text("notes", x.notes, max_text);
     if (x.price_cents) c.amount("price_cents", *x.price_cents);
     if (x.host_name) c.text("host_name", *x.host_name, max_name);
+    if (x.payment) {
+      c.amount("payment.amount_cents", x.payment->amount_cents, 1);
+      c.text("payment.method", x.payment->method, 50);
+    }
   }
   void operator()(const change_session_details& x) {
     if (!x.title.present && !x.notes.present && !x.meeting_url.present && !x.price_cents)

@@ -113,7 +113,7 @@ std::optional<pick_session_view> render_picks(const session_state& s, bool inclu
     return std::nullopt;
   // Fully picked lines stay (on request) until their session ends.
   const bool keep_picked = include_picked && s.status == session_status::active;
-  pick_session_view v{s.session_id, s.customer.name, s.host_id, s.status, {}};
+  pick_session_view v{s.session_id, s.customer.name, s.host_id, s.host_name, s.status, {}};
   for (const auto& l : s.lines) {
     if (l.quantity - l.picked_quantity <= 0 && !keep_picked) continue;
     v.lines.push_back(render_pick(s, l));

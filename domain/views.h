@@ -171,10 +171,12 @@ struct pick_session_view {
   ids::session session_id;
   std::string customer_name;
   ids::user host_id;
+  std::optional<std::string> host_name;  // the salesperson's, where known ("Acme Corp (John)")
   session_status status = session_status::active;
   std::vector<pick_line_view> lines;
 };
-BOOST_DESCRIBE_STRUCT(pick_session_view, (), (session_id, customer_name, host_id, status, lines))
+BOOST_DESCRIBE_STRUCT(pick_session_view, (),
+                      (session_id, customer_name, host_id, host_name, status, lines))
 
 struct customer_view {
   ids::customer customer_id;

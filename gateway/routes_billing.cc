@@ -23,13 +23,20 @@ void api::impl::add_billing_routes() {
   add("GET", "/v1/invoices", invoice_read, [](impl& a, C c) {
     auto p = a.page(c);
     if (!p) return;
-    std::optional<ids::customer> only;
-    if (customer_only(c)) only = ids::customer{c->who.sub.value};
-    std::optional<ids::user> scoped;
-    if (c->who.host_scoped()) scoped = c->who.sub;
-    a.read(c, [&a, c, p = *p, only, scoped] {
-      return a.s.queries->invoices(c->who.tenant, p, only, scoped);
-    });
+    projections::invoice_filter f;
+    if (!a.enum_param<payment_status>(c, "payment_status", f.payment_status) ||
+        !a.bool_param(c, "standalone", f.standalone) || !a.time_param(c, "from", f.from) ||
+        !a.time_param(c, "to", f.to))
+      return;
+    if (auto v = a.query(c, "customer_id")) f.customer_id = ids::customer{*v};
+    if (auto v = a.query(c, "session_id")) f.session_id = ids::session{*v};
+    if (customer_only(c)) {
+      // The customer role lists its own: another customer's id finds nothing.
+      if (f.customer_id && f.customer_id->value != c->who.sub.value) f.session_id = ids::session{};
+      f.customer_id = ids::customer{c->who.sub.value};
+    }
+    if (c->who.host_scoped()) f.scoped_host = c->who.sub;
+    a.read(c, [&a, c, p = *p, f] { return a.s.queries->invoices(c->who.tenant, f, p); });
   });
   add("GET", "/v1/invoices/{id}", invoice_read, [id](impl& a, C c) {
     ids::invoice iid{id(c, "id")};

@@ -360,15 +360,22 @@ result<std::string> queries::invoice(const ids::tenant& t, const ids::invoice& i
   return json::write(render(*i));
 }
 
-result<std::string> queries::invoices(const ids::tenant& t, const page_request& page,
-                                      const std::optional<ids::customer>& customer,
-                                      const std::optional<ids::user>& scoped_host) const {
+result<std::string> queries::invoices(const ids::tenant& t, const invoice_filter& f,
+                                      const page_request& page) const {
   return indexed_page<invoice_state>(
       views_, t, "invoices", "invoice", page, [&](const invoice_state& i) {
-        if (customer && i.customer_id != *customer) return false;
-        if (!scoped_host || !i.session_id) return true;
+        if (f.customer_id && i.customer_id != *f.customer_id) return false;
+        if (f.session_id && i.session_id != *f.session_id) return false;
+        if (f.standalone && i.session_id.has_value() == *f.standalone) return false;
+        if (f.from && i.issued_at < *f.from) return false;
+        if (f.to && i.issued_at >= *f.to) return false;
+        if (f.payment_status &&
+            (i.kind != invoice_kind::invoice ||
+             boost::describe::enum_to_string(i.payment_status, "") != *f.payment_status))
+          return false;
+        if (!f.scoped_host || !i.session_id) return true;
         const auto o = session_owner_of(t, *i.session_id);
-        return !o || o->kind != session_kind::appointment || o->host_id == *scoped_host;
+        return !o || o->kind != session_kind::appointment || o->host_id == *f.scoped_host;
       });
 }
 

@@ -34,6 +34,17 @@ struct session_filter {
   std::optional<ids::user> scoped_host;
 };
 
+// GET /v1/invoices (API.md, Second wave).
+struct invoice_filter {
+  std::optional<std::string> payment_status;  // invoices only: a credit note has none
+  std::optional<ids::customer> customer_id;   // also: the customer role's own
+  std::optional<ids::session> session_id;
+  std::optional<bool> standalone;     // true: no session; false: a session's
+  std::optional<timestamp> from, to;  // half-open, over issued_at
+  // A host-scoped caller does not see the invoices of other hosts' appointments.
+  std::optional<ids::user> scoped_host;
+};
+
 struct customer_filter {
   std::optional<std::string> q;  // substring of name, e-mail or phone, any case
   std::optional<bool> active;
@@ -97,12 +108,9 @@ class queries {
   [[nodiscard]] result<std::string> items(const ids::tenant& t, const item_filter& f,
                                           const page_request& page) const;
   [[nodiscard]] result<std::string> invoice(const ids::tenant& t, const ids::invoice& id) const;
-  // Invoices newest first; only one customer's when `customer` is set.
-  // A host-scoped caller does not see the invoices of other hosts' appointments.
-  [[nodiscard]] result<std::string> invoices(
-      const ids::tenant& t, const page_request& page,
-      const std::optional<ids::customer>& customer = {},
-      const std::optional<ids::user>& scoped_host = {}) const;
+  // Invoices and credit notes newest first, that pass every filter.
+  [[nodiscard]] result<std::string> invoices(const ids::tenant& t, const invoice_filter& f,
+                                             const page_request& page) const;
   // The session an invoice belongs to, if any.
   [[nodiscard]] std::optional<ids::session> invoice_session(const ids::tenant& t,
                                                             const ids::invoice& id) const;

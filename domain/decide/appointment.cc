@@ -65,6 +65,7 @@ result<decision> decider::operator()(const request_booking& x) const {
     if (x.host_name) e.fields.push_back({"host_name", "is set by staff"});
     if (x.meeting_url) e.fields.push_back({"meeting_url", "is set by staff"});
     if (x.price_cents) e.fields.push_back({"price_cents", "is set by staff"});
+    if (x.payment) e.fields.push_back({"payment", "is recorded by staff"});
     if (!e.fields.empty()) {
       e.detail = e.fields.front().field + " " + e.fields.front().message;
       return e;
@@ -124,6 +125,25 @@ result<decision> decider::operator()(const request_booking& x) const {
           session_booked{id, who.customer_id, *x.scheduled_start, x.duration_minutes,
                          *x.scheduled_start + std::chrono::minutes(x.duration_minutes),
                          *x.price_cents, *host, x.meeting_url, host_name});
+  }
+  if (x.payment) {
+    // In advance, up to the price (DOMAIN.md, Credit notes and overpayment).
+    const cents price = x.price_cents.value_or(0);
+    if (x.payment->amount_cents > price)
+      return error{errc::overpayment,
+                   price > 0
+                       ? fmt::format("only {} is left to pay on the booking", price)
+                       : std::string("nothing is left to pay: the booking has no price_cents"),
+                   {{"payment.amount_cents", "is more than is left to pay"}}};
+    if (auto e = lifetime_within_bound(who.customer_id, x.payment->amount_cents)) return *e;
+    d.events.push_back(payment_recorded{id,
+                                        {},
+                                        who.customer_id,
+                                        ids::payment{ctx.new_id()},
+                                        x.payment->amount_cents,
+                                        x.payment->method,
+                                        x.payment->amount_cents,
+                                        payment_status_of(price, 0, x.payment->amount_cents, 0)});
   }
   return d;
 }

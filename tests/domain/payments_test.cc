@@ -205,6 +205,32 @@ TEST_F(payments, a_running_shopping_session_takes_payments_up_to_its_cost_so_far
   EXPECT_TRUE(s.when(record_payment{shop, {}, 500, "card"}));
 }
 
+TEST_F(payments, staff_record_a_payment_with_the_booking_up_to_its_price) {
+  request_booking b{ids::customer{"c1"}, {}, "Intro", 30,     start,
+                    ids::user{"host-7"}, {}, {},      "staff"};
+  b.price_cents = 1200;
+  b.payment = booking_payment{500, "card"};
+  auto d = s.run(b);
+  ASSERT_EQ(d.events.size(), 4u);  // requested, quoted, booked, paid
+  const auto& p = scenario::only<payment_recorded>(d, 3);
+  EXPECT_EQ(p.amount_cents, 500);
+  EXPECT_EQ(p.status, payment_status::partially_paid);
+  const auto id = scenario::only<session_requested>(d).session_id;
+  EXPECT_EQ(view(id).paid_cents, 500);
+  EXPECT_EQ(view(id).amount_due_cents, 1200);
+  b.payment = booking_payment{1201, "card"};
+  auto over = s.when(b);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.err().code, errc::overpayment);
+  EXPECT_EQ(over.err().fields.at(0).field, "payment.amount_cents");
+  b.price_cents.reset();
+  b.payment = booking_payment{1, "card"};
+  EXPECT_EQ(s.when(b).err().code, errc::overpayment);  // no price: nothing to pay yet
+  request_booking pub{ids::customer{"c1"}, {}, "Intro", 30, {}, {}, {}, {}, "public"};
+  pub.payment = booking_payment{100, "card"};
+  EXPECT_EQ(s.when(pub).err().code, errc::forbidden);
+}
+
 // ---- old histories ------------------------------------------------------
 
 // Events written before a rule carry none of its fields: they replay to the

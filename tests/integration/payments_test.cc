@@ -188,4 +188,67 @@ TEST_F(payments, attendance_dated_after_now_is_refused_and_the_appointment_is_ch
   EXPECT_EQ(num(at(ended, {"amount_due_cents"})), 1000);
 }
 
+TEST_F(payments, the_invoice_list_filters_strictly_by_status_customer_session_kind_and_date) {
+  const auto cleo = customer("Cleo"), dan = customer("Dan");
+  const auto id = booked(cleo, 800);
+  const auto of_session =
+      str(at(ok(admin->post("/v1/sessions/" + id + "/invoice"), 201).json(), {"invoice_id"}));
+  advance(60);
+  const auto from = now_plus(0);
+  const auto standalone = str(
+      at(ok(admin->post("/v1/invoices", R"({"customer_id":")" + dan +
+                                            R"(","lines":[{"description":"Workshop","quantity":1,)"
+                                            R"("unit_price_cents":1000}]})"),
+            201)
+             .json(),
+         {"invoice_id"}));
+  ok(admin->post("/v1/invoices/" + standalone + "/payments",
+                 R"({"amount_cents":1000,"method":"cash"})"));
+  auto ids = [&](const std::string& query) {
+    std::vector<std::string> out;
+    const auto items = at(read(*admin, "/v1/invoices?" + query), {"items"});
+    for (const auto& i : items.as_array()) out.push_back(str(at(i, {"invoice_id"})));
+    return out;
+  };
+  using v = std::vector<std::string>;
+  EXPECT_EQ(ids("payment_status=paid"), v{standalone});
+  EXPECT_EQ(ids("payment_status=unpaid"), v{of_session});
+  EXPECT_EQ(ids("customer_id=" + cleo), v{of_session});
+  EXPECT_EQ(ids("session_id=" + id), v{of_session});
+  EXPECT_EQ(ids("standalone=true"), v{standalone});
+  EXPECT_EQ(ids("standalone=false"), v{of_session});
+  EXPECT_EQ(ids("from=" + from), v{standalone});
+  EXPECT_EQ(ids("to=" + from), v{of_session});
+  for (const auto& [query, field] :
+       std::vector<std::pair<std::string, std::string>>{{"payment_status=owed", "payment_status"},
+                                                        {"standalone=maybe", "standalone"},
+                                                        {"from=yesterday", "from"},
+                                                        {"number=1", "number"}}) {
+    auto r = admin->get("/v1/invoices?" + query);
+    EXPECT_EQ(r.status, 400) << query << ": " << r.body;
+    EXPECT_EQ(r.fields(), std::vector<std::string>{field}) << query;
+  }
+}
+
+TEST_F(payments, staff_record_a_payment_with_the_booking) {
+  const auto c = customer("Cleo");
+  auto r = ok(admin->post("/v1/bookings", R"({"customer_id":")" + c +
+                                              R"(","title":"Lesson","duration_minutes":60,)" +
+                                              R"("scheduled_start":")" + now_plus(3600) +
+                                              R"(","host_id":"host-7","price_cents":1200,)" +
+                                              R"("payment":{"amount_cents":500,"method":"card"}})"),
+              201);
+  const auto id = str(at(r.json(), {"session_id"}));
+  auto s = read(*admin, "/v1/sessions/" + id);
+  EXPECT_EQ(num(at(s, {"paid_cents"})), 500);
+  EXPECT_EQ(str(at(s, {"payment_status"})), "partially_paid");
+  auto over = admin->post("/v1/bookings", R"({"customer_id":")" + c +
+                                              R"(","title":"Lesson","duration_minutes":60,)" +
+                                              R"("price_cents":100,)" +
+                                              R"("payment":{"amount_cents":500,"method":"card"}})");
+  EXPECT_EQ(over.status, 409) << over.body;
+  EXPECT_EQ(over.code(), "overpayment");
+  EXPECT_EQ(over.fields(), std::vector<std::string>{"payment.amount_cents"});
+}
+
 }  // namespace

@@ -203,4 +203,20 @@ TEST_F(screens, a_meeting_link_is_an_http_or_https_address_wherever_it_is_set) {
   EXPECT_TRUE(at(read(*admin, "/v1/sessions/" + id), {"meeting_url"}).is_null());
 }
 
+TEST_F(screens, pick_list_groups_carry_the_salespersons_name) {
+  ASSERT_EQ(admin->put("/v1/inventory/mug", R"({"name":"Mug","unit_price_cents":1200})").status,
+            200);
+  ok(admin->post("/v1/inventory/mug/receipts", R"({"quantity":5})"));
+  const auto c = customer("Acme Corp");
+  http_client john(server->base_url());
+  john.token = server->token("host", "acme", "john", "1h", "John");
+  auto started =
+      ok(john.post("/v1/sessions", R"({"kind":"shopping","customer_id":")" + c + R"("})"), 201);
+  const auto sid = str(at(started.json(), {"session_id"}));
+  ok(john.post("/v1/sessions/" + sid + "/items", R"({"item_id":"mug","quantity":1})"), 201);
+  auto group = at(read(*admin, "/v1/picklist"), {"sessions"}).as_array().at(0);
+  EXPECT_EQ(str(at(group, {"customer_name"})), "Acme Corp");
+  EXPECT_EQ(str(at(group, {"host_name"})), "John");
+}
+
 }  // namespace

@@ -251,12 +251,17 @@ tally_server::~tally_server() {
 }
 
 std::string tally_server::token(const std::string& role, const std::string& tenant,
-                                const std::string& sub, const std::string& ttl) const {
+                                const std::string& sub, const std::string& ttl,
+                                const std::string& name) const {
   std::vector<std::string> args{"token",  "--data", data_dir_, "--tenant", tenant,
                                 "--role", role,     "--ttl",   ttl};
   if (!sub.empty()) {
     args.emplace_back("--sub");
     args.push_back(sub);
+  }
+  if (!name.empty()) {
+    args.emplace_back("--name");
+    args.push_back(name);
   }
   return run_tally(args).out;
 }

@@ -88,7 +88,8 @@ class tally_server {
 
   [[nodiscard]] const std::string& base_url() const { return base_url_; }
   [[nodiscard]] std::string token(const std::string& role, const std::string& tenant = "acme",
-                                  const std::string& sub = "", const std::string& ttl = "1h") const;
+                                  const std::string& sub = "", const std::string& ttl = "1h",
+                                  const std::string& name = "") const;
   // An http_client with an admin token of `tenant`.
   [[nodiscard]] std::unique_ptr<http_client> client(const std::string& role = "admin",
                                                     const std::string& tenant = "acme") const;
