@@ -18,21 +18,31 @@
 
 namespace tally {
 
+// name: the display name; without it, given_name and family_name joined.
 struct register_customer {
-  std::string name;
+  std::optional<std::string> name;
   std::optional<std::string> email;
   std::optional<std::string> phone;
   std::optional<bool> subscribed;
+  std::optional<std::string> given_name;
+  std::optional<std::string> family_name;
+  std::optional<postal_address> address;
 };
-BOOST_DESCRIBE_STRUCT(register_customer, (), (name, email, phone, subscribed))
+BOOST_DESCRIBE_STRUCT(register_customer, (),
+                      (name, email, phone, subscribed, given_name, family_name, address))
 
+// Absent fields stay; an address replaces the whole address. A new given or
+// family name without a name makes the display name both joined.
 struct update_customer {
   ids::customer customer_id;  // path
   std::optional<std::string> name;
   std::optional<std::string> email;
   std::optional<std::string> phone;
+  std::optional<std::string> given_name;
+  std::optional<std::string> family_name;
+  std::optional<postal_address> address;
 };
-BOOST_DESCRIBE_STRUCT(update_customer, (), (name, email, phone))
+BOOST_DESCRIBE_STRUCT(update_customer, (), (name, email, phone, given_name, family_name, address))
 
 struct deactivate_customer {
   ids::customer customer_id;  // path

@@ -108,6 +108,9 @@ struct applier {
     c.subscribed = d.subscribed;
     c.active = true;
     c.registered_at = e.time;
+    c.given_name = d.given_name;
+    c.family_name = d.family_name;
+    c.address = d.address;
     if (d.email) s.put(keys::email(*d.email), email_index_state{d.customer_id});
   }
   void operator()(const customer_updated& d) {
@@ -117,6 +120,9 @@ struct applier {
     c->name = d.name;
     c->email = d.email;
     c->phone = d.phone;
+    c->given_name = d.given_name;
+    c->family_name = d.family_name;
+    c->address = d.address;
     if (d.email) s.put(keys::email(*d.email), email_index_state{d.customer_id});
   }
   void operator()(const customer_deactivated& d) {

@@ -3,6 +3,7 @@
 // client gives and the money bound on amounts and on an invoice's lines
 // (domain/limits.h).
 
+#include "domain/countries.h"
 #include "domain/decide.h"
 #include "domain/limits.h"
 
@@ -137,14 +138,33 @@ struct checker {
 struct validator {
   checker& c;
   void operator()(const register_customer& x) {
-    c.text("name", x.name, max_name);
+    if (x.name)
+      c.text("name", *x.name, max_name);
+    else if (!x.given_name && !x.family_name)
+      c.problems.push_back({"name", "is required (or given_name and family_name)"});
     c.email("email", x.email);
     c.opt_text("phone", x.phone, 50);
+    names(x.given_name, x.family_name, x.address);
   }
   void operator()(const update_customer& x) {
     if (x.name) c.text("name", *x.name, max_name);
     c.email("email", x.email);
     c.opt_text("phone", x.phone, 50);
+    names(x.given_name, x.family_name, x.address);
+  }
+  void names(const std::optional<std::string>& given, const std::optional<std::string>& family,
+             const std::optional<postal_address>& a) {
+    if (given) c.text("given_name", *given, max_name);
+    if (family) c.text("family_name", *family, max_name);
+    if (!a) return;
+    c.opt_text("address.line1", a->line1, max_name);
+    c.opt_text("address.line2", a->line2, max_name);
+    c.opt_text("address.city", a->city, max_name);
+    c.opt_text("address.region", a->region, max_name);
+    c.opt_text("address.postal_code", a->postal_code, 20);
+    if (a->country && !iso_country(*a->country))
+      c.problems.push_back(
+          {"address.country", "must be an ISO 3166-1 alpha-2 code in capitals (\"DE\", \"JP\")"});
   }
   void operator()(const deactivate_customer&) {}
   void operator()(const change_subscription&) {}

@@ -123,9 +123,10 @@ std::optional<pick_session_view> render_picks(const session_state& s, bool inclu
 }
 
 customer_view render(const customer_state& c) {
-  return customer_view{c.customer_id,   c.name,   c.email,          c.phone,
-                       c.subscribed,    c.active, c.total_sessions, c.total_paid_cents,
-                       c.registered_at, c.version};
+  return customer_view{c.customer_id,   c.name,    c.email,          c.phone,
+                       c.subscribed,    c.active,  c.total_sessions, c.total_paid_cents,
+                       c.registered_at, c.version, c.given_name,     c.family_name,
+                       c.address};
 }
 
 resource_view render(const resource_state& r) {

@@ -189,10 +189,13 @@ struct customer_view {
   cents total_paid_cents = 0;
   timestamp registered_at;
   tally::version version;
+  std::optional<std::string> given_name;
+  std::optional<std::string> family_name;
+  std::optional<postal_address> address;
 };
 BOOST_DESCRIBE_STRUCT(customer_view, (),
                       (customer_id, name, email, phone, subscribed, active, total_sessions,
-                       total_paid_cents, registered_at, version))
+                       total_paid_cents, registered_at, version, given_name, family_name, address))
 
 struct resource_view {
   ids::resource resource_id;

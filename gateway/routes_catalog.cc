@@ -1,5 +1,6 @@
 // Customers, resources and inventory.
 
+#include "domain/countries.h"
 #include "gateway/api_impl.h"
 #include "gateway/openapi.h"
 #include "webhooks/signing.h"
@@ -34,6 +35,13 @@ void api::impl::add_catalog_routes() {
     projections::customer_filter f;
     f.q = a.query(c, "q");
     if (f.q && f.q->empty()) f.q.reset();
+    f.city = a.query(c, "city");
+    f.country = a.query(c, "country");
+    if (f.country && !iso_country(*f.country)) {
+      a.fail(c,
+             invalid_field("country", "must be an ISO 3166-1 alpha-2 code in capitals (\"DE\")"));
+      return;
+    }
     if (!a.bool_param(c, "active", f.active) ||
         !a.bool_param(c, "has_active_session", f.has_active_session) ||
         !a.int_param(c, "min_sessions", f.min_sessions) ||

@@ -155,6 +155,21 @@ BOOST_DESCRIBE_STRUCT(customers_summary, (),
                       (total, active, with_active_session, new_in_range, repeat,
                        average_revenue_cents))
 
+// Of the customers with a session dated in the period of equal length just
+// before the range (previous_from to previous_to, half-open), those with one
+// dated in the range too; basis_points: returned * 10 000 / previous,
+// rounded down, null without a previous period or without customers in it.
+struct retention_figures {
+  std::optional<std::string> previous_from;
+  std::optional<std::string> previous_to;
+  std::int64_t previous_customers = 0;
+  std::int64_t returned_customers = 0;
+  std::optional<std::int64_t> basis_points;
+};
+BOOST_DESCRIBE_STRUCT(retention_figures, (),
+                      (previous_from, previous_to, previous_customers, returned_customers,
+                       basis_points))
+
 // The rates (completion_rate, no_show_rate, payment_success_rate) are
 // written beside these fields as decimals with four places, and the
 // feedback (average_rating, ratings per kind) with two (queries.cc).
@@ -172,11 +187,12 @@ struct analytics_summary {
   std::int64_t sessions_ended = 0;
   std::vector<revenue_day> revenue_by_day;
   customers_summary customers;
+  retention_figures retention;
 };
 BOOST_DESCRIBE_STRUCT(analytics_summary, (),
                       (from, to, timezone, sessions_by_status, sessions_by_outcome, charged_cents,
                        paid_cents, outstanding_cents, invoiced_cents, repeat_customers,
-                       sessions_ended, revenue_by_day, customers))
+                       sessions_ended, revenue_by_day, customers, retention))
 
 struct picking_figures {
   std::int64_t count = 0;  // lines fully picked

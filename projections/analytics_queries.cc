@@ -79,6 +79,29 @@ void each_bucket(const ports::kv_store& views, const ids::tenant& t, const day_s
              });
 }
 
+// How many sessions dated in [first, last] each customer has, indexed by
+// customer number (customer_number); first nullopt: from the first day.
+std::vector<std::uint32_t> sessions_per_customer(const ports::kv_store& views, const ids::tenant& t,
+                                                 std::optional<local_day> first, local_day last,
+                                                 std::int64_t numbered) {
+  std::vector<std::uint32_t> out(static_cast<std::size_t>(std::max<std::int64_t>(numbered, 0)) + 1,
+                                 0);
+  const std::string prefix = layout::index_prefix(t, "daycust");
+  const std::string last_day = format_day(last);
+  views.scan(prefix, first ? prefix + format_day(*first) : "",
+             [&](std::string_view key, std::string_view value) {
+               if (key.substr(prefix.size()) > last_day) return false;
+               const auto d = read_row<day_customers>(key, value);
+               for (std::size_t i = 0; i < d.numbers.size() && i < d.counts.size(); ++i) {
+                 const auto n = static_cast<std::size_t>(d.numbers[i]);
+                 if (n >= out.size()) out.resize(n + 1, 0);
+                 out[n] += static_cast<std::uint32_t>(d.counts[i]);
+               }
+               return true;
+             });
+  return out;
+}
+
 // num / den with four decimals, rounded half up; null when den is 0.
 std::string rate(std::int64_t num, std::int64_t den) {
   if (den <= 0) return "null";
@@ -162,22 +185,8 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   customer_counts counts;
   const auto counts_key = layout::doc(t, "customer_counts", "all");
   if (auto c = views_.get(counts_key)) counts = read_row<customer_counts>(counts_key, *c);
-  std::vector<std::uint32_t> per_customer(static_cast<std::size_t>(counts.numbered) + 1, 0);
-  {
-    const std::string prefix = layout::index_prefix(t, "daycust");
-    const std::string last = format_day(span->last);
-    views_.scan(prefix, span->first ? prefix + format_day(*span->first) : "",
-                [&](std::string_view key, std::string_view value) {
-                  if (key.substr(prefix.size()) > last) return false;
-                  const auto d = read_row<day_customers>(key, value);
-                  for (std::size_t i = 0; i < d.numbers.size() && i < d.counts.size(); ++i) {
-                    const auto n = static_cast<std::size_t>(d.numbers[i]);
-                    if (n >= per_customer.size()) per_customer.resize(n + 1, 0);
-                    per_customer[n] += static_cast<std::uint32_t>(d.counts[i]);
-                  }
-                  return true;
-                });
-  }
+  const auto per_customer =
+      sessions_per_customer(views_, t, span->first, span->last, counts.numbered);
   std::int64_t with_sessions = 0;
   for (const auto v : per_customer) {
     sum.repeat_customers += v >= 2;
@@ -198,6 +207,23 @@ result<std::string> queries::analytics(const ids::tenant& t, const std::optional
   sum.customers.repeat = sum.repeat_customers;
   sum.customers.average_revenue_cents =
       with_sessions > 0 ? std::max<cents>(0, sum.paid_cents) / with_sessions : 0;
+  if (span->first && *span->first <= span->last) {
+    // The period of equal length just before the range.
+    const auto days = span->last - *span->first + std::chrono::days(1);
+    const local_day previous_first = *span->first - days;
+    const auto before = sessions_per_customer(views_, t, previous_first,
+                                              *span->first - std::chrono::days(1), counts.numbered);
+    auto& r = sum.retention;
+    r.previous_from = format_rfc3339(span->z.start_of(previous_first));
+    r.previous_to = format_rfc3339(span->z.start_of(*span->first));
+    for (std::size_t n = 0; n < before.size(); ++n) {
+      if (before[n] == 0) continue;
+      ++r.previous_customers;
+      r.returned_customers += n < per_customer.size() && per_customer[n] > 0;
+    }
+    if (r.previous_customers > 0)
+      r.basis_points = r.returned_customers * 10000 / r.previous_customers;
+  }
   std::string out = json::write(sum);
   out.pop_back();  // '}': the rates follow, written as decimals
   std::string rates;

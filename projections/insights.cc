@@ -57,6 +57,9 @@ std::set<std::string> customer_keys(const ids::tenant& t, const customer_state& 
     trigrams(c.name, grams);
     if (c.email) trigrams(*c.email, grams);
     if (c.phone) trigrams(*c.phone, grams);
+    if (c.given_name) trigrams(*c.given_name, grams);
+    if (c.family_name) trigrams(*c.family_name, grams);
+    if (c.address && c.address->city) trigrams(*c.address->city, grams);
   }
   const std::string order =
       layout::rev_number(to_millis(c.registered_at)) + "/" + c.customer_id.value;

@@ -264,7 +264,14 @@ result<std::string> queries::customers(const ids::tenant& t, const customer_filt
     auto has = [&](const std::optional<std::string>& v) {
       return v && layout::lower(*v).find(q) != std::string::npos;
     };
-    if (!q.empty() && !has(c->name) && !has(c->email) && !has(c->phone)) return true;
+    const auto* address = c->address ? &*c->address : nullptr;
+    if (!q.empty() && !has(c->name) && !has(c->email) && !has(c->phone) && !has(c->given_name) &&
+        !has(c->family_name) && !(address && has(address->city)))
+      return true;
+    if (f.city &&
+        !(address && address->city && layout::lower(*address->city) == layout::lower(*f.city)))
+      return true;
+    if (f.country && !(address && address->country == *f.country)) return true;
     if (f.scoped_host) scope_totals(*c, figures_for(views_, t, c->customer_id, f.scoped_host));
     if (f.active && c->active != *f.active) return true;
     if (f.min_sessions && c->total_sessions < *f.min_sessions) return true;

@@ -52,6 +52,8 @@ struct customer_filter {
   std::optional<std::int64_t> min_sessions, max_sessions;      // inclusive
   std::optional<std::int64_t> min_paid_cents, max_paid_cents;  // inclusive
   std::optional<timestamp> registered_from, registered_to;     // half-open
+  std::optional<std::string> city;                             // the address's, any case
+  std::optional<std::string> country;                          // ISO 3166-1 alpha-2, exactly
   // A host's list: each row's totals count only the sessions they may see.
   std::optional<ids::user> scoped_host;
 };

@@ -8,6 +8,17 @@
 
 namespace tally::deciding {
 
+namespace {
+
+// The display name a customer's given and family names make.
+std::string joined_name(const std::optional<std::string>& given,
+                        const std::optional<std::string>& family) {
+  if (given && family) return *given + " " + *family;
+  return given ? *given : family.value_or("");
+}
+
+}  // namespace
+
 result<decision> decider::operator()(const register_customer& x) const {
   if (x.subscribed && !ctx.actor_is_admin)
     return make_error(errc::forbidden, "only an admin may set subscribed");
@@ -16,9 +27,12 @@ result<decision> decider::operator()(const register_customer& x) const {
                  "a customer with this e-mail already exists",
                  {{"email", "is already registered"}}};
   ids::customer id{ctx.new_id()};
-  return decision{{customer_registered{id, x.name, x.email, x.phone, x.subscribed.value_or(false)}},
-                  keys::customer(id),
-                  {}};
+  return decision{
+      {customer_registered{id, x.name.value_or(joined_name(x.given_name, x.family_name)), x.email,
+                           x.phone, x.subscribed.value_or(false), x.given_name, x.family_name,
+                           x.address}},
+      keys::customer(id),
+      {}};
 }
 
 result<decision> decider::operator()(const update_customer& x) const {
@@ -33,10 +47,20 @@ result<decision> decider::operator()(const update_customer& x) const {
                    "another customer has this e-mail",
                    {{"email", "is already registered"}}};
   }
-  customer_updated ev{cur.customer_id, x.name.value_or(cur.name), x.email ? x.email : cur.email,
-                      x.phone ? x.phone : cur.phone, cur.email};
+  customer_updated ev{cur.customer_id,
+                      x.name.value_or(cur.name),
+                      x.email ? x.email : cur.email,
+                      x.phone ? x.phone : cur.phone,
+                      cur.email,
+                      x.given_name ? x.given_name : cur.given_name,
+                      x.family_name ? x.family_name : cur.family_name,
+                      x.address ? x.address : cur.address};
+  if (!x.name && (x.given_name || x.family_name))
+    ev.name = joined_name(ev.given_name, ev.family_name);
   decision d{{}, keys::customer(cur.customer_id), {}};
-  if (ev.name != cur.name || ev.email != cur.email || ev.phone != cur.phone)
+  if (ev.name != cur.name || ev.email != cur.email || ev.phone != cur.phone ||
+      ev.given_name != cur.given_name || ev.family_name != cur.family_name ||
+      ev.address != cur.address)
     d.events.push_back(std::move(ev));
   return d;
 }

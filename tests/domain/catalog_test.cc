@@ -44,6 +44,69 @@ TEST(customers, a_deactivated_customer_cannot_start_a_session) {
   EXPECT_EQ(d.err().code, errc::invalid_state);
 }
 
+TEST(customers, given_and_family_names_make_the_display_name_when_none_is_given) {
+  scenario s;
+  register_customer r;
+  r.given_name = "Ada";
+  r.family_name = "Lovelace";
+  r.address = postal_address{std::string("12 St James's Sq"), {},
+                             std::string("London"),           {},
+                             std::string("SW1Y 4JH"),         std::string("GB")};
+  const auto ev = scenario::only<customer_registered>(s.run(r));
+  EXPECT_EQ(ev.name, "Ada Lovelace");
+  const auto* c = s.state().customer(ev.customer_id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->given_name, std::optional<std::string>("Ada"));
+  ASSERT_TRUE(c->address);
+  EXPECT_EQ(c->address->country, std::optional<std::string>("GB"));
+
+  // A new family name alone recomputes the display name; a name given wins.
+  update_customer u{ev.customer_id, {}, {}, {}};
+  u.family_name = "King";
+  EXPECT_EQ(scenario::only<customer_updated>(s.run(u)).name, "Ada King");
+  update_customer named{ev.customer_id, std::string("Countess"), {}, {}};
+  named.given_name = "Augusta";
+  const auto up = scenario::only<customer_updated>(s.run(named));
+  EXPECT_EQ(up.name, "Countess");
+  EXPECT_EQ(up.given_name, std::optional<std::string>("Augusta"));
+  EXPECT_EQ(up.family_name, std::optional<std::string>("King"));  // kept
+  ASSERT_TRUE(up.address);                                        // kept
+  // The same values again record nothing.
+  EXPECT_TRUE(s.run(named).events.empty());
+}
+
+TEST(customers, a_customer_needs_a_name_and_an_address_an_iso_country) {
+  auto fields = [](const command& c) {
+    std::vector<std::string> out;
+    for (const auto& p : validate(c)) out.push_back(p.field);
+    return out;
+  };
+  EXPECT_EQ(fields(register_customer{}), std::vector<std::string>{"name"});
+  register_customer r{std::string("Bo"), {}, {}, {}};
+  for (const char* bad : {"de", "Germany", "XX", "D", ""}) {
+    r.address = postal_address{};
+    r.address->country = bad;
+    EXPECT_EQ(fields(r), std::vector<std::string>{"address.country"}) << bad;
+  }
+  r.address->country = "JP";
+  EXPECT_TRUE(fields(r).empty());
+  r.address->postal_code = std::string(21, '1');
+  EXPECT_EQ(fields(r), std::vector<std::string>{"address.postal_code"});
+}
+
+TEST(customers, a_customer_registered_before_names_and_addresses_has_none) {
+  scenario s;
+  // An older history: a registration with the name only.
+  s.given({customer_registered{ids::customer{"c1"}, "Old Name", {}, {}, false}});
+  const auto* c = s.state().customer(ids::customer{"c1"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->name, "Old Name");
+  EXPECT_FALSE(c->given_name);
+  EXPECT_FALSE(c->address);
+  update_customer u{ids::customer{"c1"}, {}, std::string("x@y.io"), {}};
+  EXPECT_EQ(scenario::only<customer_updated>(s.run(u)).name, "Old Name");
+}
+
 TEST(items, put_registers_then_updates_and_changes_price_separately) {
   scenario s;
   auto d = s.run(put_item{ids::item{"sku-1"}, "Chips", {}, 150, std::string("A1")});

@@ -152,6 +152,107 @@ TEST_F(insights, customer_search_by_text_state_figures_and_registration) {
   (void)ben;
 }
 
+TEST_F(insights, customers_have_given_and_family_names_and_an_address_to_filter_by) {
+  ok(admin->post("/v1/customers",
+                 R"({"given_name":"Hana","family_name":"Sato",)"
+                 R"("address":{"line1":"1-1 Marunouchi","city":"Tokyo","country":"JP"}})"),
+     201);
+  advance(1);
+  const auto lena =
+      str(at(ok(admin->post("/v1/customers", R"({"name":"Lena M.","given_name":"Lena",)"
+                                             R"("address":{"city":"Berlin","country":"DE"}})"),
+                201)
+                 .json(),
+             {"customer_id"}));
+  advance(1);
+  customer("Old Style", "old@example.com", "+1 555-0000");  // no names, no address
+
+  const auto hana = at(get("/v1/customers?city=tokyo"), {"items"}).as_array().at(0);
+  EXPECT_EQ(str(at(hana, {"name"})), "Hana Sato");  // made from the two names
+  EXPECT_EQ(str(at(hana, {"family_name"})), "Sato");
+  EXPECT_EQ(str(at(hana, {"address", "line1"})), "1-1 Marunouchi");
+  EXPECT_EQ(names("&country=DE"), names_t{"Lena M."});
+  EXPECT_EQ(names("&city=BERLIN&country=DE"), names_t{"Lena M."});
+  EXPECT_EQ(names("&city=Berlin&country=JP"), names_t{});
+  EXPECT_EQ(names("&q=sato"), names_t{"Hana Sato"});  // the family name
+  EXPECT_EQ(names("&q=berl"), names_t{"Lena M."});    // the city
+  EXPECT_EQ(names("&q=lena"), names_t{"Lena M."});
+
+  // An address replaces the whole address; the list follows it.
+  ok(admin->put("/v1/customers/" + lena, R"({"address":{"city":"Paris","country":"FR"}})"));
+  EXPECT_EQ(names("&country=DE"), names_t{});
+  EXPECT_EQ(names("&city=paris"), names_t{"Lena M."});
+  EXPECT_EQ(str(at(get("/v1/customers/" + lena), {"given_name"})), "Lena");
+
+  // A country that is not an ISO 3166-1 alpha-2 code is named, in a body
+  // and in a query, and changes nothing.
+  auto r = admin->post("/v1/customers", R"({"name":"X","address":{"country":"Germany"}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("address.country"), std::string::npos) << r.body;
+  r = admin->put("/v1/customers/" + lena, R"({"address":{"country":"fr"}})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = admin->get("/v1/customers?country=de");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("country"), std::string::npos) << r.body;
+  r = admin->post("/v1/customers", R"({"email":"nobody@example.com"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("name"), std::string::npos) << r.body;
+  EXPECT_EQ(names("&city=paris"), names_t{"Lena M."});
+  EXPECT_EQ(names(""), (names_t{"Old Style", "Lena M.", "Hana Sato"}));
+}
+
+// Retention: of the customers with a session in the period of equal length
+// just before the range, those with one in the range too.
+TEST_F(insights, retention_counts_the_previous_periods_customers_who_came_back) {
+  using namespace std::chrono;
+  {  // Start a UTC day at 09:00, so that an hour's work stays on it.
+    const auto t = now();
+    const auto into_day = duration_cast<seconds>(t - floor<days>(t)).count();
+    advance((9 * 3600 - into_day + 86400) % 86400 + 1);
+  }
+  const auto day = floor<days>(now());
+  const auto D = tally::format_day(day), D1 = tally::format_day(day + days(1)),
+             D2 = tally::format_day(day + days(2)), D3 = tally::format_day(day + days(3));
+  const auto ann = customer("Ann", "ann@example.com", "1");
+  const auto ben = customer("Ben", "ben@example.com", "2");
+  const auto cat = customer("Cat", "cat@example.com", "3");
+  const auto dan = customer("Dan", "dan@example.com", "4");
+  ok(admin->put("/v1/inventory/tea", R"({"name":"Tea","unit_price_cents":300})"));
+  ok(admin->post("/v1/inventory/tea/receipts", R"({"quantity":10})"));
+  auto visit = [&](const std::string& who) {
+    const auto s = start("shopping", who);
+    add_tea(s, 1);
+    ok(admin->post("/v1/sessions/" + s + "/end", ""));
+  };
+  // Day D: Ann, Ben, Cat (Ann twice). Day D+1: Ann, Cat and Dan.
+  visit(ann), visit(ann), visit(ben), visit(cat);
+  advance(86400);
+  visit(ann), visit(cat), visit(dan);
+
+  auto retention = [&](const std::string& query) {
+    return at(get("/v1/analytics/summary?" + query), {"retention"});
+  };
+  auto r = retention("from=" + D1 + "&to=" + D2);
+  EXPECT_EQ(str(at(r, {"previous_from"})), D + "T00:00:00.000Z");
+  EXPECT_EQ(str(at(r, {"previous_to"})), D1 + "T00:00:00.000Z");
+  EXPECT_EQ(num(at(r, {"previous_customers"})), 3);
+  EXPECT_EQ(num(at(r, {"returned_customers"})), 2);  // Ann and Cat; Ben did not
+  EXPECT_EQ(num(at(r, {"basis_points"})), 6666);     // 2 of 3, rounded down
+  // Two days against the two before them: nobody before, no share.
+  r = retention("from=" + D + "&to=" + D2);
+  EXPECT_EQ(num(at(r, {"previous_customers"})), 0);
+  EXPECT_TRUE(at(r, {"basis_points"}).is_null());
+  // The day after: of D+1's three, nobody came back.
+  r = retention("from=" + D2 + "&to=" + D3);
+  EXPECT_EQ(num(at(r, {"previous_customers"})), 3);
+  EXPECT_EQ(num(at(r, {"returned_customers"})), 0);
+  EXPECT_EQ(num(at(r, {"basis_points"})), 0);
+  // Without a start there is no period before it.
+  r = retention("to=" + D2);
+  EXPECT_TRUE(at(r, {"previous_from"}).is_null());
+  EXPECT_TRUE(at(r, {"basis_points"}).is_null());
+}
+
 TEST_F(insights, inventory_search_by_name_id_location_and_availability) {
   ok(admin->put("/v1/inventory/tea",
                 R"({"name":"Black Tea","unit_price_cents":300,"location":"Shelf A1"})"));
