@@ -1,7 +1,7 @@
 #pragma once
 
 // Per-day analytics buckets, kept by the projector and summed by the query
-// (docs/domain.md, "Analytics").
+// (docs/domain.md, "Lists, analytics, bulk").
 
 #include "base/time.h"
 #include "domain/ids.h"
