@@ -263,7 +263,8 @@ int serve(const serve_options& o) {
   if (replica && test_clock) {
     infra::kafka_options ko;
     ko.bootstrap = o.kafka;
-    auto b = infra::owners_board::open(ko, "tally.owners");
+    ko.topic = o.topic;
+    auto b = infra::owners_board::open(ko, infra::owners_topic_of(ko.topic));
     if (!b) {
       spdlog::error("{}", b.err().detail);
       return 1;
@@ -344,7 +345,7 @@ int gateway(const serve_options& o) {
   infra::kafka_options ko;
   ko.bootstrap = o.kafka;
   ko.topic = o.topic;
-  auto board = infra::owners_board::open(ko, "tally.owners");
+  auto board = infra::owners_board::open(ko, infra::owners_topic_of(ko.topic));
   if (!board) {
     spdlog::error("{}", board.err().detail);
     return 1;
@@ -379,7 +380,7 @@ int gateway(const serve_options& o) {
     if (routes.self_url.empty()) routes.self_url = "http://" + endpoint;
     if (shared_clock) shared_clock->join(routes.self_url);
     joining = std::thread([&, endpoint] {
-      auto g = infra::kafka_group::join(ko, "tally-gateways",
+      auto g = infra::kafka_group::join(ko, infra::gateway_group_of(ko.topic),
                                         {[&](std::int32_t p) {
                                            // Fence the old writer, read to the end, then say so.
                                            for (int attempt = 0; attempt < 5; ++attempt) {

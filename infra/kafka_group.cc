@@ -178,6 +178,27 @@ result<std::unique_ptr<owners_board>> owners_board::open(const kafka_options& o,
   auto producer = pconf->make(RD_KAFKA_PRODUCER);
   if (!producer) return std::move(producer).take_error();
   s.producer = *producer;
+  {
+    // A cluster that does not create topics by itself (Apache Kafka as
+    // operators run it) answers "unknown topic" for ever: say so at once.
+    rd_kafka_topic_t* t = rd_kafka_topic_new(s.producer, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    const auto e =
+        rd_kafka_metadata(s.producer, 0, t, &md, static_cast<int>(o.connect_timeout.count()));
+    rd_kafka_topic_destroy(t);
+    if (e)
+      return make_error(errc::unavailable,
+                        fmt::format("the Kafka cluster at {} does not answer: {}", o.bootstrap,
+                                    rd_kafka_err2str(e)));
+    const auto topic_err =
+        md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    rd_kafka_metadata_destroy(md);
+    if (topic_err)
+      return make_error(errc::unavailable,
+                        fmt::format("the owners topic {} is not there ({}): create it first, "
+                                    "compacted, one partition (docs/operations.md, \"Kafka\")",
+                                    topic, rd_kafka_err2str(topic_err)));
+  }
   auto cconf = kafka::client_conf(o, {{"group.id", "tally-owners-reader"},
                                       {"enable.auto.commit", "false"},
                                       {"auto.offset.reset", "earliest"},

@@ -13,6 +13,14 @@
 
 namespace tally::infra {
 
+std::string owners_topic_of(const std::string& topic) {
+  return topic == "tally.events" ? "tally.owners" : topic + ".owners";
+}
+
+std::string gateway_group_of(const std::string& topic) {
+  return topic == "tally.events" ? "tally-gateways" : topic + ".gateways";
+}
+
 namespace {
 
 constexpr const char* content_type = "application/cloudevents+json; charset=UTF-8";
@@ -36,7 +44,7 @@ class kafka_log::writer {
   status init() {
     auto c = client_conf(log_.options_);
     if (!c) return std::move(c).take_error();
-    const auto txid = fmt::format("{}.events.{}", log_.options_.transactional_prefix, partition_);
+    const auto txid = fmt::format("{}.{}", log_.options_.topic, partition_);
     for (auto [k, v] : {std::pair<const char*, std::string>{"transactional.id", txid},
                         {"enable.idempotence", "true"},
                         {"acks", "all"},

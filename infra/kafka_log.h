@@ -13,12 +13,19 @@ struct rd_kafka_s;  // librdkafka's handle, kept out of this header
 
 namespace tally::infra {
 
+// The names a deployment's topic gives the rest of it (docs/operations.md,
+// "Kafka"), so that deployments on one cluster never meet: "tally.events"
+// gives the owners topic "tally.owners" and the gateways' group
+// "tally-gateways"; any other topic T gives "T.owners" and "T.gateways".
+std::string owners_topic_of(const std::string& topic);
+std::string gateway_group_of(const std::string& topic);
+
 struct kafka_options {
   std::string bootstrap;  // HOST:PORT[,HOST:PORT...]
+  // transactional.id of the writer of partition p is "<topic>.<p>", the
+  // same in every process of the deployment, so that a new writer fences the
+  // old one, and another on another topic of the cluster never does.
   std::string topic = "tally.events";
-  // transactional.id of the writer of partition p: "<prefix>.events.<p>",
-  // the same in every process, so that a new writer fences the old one.
-  std::string transactional_prefix = "tally";
   // A commit that takes longer is answered outcome_unknown (and retried);
   // below the 5 s in which commands must be answered.
   std::chrono::milliseconds commit_timeout{3500};

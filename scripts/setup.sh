@@ -12,6 +12,7 @@ packages=(
   libhowardhinnant-date-dev tzdata zlib1g-dev prometheus python3-jsonschema
   chromium chromium-driver python3-selenium
   clang-format clang-14 libclang-rt-14-dev kcat
+  openjdk-17-jre-headless maven
 )
 
 missing=()
@@ -41,3 +42,7 @@ if [ "$("$tools/node_modules/.bin/redocly" --version 2>/dev/null)" != "$redocly_
   mkdir -p "$tools"
   npm install --prefix "$tools" --no-audit --no-fund --silent "@redocly/cli@$redocly_version"
 fi
+
+# Apache Kafka for the Kafka-mode tests (scripts/kafka.sh): the broker's jars
+# from Maven Central, pinned, cached under ~/.cache/tally/.
+bash "$(dirname "$0")/kafka.sh" fetch >/dev/null

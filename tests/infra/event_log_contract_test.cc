@@ -73,7 +73,6 @@ ports::event_log* kafka_for(const fs::path&, std::unique_ptr<infra::kafka_log>& 
   infra::kafka_options ko;
   ko.bootstrap = (*k)->bootstrap();
   ko.topic = o.topic;
-  ko.transactional_prefix = o.topic;
   auto log = infra::kafka_log::open(ko);
   EXPECT_TRUE(log) << log.err().detail;
   if (!log) return nullptr;

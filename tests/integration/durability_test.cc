@@ -78,10 +78,8 @@ TEST(durability, acknowledged_commands_survive_kill_9_and_read_models_equal_a_re
   fs::copy(dir.path(), copy.path(),
            fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   std::vector<std::string> args{"rebuild", "--data", copy.str()};
-  if (kafka_mode()) {
-    args.emplace_back("--kafka");
-    args.push_back(dev_kafka_for(dir.str()));
-  }
+  if (kafka_mode())
+    for (auto& a : kafka_args(dir.str())) args.push_back(a);
   auto rebuilt_run = run_tally(args);
   ASSERT_EQ(rebuilt_run.exit_code, 0) << rebuilt_run.out;
   const auto rebuilt = dump_views(copy.path());

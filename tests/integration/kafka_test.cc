@@ -23,6 +23,14 @@ server_options on_kafka() {
   return o;
 }
 
+// A dev-kafka of its own, whatever cluster the other tests use: it takes the
+// fault commands (down, up, delay-commit, fence).
+server_options on_dev_kafka() {
+  server_options o;
+  o.dev_kafka = true;
+  return o;
+}
+
 long elapsed_ms(clock_type::time_point since) {
   return static_cast<long>(
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - since).count());
@@ -45,7 +53,7 @@ std::vector<std::string> lines_of(const std::string& cmd) {
 
 TEST(kafka, a_broker_that_is_down_gets_503_within_5_s_and_service_resumes_by_itself) {
   temp_dir dir;
-  tally_server server(dir.str(), true, on_kafka());
+  tally_server server(dir.str(), true, on_dev_kafka());
   auto admin = server.client("admin");
   ASSERT_EQ(admin->post("/v1/customers", R"({"name":"before"})").status, 201);
   ASSERT_EQ(dev_kafka_fault(dir.str(), "down"), "ok");
@@ -66,7 +74,7 @@ TEST(kafka, a_broker_that_is_down_gets_503_within_5_s_and_service_resumes_by_its
 
 TEST(kafka, an_unconfirmed_commit_is_outcome_unknown_and_a_retry_with_its_key_has_one_effect) {
   temp_dir dir;
-  tally_server server(dir.str(), true, on_kafka());
+  tally_server server(dir.str(), true, on_dev_kafka());
   auto admin = server.client("admin");
   ASSERT_EQ(admin->post("/v1/customers", R"({"name":"first"})").status, 201);
   // The commit answers after 6 s: longer than the server waits for it.
@@ -98,7 +106,7 @@ TEST(kafka, an_unconfirmed_commit_is_outcome_unknown_and_a_retry_with_its_key_ha
 
 TEST(kafka, a_fenced_partition_is_dropped_and_nothing_hangs) {
   temp_dir dir;
-  tally_server server(dir.str(), true, on_kafka());
+  tally_server server(dir.str(), true, on_dev_kafka());
   auto admin = server.client("admin");
   ASSERT_EQ(admin->post("/v1/customers", R"({"name":"first"})").status, 201);
   ASSERT_EQ(dev_kafka_fault(dir.str(), "fence"), "ok");
@@ -122,9 +130,8 @@ TEST(kafka, an_independent_kafka_client_reads_cloudevents_keyed_by_tenant) {
   auto globex = server.client("admin", "globex");
   ASSERT_EQ(acme->post("/v1/customers", R"({"name":"Ann"})").status, 201);
   ASSERT_EQ(globex->post("/v1/customers", R"({"name":"Bo"})").status, 201);
-  const auto lines =
-      lines_of("kcat -C -b " + server.kafka() +
-               " -t tally.events -e -q -f 'key=%k|partition=%p|headers=%h|%s\\n' 2>/dev/null");
+  const auto lines = lines_of("kcat -C -b " + server.kafka() + " -t " + server.topic() +
+                              " -e -q -f 'key=%k|partition=%p|headers=%h|%s\\n' 2>/dev/null");
   ASSERT_EQ(lines.size(), 2u);
   for (const auto& l : lines) {
     EXPECT_NE(l.find("headers=content-type=application/cloudevents+json; charset=UTF-8"),
@@ -163,12 +170,13 @@ TEST(kafka, migrate_copies_an_embedded_log_into_an_empty_topic_keeping_order_and
         acme->get("/v1/events", {"Tally-Min-Position: " + inv.header("tally-position")}).body;
     ASSERT_EQ(server.stop(), 0);
   }
-  const auto bootstrap = dev_kafka_for(after.str());
-  auto run = run_tally({"migrate", "--data", before.str(), "--kafka", bootstrap});
+  std::vector<std::string> migrate{"migrate", "--data", before.str()};
+  for (auto& a : kafka_args(after.str())) migrate.push_back(a);
+  auto run = run_tally(migrate);
   ASSERT_EQ(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("migrated 5 events of 2 tenants"), std::string::npos) << run.out;
   // A second run refuses: the topic holds events.
-  EXPECT_EQ(run_tally({"migrate", "--data", before.str(), "--kafka", bootstrap}).exit_code, 1);
+  EXPECT_EQ(run_tally(migrate).exit_code, 1);
 
   server_options kafka;
   kafka.kafka = true;
@@ -206,7 +214,7 @@ namespace {
 TEST(kafka, a_topic_whose_partition_count_changed_is_refused_at_start) {
   temp_dir dir;
   {
-    tally_server server(dir.str(), true, on_kafka());  // 4 partitions
+    tally_server server(dir.str(), true, on_dev_kafka());  // 4 partitions
     ASSERT_EQ(server.client("admin")->post("/v1/customers", R"({"name":"Ann"})").status, 201);
     ASSERT_EQ(server.stop(), 0);
   }

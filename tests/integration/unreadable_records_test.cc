@@ -56,7 +56,7 @@ struct unreadable_records : ::testing::Test {
       const auto partition = tally::infra::kafka_log::partition_for(tenant, 4);
       const std::string file = dir.str() + "/planted.json";
       std::ofstream(file) << value;
-      auto r = run_shell("kcat -P -b " + server->kafka() + " -t tally.events -p " +
+      auto r = run_shell("kcat -P -b " + server->kafka() + " -t " + server->topic() + " -p " +
                          std::to_string(tenant.empty() ? 0 : partition) +
                          (tenant.empty() ? "" : " -k " + tenant) + " -l " + file);
       ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -122,10 +122,10 @@ TEST_F(unreadable_records, an_unreadable_event_stops_only_its_tenant_and_the_ser
   const std::string position = str(at(online.json(), {"position"}));
   auto globex_chain = server->client("auditor", "globex")->get("/v1/audit/verify");
   EXPECT_TRUE(at(globex_chain.json(), {"ok"}).as_bool()) << globex_chain.body;
-  const std::string kafka = server->kafka();
+  const std::string kafka = server->kafka(), topic = server->topic();
   ASSERT_EQ(server->stop(), 0);
   std::vector<std::string> where{"--data", dir.str()};
-  if (!kafka.empty()) where = {"--data", dir.str(), "--kafka", kafka};
+  if (!kafka.empty()) where = {"--data", dir.str(), "--kafka", kafka, "--topic", topic};
   std::vector<std::string> verify{"verify"};
   verify.insert(verify.end(), where.begin(), where.end());
   auto offline = run_tally(verify);

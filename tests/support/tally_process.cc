@@ -29,94 +29,6 @@ const char* tally_binary() {
   return other && *other ? other : TALLY_BINARY;
 }
 
-namespace {
-
-// TALLY_TEST_KAFKA=1: every server of the test runs `tally serve --kafka` on
-// a dev-kafka of its own, one per data directory (a restart with the same
-// directory finds the same broker, as it would find the same cluster).
-struct dev_kafka_process {
-  pid_t pid = -1;
-  int input = -1;  // its stdin: fault commands
-  int output = -1;
-  std::string bootstrap;
-};
-std::mutex kafka_mutex;
-std::map<std::string, dev_kafka_process> kafka_brokers;
-
-// Reads one line from `fd` (up to 30 s).
-std::string read_line(int fd) {
-  std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  char c;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd pfd{fd, POLLIN, 0};
-    if (::poll(&pfd, 1, 200) <= 0) continue;
-    if (::read(fd, &c, 1) != 1) break;
-    if (c == '\n') break;
-    line += c;
-  }
-  return line;
-}
-
-dev_kafka_process start_dev_kafka() {
-  int in[2], out[2];
-  if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe");
-  dev_kafka_process k;
-  k.pid = ::fork();
-  if (k.pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::dup2(in[0], STDIN_FILENO);
-    ::dup2(out[1], STDOUT_FILENO);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    if (devnull >= 0 && !std::getenv("TALLY_TEST_LOGS")) ::dup2(devnull, STDERR_FILENO);
-    for (int fd : {in[0], in[1], out[0], out[1]}) ::close(fd);
-    ::execl(tally_binary(), tally_binary(), "dev-kafka", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  k.input = in[1];
-  k.output = out[0];
-  const auto line = read_line(k.output);
-  if (line.rfind("bootstrap ", 0) != 0) throw std::runtime_error("dev-kafka did not start");
-  k.bootstrap = line.substr(10);
-  return k;
-}
-
-void stop_dev_kafka(dev_kafka_process& k) {
-  if (k.pid <= 0) return;
-  ::kill(k.pid, SIGKILL);
-  int status = 0;
-  ::waitpid(k.pid, &status, 0);
-  ::close(k.input);
-  ::close(k.output);
-  k.pid = -1;
-}
-
-}  // namespace
-
-bool kafka_mode() {
-  const char* v = std::getenv("TALLY_TEST_KAFKA");
-  return v && *v && std::string(v) != "0";
-}
-
-std::string dev_kafka_for(const std::string& data_dir) {
-  std::lock_guard lock(kafka_mutex);
-  auto it = kafka_brokers.find(data_dir);
-  if (it == kafka_brokers.end()) it = kafka_brokers.emplace(data_dir, start_dev_kafka()).first;
-  return it->second.bootstrap;
-}
-
-std::string dev_kafka_fault(const std::string& data_dir, const std::string& command) {
-  std::lock_guard lock(kafka_mutex);
-  auto it = kafka_brokers.find(data_dir);
-  if (it == kafka_brokers.end()) return "no dev-kafka for " + data_dir;
-  const std::string line = command + "\n";
-  if (::write(it->second.input, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-    return "cannot write to dev-kafka";
-  return read_line(it->second.output);
-}
-
 temp_dir::temp_dir() {
   std::random_device rd;
   path_ = fs::temp_directory_path() /
@@ -125,13 +37,7 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
-  {
-    std::lock_guard lock(kafka_mutex);
-    if (auto it = kafka_brokers.find(path_.string()); it != kafka_brokers.end()) {
-      stop_dev_kafka(it->second);
-      kafka_brokers.erase(it);
-    }
-  }
+  release_kafka(path_.string());
   std::error_code ec;
   fs::remove_all(path_, ec);
 }
@@ -178,12 +84,12 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock,
                            const server_options& limits)
     : data_dir_(data_dir) {
   if (!limits.kafka_of.empty())
-    kafka_ = dev_kafka_for(limits.kafka_of);
-  else if (limits.kafka || (kafka_mode() && !limits.embedded))
-    kafka_ = dev_kafka_for(data_dir);
+    kafka_ = kafka_for(limits.kafka_of, limits.dev_kafka);
+  else if (limits.kafka || limits.dev_kafka || (kafka_mode() && !limits.embedded))
+    kafka_ = kafka_for(data_dir, limits.dev_kafka);
   // Kafka mode's processes share one secret from the environment; `tally
   // token` (run by this process) must see the same.
-  if (!kafka_.empty() && !std::getenv("TALLY_JWT_SECRET"))
+  if (!kafka_.bootstrap.empty() && !std::getenv("TALLY_JWT_SECRET"))
     ::setenv("TALLY_JWT_SECRET", "tally-test-secret", 1);
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe");
@@ -211,10 +117,8 @@ tally_server::tally_server(const std::string& data_dir, bool test_clock,
     args.insert(args.end(), limits.global_args.begin(), limits.global_args.end());
     args.insert(args.end(), {limits.subcommand, "--data", data_dir, "--listen", "127.0.0.1:0"});
     if (test_clock) args.emplace_back("--test-clock");
-    if (!kafka_.empty()) {
-      args.emplace_back("--kafka");
-      args.push_back(kafka_);
-    }
+    if (!kafka_.bootstrap.empty())
+      args.insert(args.end(), {"--kafka", kafka_.bootstrap, "--topic", kafka_.topic});
     args.insert(args.end(), limits.extra_args.begin(), limits.extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

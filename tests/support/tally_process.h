@@ -3,6 +3,7 @@
 // Starts the real `tally` executable for integration tests.
 
 #include "support/http_client.h"
+#include "support/kafka_cluster.h"
 
 #include <chrono>
 #include <filesystem>
@@ -68,17 +69,12 @@ struct server_options {
   // Kafka mode with the dev-kafka of another data directory (processes of
   // one deployment share one cluster); "": its own.
   std::string kafka_of;
-  bool kafka = false;  // Kafka (a dev-kafka of its own) even when it is not set
+  bool kafka = false;      // Kafka (kafka_cluster.h) even when TALLY_TEST_KAFKA is not set
+  bool dev_kafka = false;  // on a dev-kafka of its own, whatever the cluster (faults)
 };
 
-// TALLY_TEST_KAFKA=1 (ctest's kafka/ tests): servers run `tally serve
-// --kafka` on a dev-kafka of their own, one per data directory, stopped
-// with the temp_dir.
-bool kafka_mode();
-std::string dev_kafka_for(const std::string& data_dir);
-// Sends a fault command ("down", "up", "delay-commit 3000", "fence") to the
-// data directory's dev-kafka; its answer ("ok").
-std::string dev_kafka_fault(const std::string& data_dir, const std::string& command);
+// With TALLY_TEST_KAFKA=1 (ctest's kafka/ tests) servers run `tally serve
+// --kafka --topic …` on the data directory's cluster (kafka_cluster.h).
 
 class tally_server {
  public:
@@ -110,12 +106,14 @@ class tally_server {
   // SIGKILL: a crash.
   void kill9();
 
-  // The dev-kafka it runs on; "" on the embedded log.
-  [[nodiscard]] const std::string& kafka() const { return kafka_; }
+  // The cluster it runs on; "" on the embedded log.
+  [[nodiscard]] const std::string& kafka() const { return kafka_.bootstrap; }
+  // Its topic there.
+  [[nodiscard]] const std::string& topic() const { return kafka_.topic; }
 
  private:
   std::string data_dir_;
-  std::string kafka_;
+  kafka_target kafka_;
   std::string base_url_;
   pid_t pid_ = -1;
 };
