@@ -205,7 +205,7 @@ restart_node() {
 leader() {
   local dir=$1 topic=$2 partition=$3
   kcat -b "$(cat "$dir/bootstrap")" -L -t "$topic" -m 5 2>/dev/null |
-    awk -v p="$partition" '$1 == "partition" && $2 == p":" { print $4; exit }'
+    awk -v p="$partition" '$1 == "partition" && $2 == p"," { sub(",", "", $4); print $4; exit }'
 }
 
 stop() {

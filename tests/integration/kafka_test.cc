@@ -229,3 +229,28 @@ TEST(kafka, a_topic_whose_partition_count_changed_is_refused_at_start) {
 }
 
 }  // namespace
+
+namespace {
+
+// Two deployments on one cluster, each on its own topic, never fence each
+// other's writers: a writer's transactional.id is "<topic>.<partition>"
+// (before, "tally.events.<partition>" whatever the topic, so the second to
+// start took every partition from the first). Only a real cluster fences.
+TEST(kafka, deployments_on_other_topics_of_one_cluster_never_fence_each_other) {
+  if (real_kafka_bootstrap().empty()) GTEST_SKIP() << "the mock cluster fences no one";
+  temp_dir a_dir, b_dir;
+  tally_server a(a_dir.str(), true, on_kafka());
+  auto at_a = a.client("admin", "acme");
+  ASSERT_EQ(at_a->post("/v1/customers", R"({"name":"A0"})").status, 201);
+  tally_server b(b_dir.str(), true, on_kafka());  // starts its writers: fences none of a's
+  ASSERT_NE(a.topic(), b.topic());
+  auto at_b = b.client("admin", "acme");
+  for (int i = 1; i <= 10; ++i) {
+    auto one = at_a->post("/v1/customers", "{\"name\":\"A" + std::to_string(i) + "\"}");
+    EXPECT_EQ(one.status, 201) << one.body;
+    auto two = at_b->post("/v1/customers", "{\"name\":\"B" + std::to_string(i) + "\"}");
+    EXPECT_EQ(two.status, 201) << two.body;
+  }
+}
+
+}  // namespace

@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -155,6 +156,34 @@ void create_topics(const std::string& bootstrap, const std::string& events,
   rd_kafka_NewTopic_destroy_array(topics, 2);
   if (!problem.empty())
     throw std::runtime_error("creating " + events + " on " + bootstrap + ": " + problem);
+  // A cluster learns of a new topic broker by broker: wait until each one
+  // that the bootstrap names knows both, with a leader for every partition.
+  std::size_t from = 0;
+  while (from <= bootstrap.size()) {
+    const auto comma = std::min(bootstrap.find(',', from), bootstrap.size());
+    const std::string one = bootstrap.substr(from, comma - from);
+    from = comma + 1;
+    auto b = admin_client(one);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (const auto* name : {&events, &owners}) {
+      for (;;) {
+        rd_kafka_topic_t* t = rd_kafka_topic_new(b->rk, name->c_str(), nullptr);
+        const rd_kafka_metadata_t* md = nullptr;
+        bool known = false;
+        if (rd_kafka_metadata(b->rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          known = md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0;
+          for (int i = 0; known && i < md->topics[0].partition_cnt; ++i)
+            known = md->topics[0].partitions[i].leader >= 0 && !md->topics[0].partitions[i].err;
+          rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(t);
+        if (known) break;
+        if (std::chrono::steady_clock::now() > deadline)
+          throw std::runtime_error(one + " does not know " + *name + " 30 s after it was made");
+        ::usleep(100'000);
+      }
+    }
+  }
 }
 
 // Deletes them, without waiting for the cluster to finish.
