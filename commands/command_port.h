@@ -19,6 +19,10 @@ namespace tally::commands {
 
 // If-Match: *
 inline constexpr std::int64_t any_version = -1;
+// If-Match: W/"…": a weak tag matches no version (strong comparison, RFC 9110
+// 13.1.1), but only once the command is known to be valid and allowed, so
+// that a bad body is 400 whatever its precondition.
+inline constexpr std::int64_t weak_version = -2;
 
 struct command_request {
   ids::tenant tenant;
@@ -32,8 +36,8 @@ struct command_request {
   // The hex SHA-256 of method, path and body: what makes a retry with the
   // same key "the same". Carried on the command's events.
   std::string request_digest;
-  // If-Match: the version the target must have, or any_version (any
-  // existing one).
+  // If-Match: the version the target must have, any_version (any existing
+  // one) or weak_version (none).
   std::optional<std::int64_t> if_match;
   std::string correlation_id;
   // A bulk action (POST /v1/sessions/bulk): `cmd` is not used; each item is

@@ -334,6 +334,11 @@ void command_bus::decider::decide_command(const command_request& req, const comm
     out.reply.failure = std::move(d).take_error();
     return;
   }
+  if (req.if_match == weak_version) {
+    out.reply.failure = make_error(errc::version_conflict,
+                                   "a weak entity tag never matches If-Match; send the ETag");
+    return;
+  }
   if (req.if_match) {
     const auto current = version_of(state.find(d->target)).value;
     if (*req.if_match == any_version ? current == 0 : current != *req.if_match) {

@@ -280,9 +280,7 @@ void api::impl::submit_request(const call_ptr& c, commands::command_request req,
     if (v == "*") {
       req.if_match = commands::any_version;  // any existing version (RFC 9110 13.1.1)
     } else if (v.starts_with("W/")) {
-      // A weak tag never matches in If-Match (strong comparison).
-      return fail(c, make_error(errc::version_conflict,
-                                "a weak entity tag never matches If-Match; send the ETag"));
+      req.if_match = commands::weak_version;  // 412 once the command is valid
     } else {
       if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
       const auto n = parse_int(v);

@@ -60,8 +60,12 @@ void walk(const Node& n, const std::vector<std::string>& segs, std::size_t i,
     if (!n.routes.empty()) out.emplace_back(&n, values);
     return;
   }
+  const auto before = out.size();
   if (auto it = n.literal.find(segs[i]); it != n.literal.end())
     walk(*it->second, segs, i + 1, values, out);
+  // A literal that leads to a template shadows the parameter: the path is
+  // that template's alone ("/v1/sessions/bulk" is never the session "bulk").
+  if (out.size() > before) return;
   if (n.param && !segs[i].empty()) {
     values.push_back(segs[i]);
     walk(*n.param, segs, i + 1, values, out);

@@ -1,10 +1,11 @@
 #pragma once
 
 // Matches a request path against route templates ("/v1/sessions/{id}/items")
-// in one walk of a tree of segments. A literal segment is preferred to a
-// parameter ("/v1/sessions/active" before "/v1/sessions/{id}"), and a path
-// that several templates match takes the method from the first that has it,
-// literal first, so that the methods of all of them are allowed (Allow).
+// in one walk of a tree of segments. A literal segment that leads to a
+// template shadows a parameter there: "/v1/sessions/bulk" takes only the
+// methods of that template (Allow: POST), never GET of the session "bulk",
+// as the OpenAPI document lists them. Where no literal leads anywhere, the
+// parameter matches ("/v1/sessions/bulk/items" is the session "bulk"'s).
 
 #include <cstddef>
 #include <map>

@@ -76,6 +76,10 @@ void api::impl::add_billing_routes() {
 
   // ---- real time --------------------------------------------------------
   add("GET", "/v1/stream", 0, [](impl& a, C c) {
+    // Who asks first, as on every other path: 401 without a good token.
+    std::string token = bearer_token(c->request);
+    if (token.empty()) token = a.query(c, "access_token").value_or("");
+    if (auto who = a.s.verifier.verify(token); !who) return a.fail(c, who.err());
     a.fail(c, invalid_field("Upgrade", "GET /v1/stream is a WebSocket: send Upgrade: websocket"));
   });
 

@@ -46,3 +46,9 @@ fi
 # Apache Kafka for the Kafka-mode tests (scripts/kafka.sh): the broker's jars
 # from Maven Central, pinned, cached under ~/.cache/tally/.
 bash "$(dirname "$0")/kafka.sh" fetch >/dev/null
+
+# schemathesis for the API fuzz (scripts/api_fuzz.sh), pinned, in a
+# virtualenv of its own under ~/.cache/tally/.
+command -v python3 >/dev/null && python3 -c "import venv" 2>/dev/null ||
+  { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q --no-install-recommends python3-venv; }
+bash "$(dirname "$0")/api_fuzz.sh" --install

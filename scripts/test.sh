@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test: formatting first, then the dev build (unit, integration, durability
-# tests against the real `tally`), then the Address+UB and the Thread
+# tests against the real `tally`, the Kafka-mode ones on Apache Kafka), schemathesis against
+# `tally serve` from its OpenAPI document, then the Address+UB and the Thread
 # sanitizer builds of everything but the Beast unit, running their tests too,
 # then each libFuzzer target for 20 s.
 set -euo pipefail
@@ -27,6 +28,9 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
 echo "== dev tests"
 ctest --preset dev -j "$jobs"
+
+echo "== API fuzz (schemathesis, from the served OpenAPI document)"
+bash scripts/api_fuzz.sh build/dev/app/tally
 
 if [ "${TALLY_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== asan build (no Beast units)"
