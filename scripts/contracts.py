@@ -195,6 +195,47 @@ def put_schemas(schemas, generated_schemas):
         schemas[name] = with_descriptions(schema, schemas.get(name), name)
 
 
+def nullable(schema):
+    """The schema, also taking null (an optional field: base/json.h reads
+    absent and null alike)."""
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            if {"type": "null"} not in schema[key]:
+                schema[key].append({"type": "null"})
+            return schema
+    t = schema.get("type")
+    if t is None:
+        return schema
+    types = t if isinstance(t, list) else [t]
+    if "null" not in types:
+        schema["type"] = types + ["null"]
+    if "enum" in schema and None not in schema["enum"]:
+        schema["enum"].append(None)
+    return schema
+
+
+def optional_takes_null(schema):
+    """In a request body, every field that is not required is optional, and
+    takes null for absent (a missing non-optional field is 400 "is
+    required"): says so, at every depth."""
+    if not isinstance(schema, dict):
+        return schema
+    for key in ("oneOf", "anyOf", "allOf"):
+        for s in schema.get(key, []):
+            optional_takes_null(s)
+    if "items" in schema:
+        optional_takes_null(schema["items"])
+    props = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    for name, prop in list(props.items()):
+        optional_takes_null(prop)
+        if name not in required:
+            props[name] = nullable(prop)
+    return schema
+
+
 def shape_openapi(doc, gen, asyncapi):
     doc = copy.deepcopy(doc)
     comps = doc.setdefault("components", {})
@@ -217,6 +258,9 @@ def shape_openapi(doc, gen, asyncapi):
             if not op:
                 continue
             op.setdefault("operationId", op_id(method, path))
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                if "schema" in media:
+                    optional_takes_null(media["schema"])
             responses = op["responses"]
             for code, ref in errors_for(method, path, op).items():
                 responses[code] = {"$ref": "#/components/responses/" + ref}

@@ -254,3 +254,28 @@ TEST(kafka, deployments_on_other_topics_of_one_cluster_never_fence_each_other) {
 }
 
 }  // namespace
+
+namespace {
+
+// Apache Kafka creates no topic by itself: a gateway whose owners topic is
+// missing exits at once, naming it, rather than waiting for ever for a
+// record the cluster will never take (the mock made every topic asked for).
+TEST(kafka, a_gateway_without_its_owners_topic_exits_naming_it) {
+  const auto bootstrap = real_kafka_bootstrap();
+  if (bootstrap.empty()) GTEST_SKIP() << "the mock cluster makes any topic asked for";
+  temp_dir dir;
+  const auto where = kafka_for(dir.str());
+  delete_kafka_topic(bootstrap, where.topic + ".owners");
+  const auto started = std::chrono::steady_clock::now();
+  auto run = run_tally({"gateway", "--data", dir.str(), "--listen", "127.0.0.1:0", "--kafka",
+                        bootstrap, "--topic", where.topic, "--projector", "http://127.0.0.1:9"},
+                       {"TALLY_JWT_SECRET=kafka-test-secret"});
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE((run.out + run.err).find("the owners topic " + where.topic + ".owners is not there"),
+            std::string::npos)
+      << run.out << run.err;
+  EXPECT_EQ(run.out.find("listening"), std::string::npos) << run.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+}
+
+}  // namespace

@@ -186,22 +186,23 @@ void create_topics(const std::string& bootstrap, const std::string& events,
   }
 }
 
-// Deletes them, without waiting for the cluster to finish.
-void delete_topics(const std::string& bootstrap, const std::string& events,
-                   const std::string& owners) {
+// Deletes them; with `wait`, until the cluster says it is done.
+void delete_topics(const std::string& bootstrap, const std::vector<std::string>& names,
+                   bool wait = false) {
   try {
     auto h = admin_client(bootstrap);
-    rd_kafka_DeleteTopic_t* topics[2] = {rd_kafka_DeleteTopic_new(events.c_str()),
-                                         rd_kafka_DeleteTopic_new(owners.c_str())};
+    std::vector<rd_kafka_DeleteTopic_t*> topics;
+    for (const auto& n : names) topics.push_back(rd_kafka_DeleteTopic_new(n.c_str()));
     rd_kafka_queue_t* q = rd_kafka_queue_new(h->rk);
     rd_kafka_AdminOptions_t* opt = rd_kafka_AdminOptions_new(h->rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
     char err[256];
-    rd_kafka_AdminOptions_set_operation_timeout(opt, 0, err, sizeof err);
-    rd_kafka_DeleteTopics(h->rk, topics, 2, opt, q);
-    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 5000)) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_set_operation_timeout(opt, wait ? 15000 : 0, err, sizeof err);
+    rd_kafka_DeleteTopics(h->rk, topics.data(), topics.size(), opt, q);
+    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, wait ? 20000 : 5000))
+      rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(opt);
     rd_kafka_queue_destroy(q);
-    rd_kafka_DeleteTopic_destroy_array(topics, 2);
+    rd_kafka_DeleteTopic_destroy_array(topics.data(), topics.size());
   } catch (const std::exception&) {
     // The cluster is going away with the run; its folder goes with it.
   }
@@ -267,6 +268,10 @@ std::string dev_kafka_fault(const std::string& data_dir, const std::string& comm
   return read_line(it->second.output);
 }
 
+void delete_kafka_topic(const std::string& bootstrap, const std::string& topic) {
+  delete_topics(bootstrap, {topic}, true);
+}
+
 void release_kafka(const std::string& data_dir) {
   std::lock_guard lock(kafka_mutex);
   if (auto it = dev_brokers.find(data_dir); it != dev_brokers.end()) {
@@ -277,7 +282,7 @@ void release_kafka(const std::string& data_dir) {
   for (auto it = real_topics.begin(); it != real_topics.end();) {
     if (it->first == data_dir || it->first.rfind(data_dir + "/", 0) == 0) {
       const auto& [bootstrap, topic] = it->second;
-      delete_topics(bootstrap, topic, topic + ".owners");
+      delete_topics(bootstrap, {topic, topic + ".owners"});
       it = real_topics.erase(it);
     } else {
       ++it;

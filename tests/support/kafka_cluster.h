@@ -38,6 +38,9 @@ std::vector<std::string> kafka_args(const std::string& data_dir);
 // data directory's dev-kafka; its answer ("ok"). Only a dev-kafka takes them.
 std::string dev_kafka_fault(const std::string& data_dir, const std::string& command);
 
+// Deletes one topic on the real cluster (a test of what a missing topic does).
+void delete_kafka_topic(const std::string& bootstrap, const std::string& topic);
+
 // Called by temp_dir's destructor: stops the directory's dev-kafka, or
 // deletes its topics on the real cluster.
 void release_kafka(const std::string& data_dir);

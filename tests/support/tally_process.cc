@@ -58,7 +58,9 @@ run_result run_tally(const std::vector<std::string>& args, const std::vector<std
   char err_file[] = "/tmp/tally-run-err-XXXXXX";
   const int fd = ::mkstemp(err_file);
   if (fd >= 0) ::close(fd);
-  std::string cmd = "env";
+  // Bounded, so that a command that hangs fails its test (exit 124) instead
+  // of holding the run.
+  std::string cmd = "timeout -k 5 120 env";
   for (const auto& e : env) cmd += " '" + e + "'";
   cmd += std::string(" ") + tally_binary();
   for (const auto& a : args) cmd += " '" + a + "'";

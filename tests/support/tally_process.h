@@ -52,7 +52,8 @@ struct run_result {
 // output and error together).
 run_result run_shell(const std::string& cmd);
 
-// `tally ARGS` to its end, with `env` ("NAME=value") added to the environment.
+// `tally ARGS` to its end (at most 120 s: then exit 124), with `env`
+// ("NAME=value") added to the environment.
 run_result run_tally(const std::vector<std::string>& args,
                      const std::vector<std::string>& env = {});
 

@@ -71,7 +71,7 @@ struct attempt_log {
 
 }  // namespace
 
-TEST(kafka_faults, brokers_killed_under_load_lose_and_duplicate_no_acknowledged_command) {
+TEST(broker_faults, brokers_killed_under_load_lose_and_duplicate_no_acknowledged_command) {
   cluster kafka;
   ::setenv("TALLY_TEST_KAFKA_BROKER", kafka.bootstrap.c_str(), 1);
   ::setenv("TALLY_TEST_KAFKA_REPLICATION", "3", 1);
