@@ -13,14 +13,6 @@
 
 namespace tally::infra {
 
-std::string owners_topic_of(const std::string& topic) {
-  return topic == "tally.events" ? "tally.owners" : topic + ".owners";
-}
-
-std::string gateway_group_of(const std::string& topic) {
-  return topic == "tally.events" ? "tally-gateways" : topic + ".gateways";
-}
-
 namespace {
 
 constexpr const char* content_type = "application/cloudevents+json; charset=UTF-8";

@@ -17,8 +17,12 @@ namespace tally::infra {
 // "Kafka"), so that deployments on one cluster never meet: "tally.events"
 // gives the owners topic "tally.owners" and the gateways' group
 // "tally-gateways"; any other topic T gives "T.owners" and "T.gateways".
-std::string owners_topic_of(const std::string& topic);
-std::string gateway_group_of(const std::string& topic);
+inline std::string owners_topic_of(const std::string& topic) {
+  return topic == "tally.events" ? "tally.owners" : topic + ".owners";
+}
+inline std::string gateway_group_of(const std::string& topic) {
+  return topic == "tally.events" ? "tally-gateways" : topic + ".gateways";
+}
 
 struct kafka_options {
   std::string bootstrap;  // HOST:PORT[,HOST:PORT...]
