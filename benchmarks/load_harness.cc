@@ -2,11 +2,14 @@
 // drives it over HTTP from N client threads for S seconds, then prints
 // throughput and latency percentiles. Every request goes to 127.0.0.1.
 //
-//   load_harness [threads=8] [seconds=5] [workload=commands|reads|shopping|hot] [active=0] [ended]
+//   load_harness [threads=8] [seconds=5] [workload=commands|reads|shopping|hot|active_page]
+//                [active=0] [ended]
 //
 // commands: each thread registers customers (one durable append each; the
 // decider's group commit shares fsyncs between threads).
 // reads: each thread reads the inventory list.
+// active_page: each thread reads the first page of GET /v1/sessions/active
+// (50 entries; with `active` sessions open before the run).
 // shopping: each thread runs the live-shopping loop: start a session, add
 // three items, end it (five commands; the rate counts commands).
 // hot: each thread adds one unit of the same item to its own open session,
@@ -14,6 +17,9 @@
 // active: shopping sessions opened (and left open, each holding one item)
 // before the run: what the server carries while it works; with `ended`, the
 // same sessions are ended again, so only their history remains (the control).
+//
+// TALLY_BENCH_DATA=DIR runs the server in DIR (made if missing) and leaves it
+// there when the run ends, for store_size to measure.
 
 #include "support/tally_process.h"
 
@@ -22,6 +28,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,7 +42,10 @@ int main(int argc, char** argv) {
   const int seconds = argc > 2 ? std::stoi(argv[2]) : 5;
   const std::string workload = argc > 3 ? argv[3] : "commands";
   temp_dir dir;
-  tally_server server(dir.str(), false);
+  const char* kept = std::getenv("TALLY_BENCH_DATA");
+  const std::string data = kept ? std::string(kept) : dir.str();
+  if (kept) std::filesystem::create_directories(data);
+  tally_server server(data, false);
   const auto token = server.token("admin");
   const long active = argc > 4 ? std::stol(argv[4]) : 0;
   // "ended": the sessions are opened and ended again, so the server carries
@@ -110,6 +121,8 @@ int main(int argc, char** argv) {
       for (long i = 0; !stop; ++i) {
         if (workload == "reads") {
           timed([&] { return c.get("/v1/inventory?limit=50"); });
+        } else if (workload == "active_page") {
+          timed([&] { return c.get("/v1/sessions/active?limit=50"); });
         } else if (workload == "shopping") {
           auto r = timed([&] {
             return c.post("/v1/sessions",
@@ -162,5 +175,10 @@ int main(int argc, char** argv) {
               4.0 * static_cast<double>(per_quarter[1].load()) / seconds,
               4.0 * static_cast<double>(per_quarter[2].load()) / seconds,
               4.0 * static_cast<double>(per_quarter[3].load()) / seconds);
+  if (kept) {
+    // Let the projector apply the last events before the server stops.
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    std::printf("data left in %s (server exit %d)\n", data.c_str(), server.stop());
+  }
   return errors.load() == 0 ? 0 : 1;
 }

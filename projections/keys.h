@@ -3,7 +3,9 @@
 // clang-format off
 // The layout of the read-model store (one RocksDB database, `<data>/views`).
 //   a/<tenant>/<aggregate key>               aggregate state (JSON), as evolve builds it
-//   x/<tenant>/active/<rev time>/<session>   active sessions, newest first
+//   x/<tenant>/active/<rev time>/<session>   active sessions, newest first; the value is the
+//                                            page's row: "<kind>\t<host id>\t<entry JSON>"
+//                                            (active_row), so a page is one scan
 //   x/<tenant>/sessions/<rev time>/<session> all sessions, newest first (time: list_time, an
 //                                            appointment's scheduled start, else the start
 //                                            or the request)
@@ -27,8 +29,10 @@
 //   x/<tenant>/igram/<hex trigram>/<item>    search: trigrams of an item's name and id
 //   x/<tenant>/item_loc/<hex location>/<item>  items by lower-case location
 //   x/<tenant>/chainhead                     {position, hash} of the tenant's last event (audit)
-//   h/<tenant>/<stream>/<version>            each stream's events (CloudEvents)
-//   e/<tenant>/<partition>/<offset>          the tenant's events in log order
+//   e/<tenant>/<partition>/<offset>          the tenant's events in log order (CloudEvents
+//                                            with their position): the one copy of each
+//   h/<tenant>/<stream>/<version>            each stream's events: the position of its e/ row
+//                                            ("<partition>:<offset>"), not a copy
 //   m/checkpoint/<partition>                 the last offset applied
 //   m/stopped/<tenant>                       "<position>\t<why>": the tenant's events from
 //                                            there on are not applied (ports/tenant_stops.h);
@@ -43,6 +47,9 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,7 +61,9 @@ namespace tally::projections::layout {
 // 2: December (issue 17): list_time ordering, by_outcome and by_host,
 //    payments on session invoices, picked units and the views' new fields.
 // 3: issue #24: attendance records carry when they were recorded.
-inline constexpr std::string_view version = "3";
+// 4: issue #18: a stream's history names its events' positions; the event
+//    itself is kept once, under e/; the active list's rows hold their entries.
+inline constexpr std::string_view version = "4";
 inline constexpr std::string_view version_key = "m/layout";
 inline constexpr std::string_view stops_prefix = "m/stopped/";
 
@@ -95,6 +104,42 @@ inline std::string tenant_events_prefix(const ids::tenant& t) {
 inline std::string tenant_event(const ids::tenant& t, std::int32_t partition, std::int64_t offset) {
   return fmt::format("e/{}/{:05}/{:019}", t.value, partition, offset);
 }
+// The e/ row a history row names (its value, a position token), or nothing
+// when the value is not a position.
+inline std::optional<std::string> history_event(const ids::tenant& t, std::string_view value) {
+  const auto colon = value.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  const auto* end = value.data() + value.size();
+  auto [p, e1] = std::from_chars(value.data(), value.data() + colon, partition);
+  auto [o, e2] = std::from_chars(value.data() + colon + 1, end, offset);
+  if (e1 != std::errc{} || p != value.data() + colon || e2 != std::errc{} || o != end ||
+      partition < 0 || offset < 0)
+    return std::nullopt;
+  return tenant_event(t, partition, offset);
+}
+// A row of the active list (x/<tenant>/active/…): what GET /v1/sessions/active
+// shows of the session, and what scoping it to a host needs.
+struct active_row {
+  std::string_view kind;
+  std::string_view host_id;
+  std::string_view entry;  // the active_session_entry, as JSON
+  [[nodiscard]] std::string str() const {
+    std::string out;
+    out.reserve(kind.size() + host_id.size() + entry.size() + 2);
+    out.append(kind).append(1, '\t').append(host_id).append(1, '\t').append(entry);
+    return out;
+  }
+  static std::optional<active_row> parse(std::string_view v) {
+    const auto a = v.find('\t');
+    if (a == std::string_view::npos) return std::nullopt;
+    const auto b = v.find('\t', a + 1);
+    if (b == std::string_view::npos || b + 1 >= v.size()) return std::nullopt;
+    return active_row{v.substr(0, a), v.substr(a + 1, b - a - 1), v.substr(b + 1)};
+  }
+};
+
 // The tenant's chain head: {"position", "hash"} of its last event (docs/audit.md).
 inline std::string chain_head(const ids::tenant& t) {
   return fmt::format("x/{}/chainhead", t.value);

@@ -24,11 +24,16 @@ namespace {
 
 // Every index entry a session has in its current state (keys.h): the list
 // of all sessions, the active list, and one per filter of GET /v1/sessions.
+template <class E>
+std::string enum_name(E e) {
+  return std::string(boost::describe::enum_to_string(e, ""));
+}
+
 std::set<std::string> session_index_keys(const ids::tenant& t, const session_state& s) {
   using layout::index_entry;
   const auto order = to_millis(list_time(s));
   const auto& id = s.session_id.value;
-  auto name = [](auto e) { return std::string(boost::describe::enum_to_string(e, "")); };
+  auto name = [](auto e) { return enum_name(e); };
   std::set<std::string> keys{
       index_entry(t, "sessions", order, id),
       index_entry(t, "by_customer/" + s.customer.customer_id.value, order, id),
@@ -120,9 +125,10 @@ void projector::on_applied(
 void projector::apply_event(batch_writes& b, const ports::recorded_event& r) {
   const event& e = r.event;
   batch_writes::tenant_view view(b, e.tenant);
-  const std::string json = cloud_event_with_position(r);
-  b.put(layout::history(e.tenant, e.stream.str(), e.stream_version.value), json);
-  b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset), json);
+  // The event once, in log order; its stream's history names where it is.
+  b.put(layout::tenant_event(e.tenant, r.pos.partition, r.pos.offset),
+        cloud_event_with_position(r));
+  b.put(layout::history(e.tenant, e.stream.str(), e.stream_version.value), r.pos.token());
   if (!e.hash.empty())
     b.put(layout::chain_head(e.tenant),
           fmt::format(R"({{"position":"{}","hash":"{}"}})", r.pos.token(), e.hash));
@@ -143,6 +149,14 @@ void projector::apply_event(batch_writes& b, const ports::recorded_event& r) {
       if (!keys_after.contains(k)) b.erase(k);
     for (const auto& k : keys_after)
       if (!keys_before.contains(k)) b.put(k, "");
+    // The active list's row holds what its page shows: written again on
+    // every event of the session while it is active.
+    if (const auto* s = view.session(*session_id);
+        s && s->status == session_status::active && s->started_at) {
+      const std::string entry = json::write(render_entry(*s));
+      b.put(layout::index_entry(e.tenant, "active", to_millis(*s->started_at), s->session_id.value),
+            layout::active_row{enum_name(s->kind), s->host_id.value, entry}.str());
+    }
   }
   if (session_id) {
     // The pick list: a shopping session is on it while it has lines to pick.

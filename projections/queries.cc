@@ -46,7 +46,8 @@ result<std::string> queries::session_at(const ids::tenant& t, const ids::session
   std::optional<timestamp> last_time;
   views_.scan(layout::history_prefix(t, stream), "",
               [&](std::string_view key, std::string_view value) {
-                auto e = decode_cloud_event(value);
+                const auto row = history_row(views_, t, key, value);
+                auto e = decode_cloud_event(row);
                 if (!e) unreadable_row(key);
                 newest = e->stream_version.value;
                 if (version && e->stream_version.value > *version) return false;
@@ -80,21 +81,23 @@ result<std::string> queries::session_cost(const ids::tenant& t, const ids::sessi
 result<std::string> queries::session_events(const ids::tenant& t, const ids::session& id,
                                             const page_request& page) const {
   if (!views_.get(layout::aggregate(t, keys::session(id)))) return missing("session", id.value);
-  return page_of(
-      views_, layout::history_prefix(t, keys::session(id)), page,
-      [](std::string_view, std::string_view v) { return std::optional<std::string>(v); });
+  return page_of(views_, layout::history_prefix(t, keys::session(id)), page,
+                 [&](std::string_view key, std::string_view v) {
+                   return std::optional<std::string>(history_row(views_, t, key, v));
+                 });
 }
 
 result<std::string> queries::active_sessions(const ids::tenant& t, const page_request& page,
                                              const std::optional<ids::user>& scoped_host) const {
   return page_of(
       views_, layout::index_prefix(t, "active"), page,
-      [&](std::string_view key, std::string_view) -> std::optional<std::string> {
-        auto s = load<session_state>(views_, t, "session-" + last_segment(key));
-        if (!s) return std::nullopt;
-        if (scoped_host && s->kind == session_kind::appointment && s->host_id != *scoped_host)
+      [&](std::string_view key, std::string_view value) -> std::optional<std::string> {
+        // The row is the page's entry (keys.h): no aggregate is read.
+        const auto row = layout::active_row::parse(value);
+        if (!row) unreadable_row(key);
+        if (scoped_host && row->kind == "appointment" && row->host_id != scoped_host->value)
           return std::nullopt;
-        return json::write(render_entry(*s));
+        return std::string(row->entry);
       });
 }
 

@@ -68,6 +68,16 @@ result<std::string> page_of(const ports::kv_store& store, const std::string& pre
   throw std::runtime_error("the stored read model under " + std::string(key) + " cannot be read");
 }
 
+// The event a history row (h/…) names: its one copy under e/ (keys.h).
+inline std::string history_row(const ports::kv_store& store, const ids::tenant& t,
+                               std::string_view key, std::string_view value) {
+  auto at = layout::history_event(t, value);
+  if (!at) unreadable_row(key);
+  auto event = store.get(*at);
+  if (!event) unreadable_row(key);
+  return std::move(*event);
+}
+
 template <class T>
 std::optional<T> load(const ports::kv_store& store, const ids::tenant& t, const std::string& key) {
   auto v = store.get(layout::aggregate(t, key));

@@ -51,7 +51,7 @@ class memory_kv final : public ports::kv_store {
   }
 
  private:
-  mutable std::mutex m_;
+  mutable std::recursive_mutex m_;  // a query reads rows while it scans
   std::map<std::string, std::string, std::less<>> data_;
 };
 
